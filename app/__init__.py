@@ -1,0 +1,49 @@
+"""Kakanai Madoguchi (書かないワンストップ窓口): the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.config import ROOT, environ, load_settings
+from app.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings validated once, extensions bound, blueprints registered."""
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+
+    settings = load_settings(instance, environ(), test_config)
+    app.config.update(settings)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="kakanai_session",
+        REMEMBER_COOKIE_SECURE=settings["SESSION_COOKIE_SECURE"],
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["SESSION_HOURS"]),
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    logging.getLogger("app").setLevel(settings["LOG_LEVEL"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "app" / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    from app import models  # noqa: F401  (register every table with SQLAlchemy)
+    from app.web import register_web
+
+    register_web(app)
+    return app

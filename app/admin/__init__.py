@@ -1,0 +1,1 @@
+"""The 管理者 (admin) workspace."""

@@ -1,0 +1,1 @@
+"""Staff login and the access rules every endpoint declares."""

@@ -1,0 +1,1 @@
+"""The 窓口職員 (counter) workspace."""

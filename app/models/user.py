@@ -1,0 +1,31 @@
+"""Staff accounts (窓口職員, 制度所管課, 管理者)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+
+class StaffUser(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    """A member of staff who logs in with a password; ``role`` decides what they reach."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active

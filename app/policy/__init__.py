@@ -1,0 +1,1 @@
+"""The 制度所管課 (policy) workspace."""

@@ -1,0 +1,1 @@
+"""Use-cases: each owns its transaction and takes explicit arguments, including ``now``."""

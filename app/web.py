@@ -1,0 +1,94 @@
+"""Wire the web layer: blueprints, the access guard, security headers, error pages, CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from app.auth.access import PUBLIC, ROLE_LABELS, enforce_access
+
+# Allow what the pages need and nothing else: no inline script, no third-party origin.
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
+
+ERROR_TEXT = {
+    400: ("リクエストを処理できません", "入力内容をお確かめのうえ、もう一度お試しください。"),
+    401: ("ログインが必要です", "ログインしてからもう一度お試しください。"),
+    403: ("このページを開く権限がありません", "必要な場合は管理者にご連絡ください。"),
+    404: ("ページが見つかりません", "アドレスをお確かめいただくか、トップページからお進みください。"),
+    405: ("この操作はできません", "画面のボタンから操作してください。"),
+    413: ("ファイルが大きすぎます", "16MB以下のファイルにしてください。"),
+    429: ("操作が多すぎます", "しばらく待ってからもう一度お試しください。"),
+    500: ("システムエラーが発生しました", "入力内容は保存されています。しばらくしてから再度お試しください。"),
+}
+
+
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Permissions-Policy"] = "camera=(self), microphone=(self), geolocation=()"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if request.endpoint != "static":
+        # Pages carry residents' personal data: never keep them in a shared cache.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _register_errors(app: Flask) -> None:
+    def handle(error: Exception) -> Any:
+        code = error.code if isinstance(error, HTTPException) and error.code else 500
+        if code == 500:
+            app.logger.exception("unhandled error on %s", request.path)
+        title, hint = ERROR_TEXT.get(code, ERROR_TEXT[500])
+        if request.path.startswith("/api/"):
+            return jsonify(error={"code": code, "message": title, "hint": hint}), code
+        return render_template("error.html", code=code, title=title, hint=hint), code
+
+    for code in ERROR_TEXT:
+        app.register_error_handler(code, handle)
+    app.register_error_handler(Exception, handle)
+
+
+def register_web(app: Flask) -> None:
+    """Register blueprints, guards, headers, error pages and CLI commands on the app."""
+    from app.admin.views import bp as admin_bp
+    from app.auth.views import bp as auth_bp
+    from app.counter.views import bp as counter_bp
+    from app.policy.views import bp as policy_bp
+
+    for bp in (auth_bp, counter_bp, policy_bp, admin_bp):
+        app.register_blueprint(bp)
+
+    app.view_functions["static"].access = frozenset({PUBLIC})  # type: ignore[attr-defined]
+    app.before_request(enforce_access)
+    app.after_request(_security_headers)
+    _register_errors(app)
+
+    @app.context_processor
+    def _labels() -> dict[str, Any]:
+        return {"role_labels": ROLE_LABELS}
+
+    from app.auth.cli import users_cli
+    from app.documents.cli import documents_cli
+    from app.policy.cli import rules_cli
+    from app.services.demo import demo_cli
+
+    for group in (users_cli, demo_cli, rules_cli, documents_cli):
+        app.cli.add_command(group)
