@@ -70,9 +70,7 @@ def _optional_url(raw: Any) -> str | None:
 
 def _ice_servers(raw: Any) -> list[dict[str, Any]]:
     value = json.loads(raw) if isinstance(raw, str) else raw
-    if not isinstance(value, list) or not all(
-        isinstance(s, dict) and "urls" in s for s in value
-    ):
+    if not isinstance(value, list) or not all(isinstance(s, dict) and "urls" in s for s in value):
         raise ValueError('must be a JSON list like [{"urls": "stun:stun.example.jp:3478"}]')
     return value
 

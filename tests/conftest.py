@@ -72,7 +72,11 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 
     SQLite by default; with ``DATABASE_URL`` set (CI), the same tests run on PostgreSQL.
     """
-    config: dict[str, Any] = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False}
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+    }
     if not os.environ.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{tmp_path / 'test.sqlite3'}"
     application = create_app(config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,10 +61,8 @@ def authenticate(username: str, password: str, now: datetime, max_failures: int)
     """Check a username and password, counting failures and locking the account when due."""
     user = db.session.scalar(select(StaffUser).filter_by(username=username))
     if user is None:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         return LoginOutcome(None, "bad_credentials")
     if user.locked_until is not None and user.locked_until > now:
         return LoginOutcome(None, "locked")

@@ -39,7 +39,9 @@ def demo_cli() -> None:
 def load() -> None:
     """Load the demo data; running it again changes nothing."""
     created = load_demo(now=datetime.now())
-    click.echo(f"demo data: {len(created)} account(s) created" if created else "demo data: up to date")
+    click.echo(
+        f"demo data: {len(created)} account(s) created" if created else "demo data: up to date"
+    )
     click.echo("demo logins (role / user / password):")
     for username, role, _name, password in DEMO_USERS:
         click.echo(f"  {role:8} {username:10} {password}")

@@ -1,0 +1,1 @@
+"""Pure scanning: image (ndarray) -> decoded codes; My Number; pre-entry payloads."""
