@@ -64,9 +64,9 @@ lint: setup
 test: setup-test lint
 	$(PY) -m pytest
 
-# The database-facing tests against a running PostgreSQL named by DATABASE_URL (.ci/run).
+# Every test but the browser ones, against the PostgreSQL named by DATABASE_URL (.ci/run).
 test-pg: setup-test
-	$(PY) -m pytest -m db
+	$(PY) -m pytest -m "not browser"
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b" >&2; $(PY) $$b || exit 1; done

@@ -255,6 +255,8 @@ def settings_help() -> str:
     lines = ["| variable | default | what it does |", "|---|---|---|"]
     for s in SETTINGS:
         default = "(generated)" if s.name == "SECRET_KEY" else s.default
+        if default is None:
+            default = "(unset)"
         if isinstance(default, str) and default.startswith(str(ROOT)):
             default = default[len(str(ROOT)) + 1 :]
         lines.append(f"| `KAKANAI_{s.name}` | `{default}` | {s.help} |")
