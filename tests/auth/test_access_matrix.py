@@ -29,6 +29,7 @@ EXPECTED: dict[str, set[str]] = {
     "resident.kiosk_join": set(CALLERS),
     "resident.case": {"resident"},
     "resident.leave": {"resident"},
+    "api.evaluate": set(STAFF),
 }
 
 _SAMPLE_ARGS = {"int": 1, "string": "x", "path": "css/app.css", "default": "x"}
