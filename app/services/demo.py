@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.extensions import db
@@ -29,13 +29,12 @@ def load_demo(now: datetime) -> list[str]:
     return created
 
 
-@click.group("demo")
+@click.group("demo", cls=AppGroup)
 def demo_cli() -> None:
     """Demo data for a local trial (never in production)."""
 
 
 @demo_cli.command("load")
-@with_appcontext
 def load() -> None:
     """Load the demo data; running it again changes nothing."""
     created = load_demo(now=datetime.now())
