@@ -146,6 +146,7 @@ class FieldDef:
     format: str
     required: bool
     choices: dict[str, str] | None
+    pos: Pos
 
 
 @dataclass(frozen=True)

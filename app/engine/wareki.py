@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def era_of(day: date) -> Era:
     raise OutsideEraError(f"{day.isoformat()} は明治より前の日付で、和暦で表せません")
 
 
+@lru_cache(maxsize=4096)  # forms print the same few dates (as_of, birth dates) many times
 def wareki_parts(day: date) -> WarekiParts:
     """Split a date into era, year (元年 for the first year), month and day."""
     era = era_of(day)
@@ -81,6 +83,7 @@ def wareki_parts(day: date) -> WarekiParts:
     return WarekiParts(era.name, "元" if year == 1 else str(year), str(day.month), str(day.day))
 
 
+@lru_cache(maxsize=4096)
 def format_wareki(day: date) -> str:
     """Format a date as 和暦, e.g. 令和7年4月1日 or 令和元年5月1日."""
     parts = wareki_parts(day)
