@@ -2,6 +2,17 @@
 
 from app.models.case import AuditEvent, Case, FactChange, FactValue
 from app.models.join import JoinLink, Kiosk
+from app.models.registry import RegistryHousehold, RegistryResident
 from app.models.user import StaffUser
 
-__all__ = ["AuditEvent", "Case", "FactChange", "FactValue", "JoinLink", "Kiosk", "StaffUser"]
+__all__ = [
+    "AuditEvent",
+    "Case",
+    "FactChange",
+    "FactValue",
+    "JoinLink",
+    "Kiosk",
+    "RegistryHousehold",
+    "RegistryResident",
+    "StaffUser",
+]
