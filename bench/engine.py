@@ -211,10 +211,12 @@ def _times(fn: Callable[[], Any], runs: int) -> list[float]:
     return out
 
 
-def _cases(ruleset: RuleSet, use_content: bool) -> list[tuple[dict[str, Any], date]]:
+def _cases(use_content: bool) -> list[tuple[dict[str, Any], date]]:
     """Return the cases to time: the content's own scenarios, or the synthetic full case."""
-    if use_content and ruleset.scenarios:
-        return [(dict(s.facts), s.as_of) for s in ruleset.scenarios]
+    if use_content:
+        content = load([ROOT / "procedure_rules", ROOT / "form_definitions"])
+        if content.scenarios:
+            return [(dict(s.facts), s.as_of) for s in content.scenarios]
     return [(FULL_CASE, AS_OF)]
 
 
@@ -256,7 +258,7 @@ def main() -> None:
             ruleset: RuleSet = load(paths)
             gc.freeze()  # as app/services/rules.py does after every load
             if factor == 1:
-                cases = _cases(ruleset, use_content)
+                cases = _cases(use_content)
             runs = {1: 400, 10: 100, 100: 15}[factor]
             for facts, as_of in cases:  # warm caches (parameters per day, postal lookups)
                 evaluate(ruleset, facts, as_of)
