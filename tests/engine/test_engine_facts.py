@@ -113,3 +113,10 @@ def test_bank_account() -> None:
 
 def test_declared_facts_are_usable_directly(ruleset: RuleSet) -> None:
     assert parse_fact_value(ruleset.facts["birth_date"], "S22.3.2", AS_OF) == date(1947, 3, 2)
+
+
+def test_fact_ids_lead_to_their_declaration(ruleset: RuleSet) -> None:
+    assert ruleset.fact_def("household[2].birth_date") is ruleset.facts["birth_date"]
+    assert ruleset.fact_def("death.date") is ruleset.facts["death.date"]
+    assert ruleset.fact_def("birth_date") is None
+    assert ruleset.fact_def("household[0].death.date") is None
