@@ -212,3 +212,23 @@ def test_rows_beyond_the_paper_form_warn(ruleset: RuleSet) -> None:
     assert any(w.code == "rows_overflow" for w in result.warnings)
     form = result.form("jido_teate_nintei")
     assert form is not None and len(form.rows["children"]) == 4
+
+
+def test_a_single_role_given_twice_warns(ruleset: RuleSet) -> None:
+    facts = {**DEATH, "household[1].roles": ["deceased"]}
+    warnings = [(w.code, w.message) for w in evaluate(ruleset, facts, AS_OF).warnings]
+    assert (
+        "role_conflict",
+        "故人が複数の方（household[0]、household[1]）に設定されています。household[0]として扱います",
+    ) in warnings
+
+
+def test_explain_names_the_facts_of_a_false_condition(ruleset: RuleSet) -> None:
+    from app.engine.explain import explain
+
+    facts = {**DEATH, "household[0].kokuho_member": False}
+    lines = explain(ruleset, facts, AS_OF, "kokuho_soshitsu")
+    assert lines[-2:] == [
+        "  判定: 該当しません — 条件が成り立ちません: deceased.kokuho_member",
+        "    household[0].kokuho_member = False",
+    ]
