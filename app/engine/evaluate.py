@@ -414,6 +414,26 @@ class _Run:
         return tuple(seen)
 
 
+def _role_conflicts(ruleset: RuleSet, persons: list[Person]) -> list[Warning]:
+    """Warn when a single role (故人, 世帯主 …) is given to more than one member."""
+    holders: dict[str, list[int]] = {}
+    for person in persons:
+        for role in person.roles:
+            holders.setdefault(role, []).append(person.index)
+    out = []
+    for role_id, indexes in holders.items():
+        declared = ruleset.roles[role_id]
+        if declared.single and len(indexes) > 1:
+            who = "、".join(f"household[{i}]" for i in indexes)
+            out.append(
+                Warning(
+                    "role_conflict",
+                    f"{declared.label}が複数の方（{who}）に設定されています。household[{indexes[0]}]として扱います",
+                )
+            )
+    return out
+
+
 def _wareki_or_iso(day: date) -> str:
     try:
         return wareki.format_wareki(day)
@@ -425,6 +445,7 @@ def evaluate(ruleset: RuleSet, facts: Mapping[str, Any], as_of: date) -> Result:
     """Work out the procedures, forms, missing facts, next questions and warnings for a case."""
     case, persons, warnings = prepare_facts(ruleset, facts, as_of)
     ctx = Ctx(case, persons, as_of, ruleset.parameters_on(as_of), ruleset.municipality.options)
+    warnings += _role_conflicts(ruleset, persons)
     run = _Run(ruleset, ctx)
     run.event_questions()
     applied, undecided = run.procedures()

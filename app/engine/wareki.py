@@ -92,10 +92,10 @@ def format_wareki(day: date) -> str:
 
 _ERA_NAMES = "|".join(era.name for era in ERAS)
 _KANJI = re.compile(
-    rf"^(?P<era>{_ERA_NAMES})\s*(?P<year>元|\d{{1,2}})\s*年\s*(?P<month>\d{{1,2}})\s*月\s*(?P<day>\d{{1,2}})\s*日$"
+    rf"^(?P<era>{_ERA_NAMES})\s*(?P<year>元|\d{{1,3}})\s*年\s*(?P<month>\d{{1,2}})\s*月\s*(?P<day>\d{{1,2}})\s*日$"
 )
 _LETTER = re.compile(
-    r"^(?P<era>[MTSHR])\s*(?P<year>\d{1,2})[./-](?P<month>\d{1,2})[./-](?P<day>\d{1,2})$"
+    r"^(?P<era>[MTSHR])\s*(?P<year>\d{1,3})[./-](?P<month>\d{1,2})[./-](?P<day>\d{1,2})$"
 )
 _WESTERN = re.compile(r"^(?P<year>\d{4})[-/.年](?P<month>\d{1,2})[-/.月](?P<day>\d{1,2})日?$")
 
