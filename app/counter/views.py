@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime
 from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -41,12 +44,16 @@ from app.services.cases import (
     change_status,
     fact_history,
     open_case,
+    record_paper_signature,
     stored_facts,
 )
 from app.services.interview import add_member, answer, evaluate_stored, fact_def_for
+from app.services.routing import issue_case, mark_done, worklist
 from app.services.rules import current_ruleset
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
+# Statuses reached only through their own step (a signature, issuing), not a plain button.
+FLOW_ONLY = frozenset({"signed", "issued"})
 
 
 def _ruleset() -> RuleSet:
@@ -136,7 +143,7 @@ def _workspace_context(ruleset: RuleSet, case: Case) -> dict[str, Any]:
         "why_lines": {p.key: why_facts(ruleset, p.why.facts, facts) for p in result.procedures},
         "facts": facts,
         "status_labels": STATUS_LABELS,
-        "next_statuses": sorted(TRANSITIONS.get(case.status, ())),
+        "next_statuses": sorted(TRANSITIONS.get(case.status, frozenset()) - FLOW_ONLY),
         "provenance_labels": PROVENANCE_LABELS,
         "roles": ruleset.roles,
         "events": {e.id: e.title for e in ruleset.events.values()},
@@ -221,6 +228,8 @@ def add_household_member(case_id: int):
 def set_status(case_id: int):
     current = _case(case_id)
     to = request.form.get("to", "")
+    if to in FLOW_ONLY:  # signing and issuing have their own steps
+        abort(400)
     try:
         change_status(
             current,
@@ -258,3 +267,107 @@ def audit_trail(case_id: int):
         status_labels=STATUS_LABELS,
         provenance_labels=PROVENANCE_LABELS,
     )
+
+
+@bp.route("/cases/<int:case_id>/paper-signature", methods=["POST"])
+@allow("counter")
+def paper_signature(case_id: int):
+    current = _case(case_id)
+    try:
+        record_paper_signature(current, actor=_actor(), now=datetime.now())
+    except CaseError as error:
+        flash(error.message)
+    else:
+        flash("紙の書類に署名をいただいたことを記録しました。")
+    return redirect(url_for("counter.case", case_id=case_id))
+
+
+@bp.route("/cases/<int:case_id>/issue", methods=["POST"])
+@allow("counter")
+def issue(case_id: int):
+    ruleset = _ruleset()
+    current = _case(case_id)
+    try:
+        routed = issue_case(
+            current, evaluate_stored(ruleset, current), actor=_actor(), now=datetime.now()
+        )
+    except CaseError as error:
+        flash(error.message)
+    else:
+        flash(f"交付しました。{len(routed)}件の手続を各課に回付しました。")
+    return redirect(url_for("counter.case", case_id=case_id))
+
+
+@bp.route("/departments/")
+@allow("counter", "admin")
+def departments():
+    ruleset = _ruleset()
+    counts = {d: len(worklist(d)) for d in ruleset.municipality.departments}
+    return render_template(
+        "counter/departments.html",
+        departments=ruleset.municipality.departments.values(),
+        counts=counts,
+    )
+
+
+def _department(department_id: str) -> Any:
+    department = _ruleset().municipality.departments.get(department_id)
+    if department is None:
+        abort(404)
+    return department
+
+
+@bp.route("/departments/<department_id>/")
+@allow("counter", "admin")
+def department_worklist(department_id: str):
+    department = _department(department_id)
+    items = worklist(department_id, include_done=request.args.get("all") == "1")
+    return render_template("counter/worklist.html", department=department, items=items)
+
+
+@bp.route("/departments/<department_id>/worklist.json")
+@allow("counter", "admin")
+def department_worklist_json(department_id: str):
+    department = _department(department_id)
+    items = worklist(department_id, include_done=request.args.get("all") == "1")
+    return jsonify(department=department.to_json(), items=items)
+
+
+@bp.route("/departments/<department_id>/worklist.csv")
+@allow("counter", "admin")
+def department_worklist_csv(department_id: str):
+    _department(department_id)
+    items = worklist(department_id, include_done=request.args.get("all") == "1")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["受付番号", "手続ID", "手続", "期限", "自動", "書類", "状態", "回付日時"])
+    for i in items:
+        writer.writerow(
+            [
+                i["case_number"],
+                i["procedure_key"],
+                i["title"],
+                i["deadline"] or "",
+                "自動" if i["automatic"] else "",
+                " ".join(i["forms"]),
+                "処理済み" if i["status"] == "done" else "未処理",
+                i["routed_at"],
+            ]
+        )
+    # A BOM so that spreadsheet software on office PCs opens the Japanese text as UTF-8.
+    body = "\ufeff" + buffer.getvalue()
+    return Response(
+        body.encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="worklist-{department_id}.csv"'},
+    )
+
+
+@bp.route("/routed/<int:routed_id>/done", methods=["POST"])
+@allow("counter", "admin")
+def routed_done(routed_id: int):
+    try:
+        routed = mark_done(routed_id, actor=_actor(), now=datetime.now())
+    except CaseError:
+        abort(404)
+    return redirect(url_for("counter.department_worklist", department_id=routed.department_id))

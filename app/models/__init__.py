@@ -1,7 +1,16 @@
 """SQLAlchemy models; importing this package registers every table."""
 
-from app.models.case import AuditEvent, Case, FactChange, FactValue
+from app.models.case import AuditEvent, Case, FactChange, FactValue, RoutedProcedure
 from app.models.join import JoinLink, Kiosk
 from app.models.user import StaffUser
 
-__all__ = ["AuditEvent", "Case", "FactChange", "FactValue", "JoinLink", "Kiosk", "StaffUser"]
+__all__ = [
+    "AuditEvent",
+    "Case",
+    "FactChange",
+    "FactValue",
+    "JoinLink",
+    "Kiosk",
+    "RoutedProcedure",
+    "StaffUser",
+]
