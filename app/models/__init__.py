@@ -1,6 +1,6 @@
 """SQLAlchemy models; importing this package registers every table."""
 
-from app.models.case import AuditEvent, Case, FactChange, FactValue
+from app.models.case import AuditEvent, Case, FactChange, FactValue, RoutedProcedure
 from app.models.join import JoinLink, Kiosk
 from app.models.registry import RegistryHousehold, RegistryResident
 from app.models.user import StaffUser
@@ -14,5 +14,6 @@ __all__ = [
     "Kiosk",
     "RegistryHousehold",
     "RegistryResident",
+    "RoutedProcedure",
     "StaffUser",
 ]

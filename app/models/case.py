@@ -95,3 +95,27 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime]
+
+
+class RoutedProcedure(db.Model):  # type: ignore[name-defined,misc]
+    """A procedure of an issued case, routed to its department's worklist (snapshot at issue)."""
+
+    __tablename__ = "routed_procedure"
+    __table_args__ = (
+        UniqueConstraint("case_id", "procedure_key"),
+        Index("ix_routed_procedure_department_status", "department_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    procedure_key: Mapped[str] = mapped_column(String(120))
+    procedure_id: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[str] = mapped_column(String(40))
+    deadline: Mapped[datetime | None] = mapped_column(default=None)
+    automatic: Mapped[bool] = mapped_column(default=False)
+    forms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done
+    done_by: Mapped[str | None] = mapped_column(String(80), default=None)
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
+    routed_at: Mapped[datetime]

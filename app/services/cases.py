@@ -260,3 +260,14 @@ def fact_history(case: Case, fact_id: str | None = None) -> list[dict[str, Any]]
         }
         for ch in db.session.scalars(query.order_by(FactChange.at.desc(), FactChange.id.desc()))
     ]
+
+
+def record_paper_signature(case: Case, *, actor: str, now: datetime) -> None:
+    """Record that the resident signed the printed packet by hand (紙での署名), committed.
+
+    :raises CaseError: the case is not in resident review.
+    """
+    if case.status != "review":
+        raise CaseError("not_in_review", "住民確認中の案件だけ、紙での署名を記録できます。")
+    case.signature_mode = "paper"
+    change_status(case, "signed", actor=actor, now=now)
