@@ -607,9 +607,59 @@ IMAGES: dict[str, tuple[str, Callable[[np.random.Generator], Image], str, int]] 
 }
 
 
+def sweep(count: int) -> dict[str, tuple[str, Callable[[np.random.Generator], Image], str, int]]:
+    """Return ``count`` random webcam conditions (size, blur, motion, light, angle, JPEG).
+
+    Not committed: used to choose the decoder's fallback passes on more than the fixed
+    set (``python tests/data/scan/make_images.py --sweep DIR 300``, then bench/scan.py DIR).
+    """
+    rng = np.random.default_rng(7)
+    texts = [
+        JA_PLAIN,
+        JA_ECI,
+        MY_NUMBER_OK,
+        preentry_text(),
+        "https://www.city.midori.example/madoguchi/yoyaku",
+    ]
+    cases: dict[str, tuple[str, Callable[[np.random.Generator], Image], str, int]] = {}
+    for i in range(count):
+        shot = {
+            "blur": float(rng.choice([0.5, 1.0, 1.5, 2.0])),
+            "noise": float(rng.uniform(1.5, 5.0)),
+            "light": (float(rng.uniform(0.5, 1.15)), float(rng.uniform(0.4, 1.0))),
+            "contrast": float(rng.uniform(0.5, 1.0)),
+            "motion": int(rng.choice([0, 0, 0, 3, 5, 7])),
+        }
+        posed = {
+            "angle": float(rng.uniform(0, 360)),
+            "tilt": (float(rng.uniform(-0.4, 0.4)), float(rng.uniform(-0.3, 0.3))),
+        }
+        if rng.random() < 0.25:
+            body = "".join(str(int(d)) for d in rng.integers(0, 10, 12))
+            text = ean13(body)
+            posed["angle"] = float(rng.uniform(-45, 45))
+            posed["width"] = float(rng.uniform(200, 420))
+            make = scene_linear(text, zxingcpp.BarcodeFormat.EAN13, pose=posed, **shot)
+        else:
+            text = texts[i % len(texts)]
+            make = scene_qr_paper(
+                text,
+                module_px=float(rng.uniform(1.8, 4.5)),
+                clutter=bool(rng.random() < 0.5),
+                pose=posed,
+                **shot,
+            )
+        cases[f"sweep_{i:04d}"] = (text, make, "jpg", int(rng.choice([40, 60, 80, 90])))
+    return cases
+
+
 def main() -> None:
-    """Write every image and its expected text next to this script."""
-    for seed, (name, (text, make, kind, quality)) in enumerate(sorted(IMAGES.items())):
+    """Write every image and its expected text next to this script (or a sweep to DIR)."""
+    out, images = HERE, IMAGES
+    if len(sys.argv) == 4 and sys.argv[1] == "--sweep":
+        out, images = Path(sys.argv[2]), sweep(int(sys.argv[3]))
+        out.mkdir(parents=True, exist_ok=True)
+    for seed, (name, (text, make, kind, quality)) in enumerate(sorted(images.items())):
         img = make(np.random.default_rng(1000 + seed))
         params = (
             [cv2.IMWRITE_JPEG_QUALITY, quality]
@@ -618,12 +668,12 @@ def main() -> None:
         )
         ok, data = cv2.imencode(f".{kind}", img, params)
         assert ok
-        for stale in HERE.glob(f"{name}.*"):
+        for stale in out.glob(f"{name}.*"):
             if stale.suffix in (".jpg", ".png"):
                 stale.unlink()
-        (HERE / f"{name}.{kind}").write_bytes(data.tobytes())
-        (HERE / f"{name}.txt").write_text(text, encoding="utf-8")
-    print(f"wrote {len(IMAGES)} images to {HERE}")
+        (out / f"{name}.{kind}").write_bytes(data.tobytes())
+        (out / f"{name}.txt").write_text(text, encoding="utf-8")
+    print(f"wrote {len(images)} images to {out}")
 
 
 if __name__ == "__main__":
