@@ -13,6 +13,7 @@ blurred by the lens, given sensor noise and JPEG-compressed like a video frame.
 from __future__ import annotations
 
 import sys
+import zlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -466,6 +467,12 @@ IMAGES: dict[str, tuple[str, Callable[[np.random.Generator], Image], str, int]] 
         "jpg",
         85,
     ),
+    "mynumber_card_far": (
+        MY_NUMBER_OK,
+        scene_card(MY_NUMBER_OK, pose={"width": 160, "angle": 12, "dx": -120, "dy": 40}, blur=0.6),
+        "jpg",
+        85,
+    ),
     "mynumber_card_bad_check_digit": (
         MY_NUMBER_BAD,
         scene_card(MY_NUMBER_BAD, pose={"width": 310, "angle": 5, "tilt": (-0.1, 0.0)}),
@@ -584,9 +591,9 @@ IMAGES: dict[str, tuple[str, Callable[[np.random.Generator], Image], str, int]] 
         scene_linear(
             "KM-2026-000417",
             zxingcpp.BarcodeFormat.Code128,
-            bar_w=280,
-            bar_h=80,
-            pose={"angle": 40, "width": 300},
+            bar_w=440,
+            bar_h=90,
+            pose={"angle": 40, "width": 470},
         ),
         "jpg",
         85,
@@ -659,8 +666,9 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--sweep":
         out, images = Path(sys.argv[2]), sweep(int(sys.argv[3]))
         out.mkdir(parents=True, exist_ok=True)
-    for seed, (name, (text, make, kind, quality)) in enumerate(sorted(images.items())):
-        img = make(np.random.default_rng(1000 + seed))
+    for name, (text, make, kind, quality) in sorted(images.items()):
+        # Seeded by name, so adding an image leaves every other one as it was.
+        img = make(np.random.default_rng(zlib.crc32(name.encode())))
         params = (
             [cv2.IMWRITE_JPEG_QUALITY, quality]
             if kind == "jpg"
