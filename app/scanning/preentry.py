@@ -85,7 +85,7 @@ class PreEntry:
     address: str | None = None
     postal_code: str | None = None
     phone: str | None = None
-    from_address: str | None = None
+    old_address: str | None = None
 
     def __repr__(self) -> str:
         # Personal data stays out of logs and tracebacks.
@@ -113,10 +113,10 @@ _FIELDS: tuple[tuple[str, str, str], ...] = (
     ("a", "address", "住所"),
     ("p", "postal_code", "郵便番号"),
     ("t", "phone", "電話番号"),
-    ("oa", "from_address", "従前の住所"),
+    ("oa", "old_address", "前住所"),
 )
 _LABELS = {attr: label for _, attr, label in _FIELDS}
-_MAX_CHARS = {"name": 30, "name_kana": 40, "address": 80, "from_address": 80}
+_MAX_CHARS = {"name": 30, "name_kana": 40, "address": 80, "old_address": 80}
 
 
 def _invalid(attr: str, detail: str) -> PreEntryError:
@@ -166,9 +166,7 @@ def normalise_entry(entry: PreEntry, today: date) -> PreEntry:
     postal = _clean_text_digits("postal_code", entry.postal_code)
     if postal is not None and len(postal) != 7:
         raise _invalid("postal_code", "7桁の数字で入力してください")
-    phone = _clean_text_digits("phone", entry.phone)
-    if phone is not None and not (phone.startswith("0") and 10 <= len(phone) <= 11):
-        raise _invalid("phone", "0から始まる10桁か11桁の番号を入力してください")
+    phone = _clean_phone(entry.phone)
     return PreEntry(
         event=entry.event,
         name=name,
@@ -177,7 +175,7 @@ def normalise_entry(entry: PreEntry, today: date) -> PreEntry:
         address=_clean_text("address", entry.address, required=False),
         postal_code=postal,
         phone=phone,
-        from_address=_clean_text("from_address", entry.from_address, required=False),
+        old_address=_clean_text("old_address", entry.old_address, required=False),
     )
 
 
@@ -190,6 +188,19 @@ def _clean_text_digits(attr: str, value: str | None) -> str | None:
     if not _DIGITS.fullmatch(digits):
         raise _invalid(attr, "数字とハイフンだけで入力してください")
     return digits
+
+
+def _clean_phone(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    # Keep the resident's hyphens (forms print them), as ASCII; count only the digits.
+    folded = re.sub(r"[‐－ー−]", "-", "".join(unicodedata.normalize("NFKC", value).split()))
+    digits = folded.replace("-", "")
+    if not re.fullmatch(r"[0-9]+(-[0-9]+){0,2}", folded) or not (
+        digits.startswith("0") and 10 <= len(digits) <= 11
+    ):
+        raise _invalid("phone", "0から始まる10桁か11桁の番号を、数字とハイフンで入力してください")
+    return folded
 
 
 def _check_key(key: bytes) -> None:
@@ -330,15 +341,16 @@ def _entry_from_payload(payload: Mapping[str, Any]) -> PreEntry:
         address=payload.get("a"),
         postal_code=payload.get("p"),
         phone=payload.get("t"),
-        from_address=payload.get("oa"),
+        old_address=payload.get("oa"),
     )
 
 
 def preentry_facts(entry: PreEntry, person: int = 0) -> dict[str, object]:
-    """Map a verified entry to engine fact ids for household member ``person``.
+    """Map a verified entry to engine fact ids, the applicant being household member ``person``.
 
-    For a move the address typed is the new one (転入先・転居先・転出先), so it goes to
-    ``move.new_address``/``move.new_postal_code``; otherwise it is the person's address.
+    Fact ids follow procedure_rules/facts: the address typed is the household's address in
+    the city (``household.address``), except for a move out, where it is where the
+    resident goes (``move.new_address``, 転出先) and the old address is the one in the city.
     """
     if person < 0:
         raise ValueError("person is a household index, 0 or more")
@@ -351,13 +363,16 @@ def preentry_facts(entry: PreEntry, person: int = 0) -> dict[str, object]:
     }
     if entry.phone is not None:
         facts[f"{member}.phone"] = entry.phone
-    moving = entry.event in MOVE_EVENTS
+    if entry.event == "move_out":
+        address, postal, old = "move.new_address", "move.new_postal_code", "household.address"
+    else:
+        address, postal, old = "household.address", "household.postal_code", "move.old_address"
     if entry.address is not None:
-        facts["move.new_address" if moving else f"{member}.address"] = entry.address
+        facts[address] = entry.address
     if entry.postal_code is not None:
-        facts["move.new_postal_code" if moving else f"{member}.postal_code"] = entry.postal_code
-    if entry.from_address is not None and moving:
-        facts["move.from_address"] = entry.from_address
+        facts[postal] = entry.postal_code
+    if entry.old_address is not None and entry.event in MOVE_EVENTS:
+        facts[old] = entry.old_address
     return facts
 
 

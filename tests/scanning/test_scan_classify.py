@@ -36,7 +36,8 @@ def test_a_pre_entry_gives_facts_with_pre_entry_provenance(key, now):
     assert result.kind == "pre_entry" and result.provenance == "pre_entry"
     assert result.facts["household[0].name"] == "山田 太郎"
     assert result.facts["household[0].name_kana"] == "ヤマダ タロウ"
-    assert result.facts["move.new_postal_code"] == "1980001"
+    assert result.facts["household.postal_code"] == "1980001"
+    assert result.facts["move.old_address"] == "神奈川県横浜市中区山下町1番地"
     assert result.display == "事前入力（転入）: 山田 太郎（ヤマダ タロウ）"
     assert result.expires_at is not None
 

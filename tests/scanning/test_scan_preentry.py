@@ -31,7 +31,7 @@ ENTRY = PreEntry(
     address="東京都みどり市緑町2-5-8",
     postal_code="１９８－０００２",
     phone="080-9876-5432",
-    from_address="大阪府大阪市北区梅田1-1",
+    old_address="大阪府大阪市北区梅田1-1",
 )
 
 
@@ -48,7 +48,7 @@ def test_a_signed_entry_verifies_to_the_cleaned_entry(key, now):
     entry = verified.entry
     assert entry.name == "佐藤 花子"  # full-width space folded, so every form prints alike
     assert entry.name_kana == "サトウ ハナコ"  # hiragana stored as katakana
-    assert entry.postal_code == "1980002" and entry.phone == "08098765432"
+    assert entry.postal_code == "1980002" and entry.phone == "080-9876-5432"
     assert verified.expires_at - verified.issued_at == preentry.DEFAULT_VALIDITY
 
 
@@ -62,27 +62,44 @@ def test_the_payload_is_compact_json_with_short_keys(key, now):
     assert len(text.encode("utf-8")) < 300
 
 
-def test_facts_for_a_move_go_to_the_move_and_the_applicant(key, now):
+def test_facts_for_a_move_in_go_to_the_household_and_the_applicant(key, now):
     entry = verify_preentry(sign_preentry(ENTRY, key, now), key, now).entry
     assert preentry.preentry_facts(entry, person=1) == {
         "case.events": ["move_in"],
         "household[1].name": "佐藤 花子",
         "household[1].name_kana": "サトウ ハナコ",
         "household[1].birth_date": "1990-07-14",
-        "household[1].phone": "08098765432",
-        "move.new_address": "東京都みどり市緑町2-5-8",
-        "move.new_postal_code": "1980002",
-        "move.from_address": "大阪府大阪市北区梅田1-1",
+        "household[1].phone": "080-9876-5432",
+        "household.address": "東京都みどり市緑町2-5-8",
+        "household.postal_code": "1980002",
+        "move.old_address": "大阪府大阪市北区梅田1-1",
     }
 
 
-def test_facts_outside_a_move_keep_the_address_with_the_person():
-    facts = preentry.preentry_facts(
-        replace(ENTRY, event="death", postal_code="1980002", from_address=None)
+def test_facts_for_a_move_out_put_the_typed_address_as_the_destination():
+    entry = replace(
+        ENTRY,
+        event="move_out",
+        address="大阪府大阪市北区梅田1-1",
+        postal_code="5300001",
+        old_address="東京都みどり市緑町2-5-8",
     )
-    assert facts["household[0].address"] == "東京都みどり市緑町2-5-8"
-    assert facts["household[0].postal_code"] == "1980002"
+    facts = preentry.preentry_facts(entry)
+    assert facts["move.new_address"] == "大阪府大阪市北区梅田1-1"
+    assert facts["move.new_postal_code"] == "5300001"
+    assert facts["household.address"] == "東京都みどり市緑町2-5-8"
+
+
+def test_facts_outside_a_move_keep_the_household_address_and_drop_an_old_one():
+    facts = preentry.preentry_facts(replace(ENTRY, event="death", postal_code="1980002"))
+    assert facts["household.address"] == "東京都みどり市緑町2-5-8"
+    assert facts["household.postal_code"] == "1980002"
     assert not any(fact.startswith("move.") for fact in facts)
+
+
+def test_a_full_width_phone_number_keeps_its_hyphens_as_ascii(key, now):
+    text = sign_preentry(replace(ENTRY, phone="０９０ー１２３４ー５６７８"), key, now)
+    assert verify_preentry(text, key, now).entry.phone == "090-1234-5678"
 
 
 def test_an_altered_payload_is_refused_as_a_bad_signature(key, now):
@@ -206,7 +223,7 @@ def test_the_qr_announces_utf8_with_eci_and_reads_back(key, now):
 
 def test_the_longest_entry_still_fits_a_qr_a_webcam_can_read(key, now):
     longest = replace(
-        ENTRY, name="山" * 30, name_kana="ヤ" * 40, address="東" * 80, from_address="西" * 80
+        ENTRY, name="山" * 30, name_kana="ヤ" * 40, address="東" * 80, old_address="西" * 80
     )
     assert make_preentry_qr(sign_preentry(longest, key, now)).version <= 25
     assert make_preentry_qr(sign_preentry(ENTRY, key, now)).version <= 12

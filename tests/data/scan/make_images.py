@@ -294,7 +294,7 @@ def preentry_text(name: str = "山田 太郎") -> str:
         address="東京都みどり市本町一丁目2番3号 みどりハイツ101",
         postal_code="198-0001",
         phone="090-1234-5678",
-        from_address="神奈川県横浜市中区山下町1番地",
+        old_address="神奈川県横浜市中区山下町1番地",
     )
     return sign_preentry(entry, TEST_PREENTRY_KEY, ISSUED_AT, VALIDITY)
 
