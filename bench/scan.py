@@ -1,6 +1,7 @@
 """Benchmark the frame decoder: decode rate and time per frame on a folder of images.
 
-Usage: ``python bench/scan.py [DIR]`` (default ``tests/data/scan``). Every ``.png``/``.jpg``
+Usage: ``python bench/scan.py [DIR]`` (default ``tests/data/scan``), or
+``python bench/scan.py --passes [DIR]`` to measure what each candidate fallback pass adds. Every ``.png``/``.jpg``
 in DIR with a same-named ``.txt`` is one case; it counts as decoded when a code's text
 equals the file's text exactly. Prints one line per image, then as its last line the JSON
 summary (median figures):
@@ -28,7 +29,7 @@ import zxingcpp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.scanning.decode import decode_frame  # noqa: E402
+from app.scanning.decode import CANDIDATE_PASSES, decode_frame  # noqa: E402
 
 REPEATS = 7
 
@@ -61,10 +62,57 @@ def load_cases(folder: Path) -> list[tuple[str, np.ndarray, str]]:
     return cases
 
 
+def measure_passes(cases: list[tuple[str, np.ndarray, str]]) -> None:
+    """Print, for the frames the first pass misses, what each candidate pass rescues alone,
+    its median cost, and the greedy order in which passes add the most (last line, JSON)."""
+    missed = [
+        (name, frame, expected)
+        for name, frame, expected in cases
+        if expected not in [c.text for c in decode_frame(frame, fallback=False)]
+    ]
+    rescued: dict[str, set[str]] = {}
+    for pass_name in CANDIDATE_PASSES:
+        rescued[pass_name] = set()
+        times = []
+        for name, frame, expected in missed:
+            start = time.perf_counter()
+            codes = decode_frame(frame, passes=[pass_name], use_pyzbar=False)
+            times.append((time.perf_counter() - start) * 1000)
+            if expected in [c.text for c in codes if c.stage == pass_name]:
+                rescued[pass_name].add(name)
+        cost = statistics.median(times) if times else 0.0
+        print(
+            f"{pass_name:20} rescues {len(rescued[pass_name]):4d} of {len(missed)}  {cost:6.2f} ms (first pass included)"
+        )
+    left = {name for name, _, _ in missed}
+    greedy = []
+    while left:
+        best = max(rescued, key=lambda p: len(rescued[p] & left))
+        gain = len(rescued[best] & left)
+        if not gain:
+            break
+        greedy.append([best, gain])
+        left -= rescued[best]
+    print(
+        json.dumps(
+            {
+                "images": len(cases),
+                "first_pass_misses": len(missed),
+                "greedy": greedy,
+                "still_missed": len(left),
+            }
+        )
+    )
+
+
 def main(argv: list[str]) -> None:
     """Decode every case with the pipeline and with zxing-cpp alone; print the summary."""
-    folder = Path(argv[1]) if len(argv) > 1 else Path("tests/data/scan")
+    args = [a for a in argv[1:] if a != "--passes"]
+    folder = Path(args[0]) if args else Path("tests/data/scan")
     cases = load_cases(folder)
+    if "--passes" in argv and cases:
+        measure_passes(cases)
+        return
     if not cases:
         raise SystemExit(f"{folder}: no image with a same-named .txt")
     decoded = zx_decoded = 0
