@@ -6,10 +6,13 @@ The pipeline, in order, stopping at the first pass that finds anything:
    and GS1, and is the fastest reader), then pyzbar on the same frame for the 1-D codes
    zxing-cpp misses when they are tilted.
 2. Fallback passes, only when pass 1 found nothing: each is an OpenCV preprocessing step
-   followed by zxing-cpp. Which passes are here was decided by measurement on
-   ``tests/data/scan`` (see docs/scanning.md); a pass that rescued no image was dropped.
+   followed by zxing-cpp. Which passes are here was decided by measurement on generated
+   webcam frames and ``tests/data/scan`` (``bench/scan.py --passes``, docs/scanning.md);
+   a pass that added (almost) nothing was dropped.
 
 Everything is pure: no I/O, no clock, no global state besides the immutable tables below.
+zxing-cpp, zbar and OpenCV release the GIL while they work, so a worker thread decoding a
+frame does not stall the media server's event loop.
 """
 
 from __future__ import annotations
@@ -79,9 +82,10 @@ _ZBAR_SYMBOLOGY = {
     "DATABAR_EXP": "DataBarExp",
 }
 
-# Below this size the modules of a QR held at arm's length are ~1-2 px; doubling the frame
-# lets the finder-pattern search lock on. Larger frames already have the pixels.
-_UPSCALE_BELOW = 800
+# In a webcam frame a card held at arm's length has QR modules of 1-2 px; doubling the frame
+# lets the finder-pattern search lock on. Frames whose longer side is above this (document
+# cameras) already have the pixels, and doubling them would cost more than it finds.
+_UPSCALE_UP_TO = 1280
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -142,7 +146,7 @@ def _identity(gray: GrayImage) -> GrayImage:
 
 
 def _upscale(gray: GrayImage) -> GrayImage:
-    if max(gray.shape) >= _UPSCALE_BELOW * 2:
+    if max(gray.shape) > _UPSCALE_UP_TO:
         return gray
     return cv2.resize(gray, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)  # type: ignore[return-value]
 

@@ -116,7 +116,7 @@ _FIELDS: tuple[tuple[str, str, str], ...] = (
     ("oa", "old_address", "前住所"),
 )
 _LABELS = {attr: label for _, attr, label in _FIELDS}
-_MAX_CHARS = {"name": 30, "name_kana": 40, "address": 80, "old_address": 80}
+_MAX_CHARS = {"name": 60, "name_kana": 60, "address": 80, "old_address": 80}
 
 
 def _invalid(attr: str, detail: str) -> PreEntryError:
