@@ -140,3 +140,16 @@ def test_a_decoded_code_keeps_its_text_out_of_logs():
         "123456789018", b"123456789018", "QRCode", False, ((0, 0),) * 4, "zxing-cpp", "gray"
     )
     assert "1234" not in repr(code)
+
+
+def test_the_committed_frames_are_exactly_what_make_images_py_describes():
+    import importlib.util
+
+    from tests.scanning.conftest import SCAN_DATA
+
+    spec = importlib.util.spec_from_file_location("make_images", SCAN_DATA / "make_images.py")
+    make_images = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_images)
+    assert set(scan_images()) == set(make_images.IMAGES)
+    for stem, (text, *_rest) in make_images.IMAGES.items():
+        assert load_frame(stem)[1] == text, f"{stem}: rerun make_images.py"
