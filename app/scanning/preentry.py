@@ -60,7 +60,8 @@ EVENTS: dict[str, str] = {
 MOVE_EVENTS = frozenset({"move_in", "move_in_abroad", "move_out", "move_within"})
 
 _JST = timezone(timedelta(hours=9), "JST")
-_KANA = re.compile(r"[\u30a1-\u30fa\u30fc ]+")  # katakana, 長音符, space (after normalising)
+# katakana, 中黒 (マリア・ホセ), 長音符 and space, after normalising
+_KANA = re.compile(r"[\u30a1-\u30fc ]+")
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -163,9 +164,7 @@ def normalise_entry(entry: PreEntry, today: date) -> PreEntry:
         raise _invalid("name_kana", "ひらがなかカタカナで入力してください")
     if not date(1868, 1, 25) <= entry.birth_date <= today:
         raise _invalid("birth_date", "明治元年から今日までの日付を入力してください")
-    postal = _clean_text_digits("postal_code", entry.postal_code)
-    if postal is not None and len(postal) != 7:
-        raise _invalid("postal_code", "7桁の数字で入力してください")
+    postal = _clean_postal_code(entry.postal_code)
     phone = _clean_phone(entry.phone)
     return PreEntry(
         event=entry.event,
@@ -179,14 +178,14 @@ def normalise_entry(entry: PreEntry, today: date) -> PreEntry:
     )
 
 
-def _clean_text_digits(attr: str, value: str | None) -> str | None:
+def _clean_postal_code(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    # Accept 123-4567, ０９０ー１２３４ー５６７８ and spaces; keep only the digits.
-    folded = unicodedata.normalize("NFKC", value)
+    # Accept 123-4567, 〒１２３－４５６７ and spaces; keep only the 7 digits.
+    folded = unicodedata.normalize("NFKC", value).strip().removeprefix("〒")
     digits = re.sub(r"[\s\-‐－ー−]", "", folded)
-    if not _DIGITS.fullmatch(digits):
-        raise _invalid(attr, "数字とハイフンだけで入力してください")
+    if not _DIGITS.fullmatch(digits) or len(digits) != 7:
+        raise _invalid("postal_code", "7桁の数字で入力してください")
     return digits
 
 

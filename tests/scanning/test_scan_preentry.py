@@ -256,3 +256,15 @@ def test_entries_keep_personal_data_out_of_logs(key, now):
     verified = verify_preentry(sign_preentry(ENTRY, key, now), key, now)
     assert "佐藤" not in repr(verified) and "佐藤" not in repr(verified.entry)
     assert verified.issued_at.tzinfo is UTC
+
+
+def test_postal_marks_and_foreign_name_kana_are_accepted(key, now):
+    entry = replace(
+        ENTRY,
+        name="MARIA FERNANDA GONZALEZ",
+        name_kana="マリア・フェルナンダ ゴンサレス",
+        postal_code=" 〒１９８－０００３",
+    )
+    verified = verify_preentry(sign_preentry(entry, key, now), key, now).entry
+    assert verified.postal_code == "1980003"
+    assert verified.name_kana == "マリア・フェルナンダ ゴンサレス"
