@@ -25,7 +25,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import allow
 from app.counter.fact_forms import fact_form_class, raw_answer
-from app.counter.forms import NewCaseForm, ReasonForm
+from app.counter.forms import NewCaseForm, ReasonForm, RegistrySearchForm
 from app.counter.workspace import (
     PROVENANCE_LABELS,
     dom_id,
@@ -37,6 +37,7 @@ from app.counter.workspace import (
 from app.engine import LoadError, RuleSet
 from app.extensions import db
 from app.models import AuditEvent, Case
+from app.registry.adapter import HouseholdRecord
 from app.services.cases import (
     STATUS_LABELS,
     TRANSITIONS,
@@ -47,7 +48,17 @@ from app.services.cases import (
     record_paper_signature,
     stored_facts,
 )
-from app.services.interview import add_member, answer, evaluate_stored, fact_def_for
+from app.services.interview import (
+    add_member,
+    answer,
+    evaluate_stored,
+    fact_def_for,
+    find_households,
+    household_summary,
+    import_household,
+    set_roles,
+)
+from app.services.registry import resident_registry
 from app.services.routing import issue_case, mark_done, worklist
 from app.services.rules import current_ruleset
 
@@ -80,12 +91,30 @@ def _wareki_filter(day: date | None) -> str:
     return wareki(day)
 
 
-@bp.route("/")
-@allow("counter")
-def index():
-    ruleset = _ruleset()
-    form = NewCaseForm()
-    form.events.choices = [SelectChoice(e.id, e.title) for e in ruleset.events.values()]
+def _dashboard(ruleset: RuleSet, form: NewCaseForm, search: RegistrySearchForm) -> str:
+    households: list[HouseholdRecord] = []
+    searched = bool(search.name.data or search.birth_date.data or search.code.data)
+    if searched:
+        try:
+            households = find_households(
+                resident_registry(),
+                search.name.data or "",
+                search.birth_date.data or "",
+                search.code.data or "",
+                as_of=date.today(),
+            )
+        except CaseError as error:
+            search.name.errors = [error.message]
+        db.session.add(
+            AuditEvent(
+                case_id=None,
+                actor=_actor(),
+                action="registry_search",
+                detail={"hits": len(households)},
+                at=datetime.now(),
+            )
+        )
+        db.session.commit()
     cases = db.session.scalars(
         select(Case)
         .where(Case.status.not_in(("closed", "cancelled")))
@@ -95,30 +124,43 @@ def index():
     return render_template(
         "counter/index.html",
         form=form,
+        search=search,
+        households=households,
+        searched=searched,
         cases=cases,
         status_labels=STATUS_LABELS,
         events={e.id: e.title for e in ruleset.events.values()},
+        summary=household_summary,
     )
+
+
+def _new_case_form(ruleset: RuleSet) -> NewCaseForm:
+    form = NewCaseForm()
+    form.events.choices = [SelectChoice(e.id, e.title) for e in ruleset.events.values()]
+    return form
+
+
+@bp.route("/")
+@allow("counter")
+def index():
+    ruleset = _ruleset()
+    return _dashboard(ruleset, _new_case_form(ruleset), RegistrySearchForm(request.args))
 
 
 @bp.route("/cases", methods=["POST"])
 @allow("counter")
 def create_case():
     ruleset = _ruleset()
-    form = NewCaseForm()
-    form.events.choices = [SelectChoice(e.id, e.title) for e in ruleset.events.values()]
+    form = _new_case_form(ruleset)
     if not form.validate_on_submit():
-        cases: list[Case] = []
-        return render_template(
-            "counter/index.html",
-            form=form,
-            cases=cases,
-            status_labels=STATUS_LABELS,
-            events={e.id: e.title for e in ruleset.events.values()},
-        ), 400
-    unknown = [e for e in form.events.data or [] if e not in ruleset.events]
-    if unknown:
+        return _dashboard(ruleset, form, RegistrySearchForm()), 400
+    if any(e not in ruleset.events for e in form.events.data or []):
         abort(400)
+    record = None
+    if form.registry_code.data:
+        record = resident_registry().find_by_juminhyo_code(form.registry_code.data)
+        if record is None:
+            abort(400)
     now = datetime.now()
     case = open_case(
         current_user.id,
@@ -128,7 +170,28 @@ def create_case():
         now,
         _actor(),
     )
+    if record is not None:
+        import_household(ruleset, case, record, actor=_actor(), now=now)
     return redirect(url_for("counter.case", case_id=case.id))
+
+
+@bp.route("/cases/<int:case_id>/members/<int:index>/roles", methods=["POST"])
+@allow("counter")
+def member_roles(case_id: int, index: int):
+    ruleset = _ruleset()
+    current = _case(case_id)
+    try:
+        set_roles(
+            ruleset,
+            current,
+            index,
+            request.form.getlist("roles"),
+            actor=_actor(),
+            now=datetime.now(),
+        )
+    except CaseError as error:
+        return jsonify(ok=False, code=error.code, error=error.message), 422
+    return jsonify(ok=True, person=index, **_fragments(ruleset, current))
 
 
 def _workspace_context(ruleset: RuleSet, case: Case) -> dict[str, Any]:

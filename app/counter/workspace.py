@@ -46,6 +46,7 @@ class Section:
     title: str
     person: int | None
     roles: str
+    role_ids: tuple[str, ...] = ()
     rows: list[QuestionRow] = field(default_factory=list)
 
     @property
@@ -107,7 +108,8 @@ def interview_sections(
         if index not in sections:
             assert index is not None
             title, roles = person_title(ruleset, index, facts)
-            sections[index] = Section(title, index, roles)
+            held = facts.get(f"household[{index}].roles")
+            sections[index] = Section(title, index, roles, tuple(held.value if held else ()))
         return sections[index]
 
     members = sorted({i for i, _ in map(split_fact_id, facts) if i is not None})

@@ -150,10 +150,12 @@ def record_fact(
     expected_revision: int | None = None,
     reason: str | None = None,
     lock: bool = False,
+    commit: bool = True,
 ) -> StoredFact:
     """Store one already-validated fact value (JSON form) and commit before returning.
 
-    ``value=None`` removes the fact. ``expected_revision`` is the revision the editor saw
+    ``value=None`` removes the fact. ``commit=False`` leaves the commit to a caller that
+    stores many facts as one unit. ``expected_revision`` is the revision the editor saw
     (0 for "was not set"): a different stored revision means someone else changed it.
 
     :raises CaseError: the case is not editable, the fact changed meanwhile, or a locked
@@ -216,7 +218,10 @@ def record_fact(
     if case.status == "new":
         case.status = "interviewing"
     case.updated_at = now
-    db.session.commit()
+    if commit:  # a bulk import passes False and commits once at its end
+        db.session.commit()
+    else:
+        db.session.flush()
     return stored
 
 

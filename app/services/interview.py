@@ -10,8 +10,18 @@ from typing import Any
 from app.engine import FactDef, FactValueError, Result, RuleSet, evaluate, parse_fact_value
 from app.engine.formats import OutsideEra, format_value
 from app.engine.result import json_value
+from app.engine.wareki import parse_date
+from app.extensions import db
 from app.models import Case
-from app.services.cases import CaseError, StoredFact, fact_values, record_fact, stored_facts
+from app.registry.adapter import HouseholdRecord, ResidentRegistry
+from app.services.cases import (
+    CaseError,
+    StoredFact,
+    audit,
+    fact_values,
+    record_fact,
+    stored_facts,
+)
 
 PERSON_KEY = re.compile(r"^household\[(\d+)\]\.([a-z][a-z0-9_]*)$")
 MAX_MEMBERS = 50
@@ -196,3 +206,78 @@ def display_value(ruleset: RuleSet, fact_id: str, value: Any) -> str:
             f"{value['bank']} {value['branch']} {value['kind']} {value['number']} {value['holder']}"
         )
     return str(value)
+
+
+def import_household(
+    ruleset: RuleSet, case: Case, record: HouseholdRecord, *, actor: str, now: datetime
+) -> int:
+    """Prefill a case from a registry household: each fact stored locked, with its provenance.
+
+    Facts the rule set does not know are skipped (a registry may hold more than we ask).
+    Returns the number of facts imported.
+
+    :raises CaseError: the case already has household members (import into a fresh case).
+    """
+    if member_indexes(case):
+        raise CaseError(
+            "household_exists",
+            "この案件には既に世帯員が入力されています。住民記録は新しい案件で取り込んでください。",
+        )
+    imported = 0
+    for fact_id, value, provenance in record.fact_items():
+        index, name = split_fact_id(fact_id)
+        if name != "roles":
+            fact = ruleset.facts.get(name)
+            if fact is None or fact.derived or fact.per_person != (index is not None):
+                continue
+        record_fact(
+            case,
+            fact_id,
+            value,
+            actor=actor,
+            now=now,
+            provenance=provenance,
+            lock=name != "roles",  # roles are the counter's to adjust (who died, who applies)
+            commit=False,
+        )
+        imported += 1
+    audit(case.id, actor, "registry_import", {"facts": imported}, now)
+    db.session.commit()
+    return imported
+
+
+def find_households(
+    registry: ResidentRegistry, name: str, birth_date: str, code: str, *, as_of: date
+) -> list[HouseholdRecord]:
+    """Look a resident up by 住民票コード, or by name and birth date (和暦 accepted).
+
+    :raises CaseError: neither a code nor both name and birth date, or an unreadable date.
+    """
+    if code.strip():
+        found = registry.find_by_juminhyo_code(code.strip())
+        return [found] if found is not None else []
+    if not (name.strip() and birth_date.strip()):
+        raise CaseError(
+            "search_incomplete", "氏名と生年月日の両方、または住民票コードを入力してください。"
+        )
+    try:
+        day = parse_date(birth_date).value
+    except ValueError as error:
+        raise CaseError("bad_date", f"生年月日を読み取れません（{error}）。") from None
+    return registry.find_by_name_and_birth_date(name, day)
+
+
+def household_summary(record: HouseholdRecord) -> dict[str, Any]:
+    """Summarise a registry household for the search results: address and members."""
+    members = []
+    for index in range(record.size):
+        get = record.facts.get
+        members.append(
+            {
+                "name": get(f"household[{index}].name", ""),
+                "birth_date": get(f"household[{index}].birth_date", ""),
+                "matched": index == record.person_index,
+                "code": get(f"household[{index}].juminhyo_code", ""),
+            }
+        )
+    return {"address": record.facts.get("household.address", ""), "members": members}

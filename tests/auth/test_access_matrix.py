@@ -25,6 +25,7 @@ EXPECTED: dict[str, set[str]] = {
     "counter.set_status": {"counter"},
     "counter.audit_trail": {"counter"},
     "counter.paper_signature": {"counter"},
+    "counter.member_roles": {"counter"},
     "counter.issue": {"counter"},
     "counter.departments": {"counter", "admin"},
     "counter.department_worklist": {"counter", "admin"},

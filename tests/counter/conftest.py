@@ -1,7 +1,6 @@
-"""Counter tests run against the sample rule set of tests/data/rules (small and stable)."""
+"""Counter tests run against the shipped municipal content (procedure_rules/, form_definitions/)."""
 
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -9,15 +8,6 @@ from app.extensions import db
 from app.models import Case
 from app.services.cases import open_case
 from app.services.rules import current_ruleset
-
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "rules"
-
-
-@pytest.fixture
-def app(app):
-    app.config["RULES_DIR"] = str(SAMPLE / "procedure_rules")
-    app.config["FORMS_DIR"] = str(SAMPLE / "form_definitions")
-    return app
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ def _issued_death_case(client):
         "Location"
     ]
     client.post(url + "/members", data={"roles": ["deceased", "household_head"]})
-    client.post(url + "/members", data={"roles": ["spouse", "notifier"]})
+    client.post(url + "/members", data={"roles": ["spouse", "applicant"]})
     answers = {
         "death.date": "令和7年4月7日",
         "household[0].name": "山田 太郎",

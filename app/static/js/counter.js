@@ -87,7 +87,8 @@
     const form = event.target;
     event.preventDefault();
     if (form.classList.contains("q-row")) save(form);
-    if (form.classList.contains("member-form")) addMember(form);
+    if (form.classList.contains("member-form")) addMember(form, questions.dataset.memberUrl);
+    if (form.classList.contains("roles-form")) addMember(form, form.dataset.url);
   });
 
   questions.addEventListener("change", (event) => {
@@ -109,8 +110,10 @@
     }
   });
 
-  async function addMember(form) {
-    const data = await post(questions.dataset.memberUrl, new FormData(form));
+  // Adding a member and changing a member's roles answer the same way: redraw, then
+  // put the cursor on that member's first question.
+  async function addMember(form, url) {
+    const data = await post(url, new FormData(form));
     if (!data.ok) {
       form.querySelector(".q-msg").textContent = data.error;
       return;
