@@ -51,6 +51,7 @@ from app.services.cases import (
 from app.services.interview import (
     add_member,
     answer,
+    assign_role,
     evaluate_stored,
     fact_def_for,
     find_households,
@@ -87,7 +88,9 @@ def _actor() -> str:
 
 
 @bp.app_template_filter("wareki")
-def _wareki_filter(day: date | None) -> str:
+def _wareki_filter(day: date | str | None) -> str:
+    if isinstance(day, str):
+        day = date.fromisoformat(day) if day else None
     return wareki(day)
 
 
@@ -173,6 +176,27 @@ def create_case():
     if record is not None:
         import_household(ruleset, case, record, actor=_actor(), now=now)
     return redirect(url_for("counter.case", case_id=case.id))
+
+
+@bp.route("/cases/<int:case_id>/roles/<role>", methods=["POST"])
+@allow("counter")
+def assign_member_role(case_id: int, role: str):
+    ruleset = _ruleset()
+    current = _case(case_id)
+    person = request.form.get("person", "")
+    try:
+        index = assign_role(
+            ruleset,
+            current,
+            role,
+            None if person == "new" else int(person),
+            actor=_actor(),
+            now=datetime.now(),
+        )
+    except (CaseError, ValueError) as error:
+        message = error.message if isinstance(error, CaseError) else "世帯員を選んでください。"
+        return jsonify(ok=False, error=message), 422
+    return jsonify(ok=True, person=index, **_fragments(ruleset, current))
 
 
 @bp.route("/cases/<int:case_id>/members/<int:index>/roles", methods=["POST"])

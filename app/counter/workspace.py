@@ -40,6 +40,16 @@ class QuestionRow:
 
 
 @dataclass
+class RoleQuestion:
+    """Who in the household holds a role the rules need (故人は誰か, 申請者は誰か)."""
+
+    role: str
+    label: str
+    members: list[tuple[int, str]]
+    dom_id: str
+
+
+@dataclass
 class Section:
     """The questions about the case, or about one household member."""
 
@@ -48,10 +58,11 @@ class Section:
     roles: str
     role_ids: tuple[str, ...] = ()
     rows: list[QuestionRow] = field(default_factory=list)
+    role_questions: list[RoleQuestion] = field(default_factory=list)
 
     @property
     def open_count(self) -> int:
-        return sum(1 for r in self.rows if r.asked)
+        return sum(1 for r in self.rows if r.asked) + len(self.role_questions)
 
 
 def dom_id(fact_id: str) -> str:
@@ -116,7 +127,15 @@ def interview_sections(
     for index in members:
         section(index)
     asked = [q.fact for q in result.next_questions]
+    people = [(i, person_title(ruleset, i, facts)[0]) for i in members]
     for fact_id in asked:
+        if fact_id.startswith("role:"):
+            role = ruleset.roles.get(fact_id[5:])
+            if role is not None:
+                sections[None].role_questions.append(
+                    RoleQuestion(role.id, f"{role.label}はどなたですか", people, f"r-{role.id}")
+                )
+            continue
         row = _row(ruleset, fact_id, facts.get(fact_id), asked=True)
         if row is not None:
             section(split_fact_id(fact_id)[0]).rows.append(row)

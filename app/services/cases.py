@@ -135,7 +135,6 @@ def fact_values(case: Case) -> dict[str, Any]:
     """Return the case's facts in the engine's JSON form, with the case's events included."""
     values = {fact_id: fact.value for fact_id, fact in stored_facts(case).items()}
     values["case.events"] = list(case.events)
-    values["case.application_date"] = case.as_of.date().isoformat()
     return values
 
 

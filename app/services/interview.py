@@ -281,3 +281,32 @@ def household_summary(record: HouseholdRecord) -> dict[str, Any]:
             }
         )
     return {"address": record.facts.get("household.address", ""), "members": members}
+
+
+def assign_role(
+    ruleset: RuleSet, case: Case, role: str, index: int | None, *, actor: str, now: datetime
+) -> int:
+    """Give a role (故人, 申請者 …) to household member ``index``, or to a new member when None.
+
+    A single role moves: whoever held it before loses it. Returns the member's index.
+
+    :raises CaseError: an unknown role or member.
+    """
+    if role not in ruleset.roles:
+        raise CaseError("unknown_role", f"役割「{role}」は定義されていません。")
+    if index is None:
+        return add_member(ruleset, case, [role], actor=actor, now=now)
+    facts = stored_facts(case)
+    if index not in member_indexes(case):
+        raise CaseError("unknown_member", f"世帯員{index + 1}は登録されていません。")
+    if ruleset.roles[role].single:
+        holder = _single_role_holder(ruleset, facts, role)
+        if holder is not None and holder != index:
+            held = [r for r in facts[f"household[{holder}].roles"].value if r != role]
+            record_fact(case, f"household[{holder}].roles", held or None, actor=actor, now=now)
+    current = facts.get(f"household[{index}].roles")
+    roles = list(current.value) if current is not None else []
+    if role not in roles:
+        roles.append(role)
+        record_fact(case, f"household[{index}].roles", roles, actor=actor, now=now)
+    return index

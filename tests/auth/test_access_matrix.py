@@ -26,6 +26,7 @@ EXPECTED: dict[str, set[str]] = {
     "counter.audit_trail": {"counter"},
     "counter.paper_signature": {"counter"},
     "counter.member_roles": {"counter"},
+    "counter.assign_member_role": {"counter"},
     "counter.issue": {"counter"},
     "counter.departments": {"counter", "admin"},
     "counter.department_worklist": {"counter", "admin"},

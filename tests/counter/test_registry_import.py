@@ -59,3 +59,23 @@ def test_a_my_number_is_never_echoed_into_the_page(client, staff):
     page = client.get(url).get_data(as_text=True)
     assert "900001047362" not in page
     assert "**** **** 7362" in page
+
+
+def test_the_engine_asks_who_died_and_the_answer_moves_the_role(client, staff):
+    url = client.post(
+        "/counter/cases",
+        data={"events": ["death"], "channel": "counter", "registry_code": "10000007919"},
+    ).headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    assert "故人はどなたですか" in page
+    body = client.post(url + "/roles/deceased", data={"person": "0"}).get_json()
+    assert body["ok"] and "故人はどなたですか" not in body["questions_html"]
+    assert "故人" in body["questions_html"]
+    # the 申請者 is someone outside the household: a new member gets the role
+    body = client.post(url + "/roles/applicant", data={"person": "new"}).get_json()
+    assert body["ok"] and body["person"] == 2
+    # a single role moves to the newly chosen member
+    body = client.post(url + "/roles/applicant", data={"person": "1"}).get_json()
+    assert body["ok"]
+    panel_facts = client.get(url + "/audit").get_data(as_text=True)
+    assert "household[2].roles" in panel_facts

@@ -92,6 +92,8 @@
   });
 
   questions.addEventListener("change", (event) => {
+    const roleRow = event.target.closest("form.role-row");
+    if (roleRow && event.target.value !== "") return addMember(roleRow, roleRow.dataset.url);
     const form = event.target.closest("form.q-row");
     if (!form || event.target.classList.contains("reason")) return;
     // Rows with several inputs (a bank account) are saved with their button or Enter only.
