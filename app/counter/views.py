@@ -34,7 +34,7 @@ from app.counter.workspace import (
     wareki,
     why_facts,
 )
-from app.engine import LoadError, RuleSet
+from app.engine import LoadError, Result, RuleSet
 from app.extensions import db
 from app.models import AuditEvent, Case
 from app.registry.adapter import HouseholdRecord
@@ -42,6 +42,7 @@ from app.services.cases import (
     STATUS_LABELS,
     TRANSITIONS,
     CaseError,
+    StoredFact,
     change_status,
     fact_history,
     open_case,
@@ -49,6 +50,7 @@ from app.services.cases import (
     stored_facts,
 )
 from app.services.interview import (
+    Answer,
     add_member,
     answer,
     assign_role,
@@ -218,9 +220,16 @@ def member_roles(case_id: int, index: int):
     return jsonify(ok=True, person=index, **_fragments(ruleset, current))
 
 
-def _workspace_context(ruleset: RuleSet, case: Case) -> dict[str, Any]:
-    result = evaluate_stored(ruleset, case)
-    facts = stored_facts(case)
+def _workspace_context(
+    ruleset: RuleSet,
+    case: Case,
+    result: Result | None = None,
+    facts: dict[str, StoredFact] | None = None,
+) -> dict[str, Any]:
+    if facts is None:
+        facts = stored_facts(case)
+    if result is None:
+        result = evaluate_stored(ruleset, case, facts)
     return {
         "case": case,
         "ruleset": ruleset,
@@ -253,8 +262,11 @@ def case(case_id: int):
     )
 
 
-def _fragments(ruleset: RuleSet, case: Case) -> dict[str, str]:
-    context = _workspace_context(ruleset, case)
+def _fragments(ruleset: RuleSet, case: Case, done: Answer | None = None) -> dict[str, str]:
+    if done is not None:
+        context = _workspace_context(ruleset, case, done.result, done.facts)
+    else:
+        context = _workspace_context(ruleset, case)
     return {
         "questions_html": render_template("counter/_questions.html", **context),
         "panel_html": render_template("counter/_panel.html", **context),
@@ -273,7 +285,7 @@ def answer_fact(case_id: int):
         fact = fact_def_for(ruleset, fact_id)
         form = fact_form_class(ruleset, fact)(request.form, prefix=dom_id(fact_id))
         revision = request.form.get("revision")
-        stored = answer(
+        done = answer(
             ruleset,
             current,
             fact_id,
@@ -282,7 +294,7 @@ def answer_fact(case_id: int):
             now=datetime.now(),
             expected_revision=int(revision) if revision not in (None, "") else None,
             reason=request.form.get("reason") or None,
-        ).fact
+        )
     except CaseError as error:
         facts = stored_facts(current)
         existing = facts.get(fact_id)
@@ -293,7 +305,9 @@ def answer_fact(case_id: int):
             error=error.message,
             revision=existing.revision if existing else 0,
         ), 409 if error.code == "conflict" else 422
-    return jsonify(ok=True, fact=fact_id, revision=stored.revision, **_fragments(ruleset, current))
+    return jsonify(
+        ok=True, fact=fact_id, revision=done.fact.revision, **_fragments(ruleset, current, done)
+    )
 
 
 @bp.route("/cases/<int:case_id>/members", methods=["POST"])

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from markupsafe import Markup
 from wtforms import Form
 
 from app.counter.fact_forms import fact_form_class
@@ -37,6 +38,7 @@ class QuestionRow:
     display: str
     asked: bool
     dom_id: str
+    input_html: Markup
 
 
 @dataclass
@@ -70,6 +72,21 @@ def dom_id(fact_id: str) -> str:
     return "f-" + fact_id.replace("[", "-").replace("].", "-").replace(".", "-")
 
 
+_INPUTS: dict[tuple[str, str, str], Markup] = {}
+
+
+def _input_html(version: str, fact_id: str, data: Any, form: Form) -> Markup:
+    # Rendering WTForms widgets is most of the cost of redrawing the interview after each
+    # answer, and almost every row is unchanged: keep the HTML per (rules, fact, value).
+    key = (version, fact_id, repr(data))
+    html = _INPUTS.get(key)
+    if html is None:
+        if len(_INPUTS) > 20000:
+            _INPUTS.clear()
+        html = _INPUTS[key] = form.value(**{"aria-describedby": dom_id(fact_id) + "-msg"})  # type: ignore[attr-defined]
+    return html
+
+
 def _row(
     ruleset: RuleSet, fact_id: str, stored: StoredFact | None, asked: bool
 ) -> QuestionRow | None:
@@ -88,6 +105,7 @@ def _row(
         data = ""  # never echo a My Number back into a page; staff retype to change it
     form = form_cls(prefix=dom_id(fact_id), data={"value": data})
     return QuestionRow(
+        input_html=_input_html(ruleset.version, fact_id, data, form),
         fact_id=fact_id,
         label=fact.label,
         help=fact.help,

@@ -131,9 +131,13 @@ def stored_facts(case: Case) -> dict[str, StoredFact]:
     }
 
 
-def fact_values(case: Case) -> dict[str, Any]:
-    """Return the case's facts in the engine's JSON form, with the case's events included."""
-    values = {fact_id: fact.value for fact_id, fact in stored_facts(case).items()}
+def fact_values(case: Case, facts: dict[str, StoredFact] | None = None) -> dict[str, Any]:
+    """Return the case's facts in the engine's JSON form, with the case's events included.
+
+    Pass ``facts`` when the caller already opened them (decrypting is the costly part).
+    """
+    opened = stored_facts(case) if facts is None else facts
+    values = {fact_id: fact.value for fact_id, fact in opened.items()}
     values["case.events"] = list(case.events)
     return values
 

@@ -29,9 +29,10 @@ MAX_MEMBERS = 50
 
 @dataclass(frozen=True)
 class Answer:
-    """A stored answer and the evaluation of the case after it."""
+    """A stored answer, the case's facts after it and their evaluation."""
 
     fact: StoredFact
+    facts: dict[str, StoredFact]
     result: Result
 
 
@@ -65,9 +66,11 @@ def case_as_of(case: Case) -> date:
     return case.as_of.date()
 
 
-def evaluate_stored(ruleset: RuleSet, case: Case) -> Result:
-    """Evaluate a case's stored facts with a rule set on the case's application date."""
-    return evaluate(ruleset, fact_values(case), case_as_of(case))
+def evaluate_stored(
+    ruleset: RuleSet, case: Case, facts: dict[str, StoredFact] | None = None
+) -> Result:
+    """Evaluate a case's stored facts (opened already, or now) on its application date."""
+    return evaluate(ruleset, fact_values(case, facts), case_as_of(case))
 
 
 def answer(
@@ -108,7 +111,8 @@ def answer(
         expected_revision=expected_revision,
         reason=reason,
     )
-    return Answer(stored, evaluate_stored(ruleset, case))
+    facts = stored_facts(case)
+    return Answer(stored, facts, evaluate_stored(ruleset, case, facts))
 
 
 def member_indexes(case: Case) -> list[int]:
