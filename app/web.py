@@ -87,9 +87,10 @@ def register_web(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
     from app.counter.views import bp as counter_bp
+    from app.media.views import bp as media_bp
     from app.policy.views import bp as policy_bp
 
-    for bp in (auth_bp, counter_bp, policy_bp, admin_bp):
+    for bp in (auth_bp, counter_bp, policy_bp, admin_bp, media_bp):
         app.register_blueprint(bp)
 
     app.view_functions["static"].access = frozenset({PUBLIC})  # type: ignore[attr-defined]

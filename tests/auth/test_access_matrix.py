@@ -20,9 +20,10 @@ EXPECTED: dict[str, set[str]] = {
     "counter.index": {"counter"},
     "policy.index": {"policy"},
     "admin.index": {"admin"},
+    "media.offer": {"counter", "resident"},
 }
 
-_SAMPLE_ARGS = {"int": 1, "string": "x", "path": "css/app.css", "default": "x"}
+_SAMPLE_ARGS = {"int": 1, "integer": 1, "string": "x", "path": "css/app.css", "default": "x"}
 
 
 def _url_for_rule(rule) -> str:
