@@ -141,6 +141,8 @@ class PeerRegistry:
 
         try:
             await pc.setRemoteDescription(offer)
+            if not any(t.kind in KINDS for t in pc.getTransceivers()):
+                raise ValueError("the offer has neither audio nor video")
             call.add_feeds(role, pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception:

@@ -60,7 +60,7 @@ class Feed(MediaStreamTrack):
         self._source: MediaStreamTrack | None = None
         self._offset: int | None = None
         self._last_pts = -1
-        self._filler: Any = _black_frame() if kind == "video" else _silence()
+        self._make_filler = _black_frame if kind == "video" else _silence
         self._filler_step = (
             self._rate // FILLER_FPS if kind == "video" else int(self._rate * AUDIO_PTIME)
         )
@@ -115,14 +115,14 @@ class Feed(MediaStreamTrack):
         return frame
 
     async def _next_filler(self) -> Any:
-        pts = max(self._last_pts + self._filler_step, 0)
+        pts = 0 if self._last_pts < 0 else self._last_pts + self._filler_step
         now = self._now()
         if pts < now - self._filler_step:  # we were away (relaying): start from now
             pts = now
         wait = (pts - now) / self._rate
         if wait > 0:
             await asyncio.sleep(wait)
-        frame = self._filler
+        frame = self._make_filler()
         frame.pts = pts
         frame.time_base = self._time_base
         self._last_pts = pts
