@@ -67,7 +67,7 @@ class Call:
             self.feeds[role][kind] = feed
             source = self.incoming[other(role)].get(kind)
             if source is not None and source.readyState == "live":
-                feed.set_source(self.relay.subscribe(source, buffered=False))
+                feed.set_source(self._subscribe(source))
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -80,16 +80,20 @@ class Call:
             if feed is not None and transceiver.sender.track is None:
                 pc.addTrack(feed)
 
+    def _subscribe(self, track: MediaStreamTrack) -> MediaStreamTrack:
+        # Audio is buffered: every 20 ms of speech is sent, late rather than never.
+        # Video is not: a slow reader gets the newest frame and skips the ones it
+        # missed, so under load the picture loses frames instead of piling up delay.
+        return self.relay.subscribe(track, buffered=track.kind == "audio")
+
     def receive(self, role: str, track: MediaStreamTrack) -> None:
         """Relay a track arriving from ``role`` to the other side; tap the resident's video."""
         if track.kind not in KINDS:
             return
         self.incoming[role][track.kind] = track
-        # Unbuffered: a slow reader gets the newest frame and skips the ones it missed,
-        # so video degrades (fewer frames) instead of queueing up delay.
         feed = self.feeds[other(role)].get(track.kind)
         if feed is not None:
-            feed.set_source(self.relay.subscribe(track, buffered=False))
+            feed.set_source(self._subscribe(track))
         if role == RESIDENT and track.kind == "video":
             old, self.tap = self.tap, FrameTap(self.relay.subscribe(track, buffered=False))
             if old is not None:
