@@ -17,7 +17,11 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
+from app.media import audio_level
+from app.media.load import LoadGovernor
 from app.media.tracks import Feed, FrameTap
+
+audio_level.install()
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +57,9 @@ def other(role: str) -> str:
 class Call:
     """One case's call: who is connected, what each side sends, the resident's video tap."""
 
-    def __init__(self, case_id: int) -> None:
+    def __init__(self, case_id: int, governor: LoadGovernor | None = None) -> None:
         self.case_id = case_id
+        self.governor = governor
         self.relay = MediaRelay()
         self.incoming: dict[str, dict[str, MediaStreamTrack]] = {role: {} for role in ROLES}
         self.feeds: dict[str, dict[str, Feed]] = {role: {} for role in ROLES}
@@ -63,7 +68,7 @@ class Call:
     def join(self, role: str, pc: RTCPeerConnection) -> None:
         """Give ``role``'s new connection its feeds, relaying what the other side sends."""
         for kind in KINDS:
-            feed = Feed(kind)
+            feed = Feed(kind, self.governor)
             self.feeds[role][kind] = feed
             source = self.incoming[other(role)].get(kind)
             if source is not None and source.readyState == "live":
@@ -122,6 +127,7 @@ class PeerRegistry:
         self._ice_servers = list(ice_servers)
         self.peers: dict[tuple[int, str], RTCPeerConnection] = {}
         self.calls: dict[int, Call] = {}
+        self.governor = LoadGovernor()
 
     def new_connection(self) -> RTCPeerConnection:
         """Create a peer connection with the configured ICE servers (never aiortc's default)."""
@@ -132,7 +138,8 @@ class PeerRegistry:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         await self.close(case_id, role)
-        call = self.calls.setdefault(case_id, Call(case_id))
+        self.governor.start()
+        call = self.calls.setdefault(case_id, Call(case_id, self.governor))
         pc = self.new_connection()
         self.peers[(case_id, role)] = pc
         call.join(role, pc)
@@ -181,3 +188,4 @@ class PeerRegistry:
         """Close every connection (shutdown)."""
         for case_id, role in list(self.peers):
             await self.close(case_id, role)
+        await self.governor.stop()

@@ -19,6 +19,8 @@ import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
+from app.media.load import LEVELS, LoadGovernor
+
 log = logging.getLogger(__name__)
 
 VIDEO_CLOCK = 90_000  # RTP clock of video
@@ -51,9 +53,11 @@ class Feed(MediaStreamTrack):
     source's own spacing is kept, so a gap in what it sent stays a gap.
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, governor: LoadGovernor | None = None) -> None:
         super().__init__()
         self.kind = kind
+        self._governor = governor
+        self._next_due: int | None = None  # source pts from which the next frame is sent
         self._rate = VIDEO_CLOCK if kind == "video" else AUDIO_RATE
         self._time_base = fractions.Fraction(1, self._rate)
         self._started = time.monotonic()
@@ -96,11 +100,34 @@ class Feed(MediaStreamTrack):
                 if self._source is source:
                     self._source = None
                 continue
-            if self._source is source:
-                self.frames_relayed += 1
-                return self._restamp(frame)
-            source.stop()  # replaced while we waited: unsubscribe from the old one
+            if self._source is not source:
+                source.stop()  # replaced while we waited: unsubscribe from the old one
+                continue
+            if self.kind == "video":
+                frame = self._fit(frame)
+                if frame is None:
+                    continue
+            self.frames_relayed += 1
+            return self._restamp(frame)
         return await self._next_filler()
+
+    def _fit(self, frame: VideoFrame) -> VideoFrame | None:
+        """Apply the load level: drop frames above its rate, shrink frames above its width."""
+        level = self._governor.level if self._governor is not None else LEVELS[0]
+        if level.max_fps < 30 and frame.time_base:
+            pts = int(frame.pts * frame.time_base * VIDEO_CLOCK)
+            interval = VIDEO_CLOCK // level.max_fps
+            if self._next_due is None or abs(pts - self._next_due) > VIDEO_CLOCK:
+                self._next_due = pts
+            if pts < self._next_due:
+                return None
+            self._next_due += interval
+        if frame.width > level.max_width:
+            height = round(frame.height * level.max_width / frame.width / 2) * 2
+            resized = frame.reformat(width=level.max_width, height=height)
+            resized.pts, resized.time_base = frame.pts, frame.time_base
+            return resized
+        return frame
 
     def _restamp(self, frame: Any) -> Any:
         # Each relayed frame has exactly one Feed reading it (the tap ignores pts), so

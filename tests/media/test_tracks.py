@@ -88,3 +88,47 @@ def test_the_tap_keeps_only_the_latest_frame():
     assert count == 3
     assert abs(int(frame.to_ndarray(format="bgr24").mean()) - 30) <= 2
     assert none_newer is None
+
+
+def test_under_load_a_video_feed_sends_smaller_and_fewer_frames():
+    from app.media.load import LEVELS, LoadGovernor
+
+    async def scenario():
+        governor = LoadGovernor()
+        governor.level_index = len(LEVELS) - 1  # the most degraded level
+        feed, source = Feed("video", governor), Source("video")
+        feed.set_source(source)
+        for i in range(30):  # one second at 30 fps, 640×480
+            frame = VideoFrame.from_ndarray(np.zeros((480, 640, 3), np.uint8), format="bgr24")
+            frame.pts, frame.time_base = i * 3000, fractions.Fraction(1, 90_000)
+            await source.queue.put(frame)
+        await source.queue.put(None)
+        sent = []
+        while (frame := await feed.recv()) and feed.source is not None:
+            sent.append(frame)
+        feed.stop()
+        return sent, LEVELS[-1]
+
+    sent, level = asyncio.run(scenario())
+    assert all((f.width, f.height) == (level.max_width, 240) for f in sent)
+    assert len(sent) == level.max_fps
+
+
+def test_the_governor_steps_video_down_fast_and_back_up_slowly():
+    from app.media.load import CALM_SECONDS, LATE_SECONDS, LoadGovernor
+
+    governor = LoadGovernor()
+    for _ in range(LATE_SECONDS):
+        governor.observe(0.05)
+    assert governor.level_index == 1
+    for _ in range(LATE_SECONDS):
+        governor.observe(0.05)
+    assert governor.level_index == 2
+    governor.observe(0.05)
+    governor.observe(0.05)
+    assert governor.level_index == 2  # no lower level
+    for _ in range(CALM_SECONDS - 1):
+        governor.observe(0.001)
+    assert governor.level_index == 2
+    governor.observe(0.001)
+    assert governor.level_index == 1
