@@ -25,9 +25,9 @@ QR_TEXT = "事前入力 山田 太郎 ヤマダ タロウ 1947-03-02"
 WIDTH, HEIGHT = 640, 480
 
 
-def qr_frame(text: str = QR_TEXT) -> np.ndarray:
-    """Compose a 640×480 BGR camera frame with a QR code of ``text`` held up in it."""
-    qr = segno.make_qr(text, encoding="utf-8", eci=True)
+def qr_frame(text: str = QR_TEXT, qr: Any = None) -> np.ndarray:
+    """Compose a 640×480 BGR camera frame with a QR code (``qr``, or of ``text``) in it."""
+    qr = qr or segno.make_qr(text, encoding="utf-8", eci=True)
     modules = np.array(qr.matrix, dtype=np.uint8)  # 1 = dark
     scale = 300 // (modules.shape[0] + 8)
     symbol = np.kron(np.pad(1 - modules, 4, constant_values=1), np.ones((scale, scale)))

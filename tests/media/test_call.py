@@ -3,39 +3,50 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime
 
 import pytest
 import zxingcpp
 
+from app.scanning.classify import classify
+from app.scanning.preentry import PreEntry, make_preentry_qr, sign_preentry
 from tests.media.helpers import QR_TEXT, PictureTrack, connect, post_offer, qr_frame, wait_for
 
-try:  # the scanner lives on the `scanning` branch until it is merged
-    from app.scanning.decode import decode_frame
-except ImportError:  # pragma: no cover - only before the merge
-
-    def decode_frame(image):  # type: ignore[no-untyped-def]
-        return zxingcpp.read_barcodes(image)
+PREENTRY_KEY = b"k" * 32
 
 
-def test_scan_reads_a_qr_held_up_to_the_residents_camera(live_server, media, resident_cookie):
+def test_a_preentry_qr_held_up_to_the_residents_camera_scans_into_facts(
+    live_server, media, resident_cookie
+):
+    now = datetime.now(UTC)
+    entry = PreEntry("move_in", "山田 太郎", "ヤマダ タロウ", date(1947, 3, 2), phone="0312345678")
+    qr = make_preentry_qr(sign_preentry(entry, PREENTRY_KEY, now))
+
     async def scenario():
-        resident = await connect(
-            live_server, 1, "resident", resident_cookie(1), video=PictureTrack(qr_frame())
-        )
+        camera = PictureTrack(qr_frame(qr=qr))
+        resident = await connect(live_server, 1, "resident", resident_cookie(1), video=camera)
         try:
             await wait_for(lambda: resident.pc.connectionState == "connected")
             loop = asyncio.get_running_loop()
-            codes = await loop.run_in_executor(
-                None, lambda: media.request_scan(1, timeout=10.0, decoder=decode_frame)
-            )
+            codes = await loop.run_in_executor(None, lambda: media.request_scan(1, timeout=10.0))
             still = await loop.run_in_executor(None, media.take_still, 1)
         finally:
             await resident.close()
         return codes, still
 
     codes, still = asyncio.run(scenario())
-    assert QR_TEXT in [code.text for code in codes]
+    results = [classify(code, preentry_key=PREENTRY_KEY, now=now) for code in codes]
+    assert [r.kind for r in results] == ["pre_entry"]
+    assert results[0].facts["household[0].name"] == "山田 太郎"
+    assert results[0].facts["case.events"] == ["move_in"]
     assert still.shape == (480, 640, 3)
+
+
+def test_a_scan_without_the_residents_video_says_so(app, media):
+    from app.media.server import NoVideo
+
+    with pytest.raises(NoVideo):
+        media.request_scan(1, timeout=0.5)
 
 
 def test_staff_and_resident_see_and_hear_each_other(
