@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -93,7 +94,18 @@ def serve() -> None:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     # The app's SIGTERM handler closes the media layer, then ends the process.
     print(server.server_port, flush=True)
+    threading.Thread(target=report_video_level, args=(app,), daemon=True).start()
     server.serve_forever()
+
+
+def report_video_level(app: Any) -> None:
+    """Print the load governor's video level twice a second (read by the bench)."""
+    from app.media.server import media_server
+
+    governor = media_server(app).registry().governor
+    while True:
+        print(governor.level_index, flush=True)
+        time.sleep(0.5)
 
 
 # ---- the clients ------------------------------------------------------------------------
@@ -256,8 +268,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class LevelReader:
+    """Follow the server's video level from its stdout."""
+
+    def __init__(self, stream: Any) -> None:
+        self.level, self.highest = 0, 0
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self.level = int(line)
+            self.highest = max(self.highest, self.level)
+
+    def reset(self) -> None:
+        self.highest = self.level
+
+
 async def run_round(
-    base: str, pid: int, n: int, first_case: int, auth: Any, media: dict[str, Any], seconds: float
+    base: str,
+    pid: int,
+    n: int,
+    first_case: int,
+    auth: Any,
+    media: dict[str, Any],
+    seconds: float,
+    levels: LevelReader,
 ) -> dict[str, Any]:
     """Run n calls at once; measure the server's CPU and what the clients received."""
     staff_cookie, resident_cookie = auth
@@ -273,6 +308,7 @@ async def run_round(
         await asyncio.sleep(0.1)
     await asyncio.sleep(3.0)  # warm up: keyframes, bitrate estimation
     start, cpu_start = time.monotonic(), cpu_seconds(pid)
+    levels.reset()
     await asyncio.sleep(seconds)
     end, cpu_end = time.monotonic(), cpu_seconds(pid)
     fps, gaps, late = [], 0, 0
@@ -295,10 +331,13 @@ async def run_round(
         "median_video_fps": round(float(np.median(fps)), 1),
         "audio_gaps": gaps,
         "audio_late_100ms": late,
+        "video_level_max": levels.highest,  # 0 full, 1 320 px wide, 2 also 20 fps
     }
 
 
-async def bench(base: str, pid: int, max_calls: int, seconds: float) -> list[dict[str, Any]]:
+async def bench(
+    base: str, pid: int, max_calls: int, seconds: float, levels: LevelReader
+) -> list[dict[str, Any]]:
     import aiortc.rtcrtpreceiver as receiver
 
     real_get_decoder = receiver.get_decoder
@@ -309,7 +348,7 @@ async def bench(base: str, pid: int, max_calls: int, seconds: float) -> list[dic
     auth = cookies(base)
     rounds, first_case = [], 1
     for n in range(1, max_calls + 1):
-        result = await run_round(base, pid, n, first_case, auth, media, seconds)
+        result = await run_round(base, pid, n, first_case, auth, media, seconds, levels)
         first_case += n
         rounds.append(result)
         print(json.dumps(result), file=sys.stderr, flush=True)
@@ -336,7 +375,8 @@ def main() -> None:
         assert server.stdout is not None
         port = int(server.stdout.readline())
         base = f"http://127.0.0.1:{port}"
-        rounds = asyncio.run(bench(base, server.pid, args.max_calls, args.seconds))
+        levels = LevelReader(server.stdout)
+        rounds = asyncio.run(bench(base, server.pid, args.max_calls, args.seconds, levels))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
