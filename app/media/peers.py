@@ -169,7 +169,8 @@ class PeerRegistry:
             call = self.calls.get(case_id)
             if call is not None:
                 await call.leave(role)
-                if call.empty:
+                # The other side may have left while we awaited: remove the call once.
+                if call.empty and self.calls.get(case_id) is call:
                     del self.calls[case_id]
         await pc.close()
 
