@@ -12,7 +12,8 @@ below 15 fps or N reaches 10. The last line printed is the JSON summary:
 where N is the largest N with video ≥ 15 fps and no audio gap. CPU is % of one core
 (200 = both cores of a 2-core machine).
 
-To spare the shared machine, the clients send pre-encoded video (a 2-second VP8 loop
+Each call runs in its own client process (one GIL is not the limit). To spare the
+shared machine, the clients send pre-encoded video (a 2-second VP8 loop
 encoded once at start) and Opus (a 1-second tone loop), and count received video frames
 without decoding them (complete frames as reassembled by aiortc's jitter buffer); the
 server does all its real work: decode, relay, re-encode, scanning tap.
@@ -284,33 +285,34 @@ class LevelReader:
         self.highest = self.level
 
 
-async def run_round(
+async def run_calls(
     base: str,
-    pid: int,
-    n: int,
-    first_case: int,
-    auth: Any,
+    case_id: int,
+    auth: tuple[str, str],
     media: dict[str, Any],
+    start_at: float,
     seconds: float,
-    levels: LevelReader,
 ) -> dict[str, Any]:
-    """Run n calls at once; measure the server's CPU and what the clients received."""
+    """Hold one call (staff + resident client); report what they received in the window."""
+    import aiortc.rtcrtpreceiver as receiver
+
+    real_get_decoder = receiver.get_decoder
+    receiver.get_decoder = lambda codec: (  # type: ignore[assignment]
+        CountingVideoDecoder() if codec.mimeType.startswith("video/") else real_get_decoder(codec)
+    )
     staff_cookie, resident_cookie = auth
-    clients = []
-    for i in range(n):
-        case_id = first_case + i
-        clients.append(await connect(base, case_id, "staff", staff_cookie, media))
-        clients.append(await connect(base, case_id, "resident", resident_cookie(case_id), media))
-    deadline = time.monotonic() + 20
+    clients = [
+        await connect(base, case_id, "staff", staff_cookie, media),
+        await connect(base, case_id, "resident", resident_cookie, media),
+    ]
     while any(pc.connectionState != "connected" for pc, _, _ in clients):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"bench: {n} calls did not all connect")
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(3.0)  # warm up: keyframes, bitrate estimation
-    start, cpu_start = time.monotonic(), cpu_seconds(pid)
-    levels.reset()
+        if time.time() > start_at:
+            return {"connected": False}
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(max(start_at - time.time(), 0))
+    start = time.monotonic()
     await asyncio.sleep(seconds)
-    end, cpu_end = time.monotonic(), cpu_seconds(pid)
+    end = time.monotonic()
     fps, gaps, late = [], 0, 0
     for _, stats, _ in clients:
         fps.append(sum(start <= t < end for t in stats.video) / (end - start))
@@ -322,39 +324,99 @@ async def run_round(
         for task in tasks:
             task.cancel()
         await pc.close()
-    cpu_pct = 100 * (cpu_end - cpu_start) / (end - start)
+    return {"connected": True, "fps": fps, "audio_gaps": gaps, "audio_late": late}
+
+
+def call_worker(args: argparse.Namespace) -> None:
+    """Run one call in this process (one process per call: one GIL is not the limit)."""
+    aioice.ice.get_host_addresses = _loopback_only
+    loops = json.loads(Path(args.media).read_text())
+    media = {kind: [av.Packet(bytes.fromhex(p)) for p in loops[kind]] for kind in loops}
+    auth = (args.staff_cookie, args.resident_cookie)
+    result = asyncio.run(run_calls(args.base, args.case, auth, media, args.start_at, args.seconds))
+    print(json.dumps(result), flush=True)
+
+
+def run_round(
+    base: str,
+    pid: int,
+    n: int,
+    first_case: int,
+    auth: Any,
+    media_file: str,
+    seconds: float,
+    levels: LevelReader,
+) -> dict[str, Any]:
+    """Run n calls at once; measure the server's CPU and what the clients received."""
+    staff_cookie, resident_cookie = auth
+    start_at = time.time() + 4.0 + 0.5 * n  # connect, then warm up (keyframes, bitrate)
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--call-worker",
+                "--base",
+                base,
+                "--case",
+                str(first_case + i),
+                "--staff-cookie",
+                staff_cookie,
+                "--resident-cookie",
+                resident_cookie(first_case + i),
+                "--media",
+                media_file,
+                "--start-at",
+                str(start_at),
+                "--seconds",
+                str(seconds),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )  # fmt: skip
+        for i in range(n)
+    ]
+    time.sleep(max(start_at - time.time(), 0))
+    wall, cpu_start = time.monotonic(), cpu_seconds(pid)
+    levels.reset()
+    time.sleep(seconds)
+    elapsed, cpu_end = time.monotonic() - wall, cpu_seconds(pid)
+    highest_level = levels.highest
+    results = [json.loads(worker.communicate(timeout=60)[0]) for worker in workers]
+    if not all(r["connected"] for r in results):
+        raise SystemExit(f"bench: not all of {n} calls connected in time")
+    fps = [f for r in results for f in r["fps"]]
+    cpu_pct = 100 * (cpu_end - cpu_start) / elapsed
     return {
         "calls": n,
         "server_cpu_pct": round(cpu_pct, 1),
         "server_cpu_pct_per_call": round(cpu_pct / n, 1),
         "min_video_fps": round(min(fps), 1),
         "median_video_fps": round(float(np.median(fps)), 1),
-        "audio_gaps": gaps,
-        "audio_late_100ms": late,
-        "video_level_max": levels.highest,  # 0 full, 1 320 px wide, 2 also 20 fps
+        "audio_gaps": sum(r["audio_gaps"] for r in results),
+        "audio_late_100ms": sum(r["audio_late"] for r in results),
+        "video_level_max": highest_level,  # 0 full, 1 320 px wide, 2 also 20 fps
     }
 
 
-async def bench(
+def bench(
     base: str, pid: int, max_calls: int, seconds: float, levels: LevelReader
 ) -> list[dict[str, Any]]:
-    import aiortc.rtcrtpreceiver as receiver
-
-    real_get_decoder = receiver.get_decoder
-    receiver.get_decoder = lambda codec: (  # type: ignore[assignment]
-        CountingVideoDecoder() if codec.mimeType.startswith("video/") else real_get_decoder(codec)
-    )
-    media = {"video": encode_video_loop(), "audio": encode_audio_loop()}
+    """Run rounds of 1, 2, … calls until video falls below 15 fps or max_calls."""
+    loops = {"video": encode_video_loop(), "audio": encode_audio_loop()}
+    media_file = Path(tempfile.mkdtemp(prefix="kakanai-bench-")) / "media.json"
+    media_file.write_text(json.dumps({k: [bytes(p).hex() for p in v] for k, v in loops.items()}))
     auth = cookies(base)
     rounds, first_case = [], 1
     for n in range(1, max_calls + 1):
-        result = await run_round(base, pid, n, first_case, auth, media, seconds, levels)
+        result = run_round(base, pid, n, first_case, auth, str(media_file), seconds, levels)
         first_case += n
         rounds.append(result)
         print(json.dumps(result), file=sys.stderr, flush=True)
         if result["min_video_fps"] < MIN_FPS:
             break
-        await asyncio.sleep(1.0)  # let the server close the finished round's peers
+        time.sleep(1.0)  # let the server close the finished round's peers
     return rounds
 
 
@@ -363,9 +425,17 @@ def main() -> None:
     parser.add_argument("--max-calls", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=6.0, help="measuring window per N")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--call-worker", action="store_true", help=argparse.SUPPRESS)
+    for hidden in ("--base", "--staff-cookie", "--resident-cookie", "--media"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
+    parser.add_argument("--case", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--start-at", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve()
+        return
+    if args.call_worker:
+        call_worker(args)
         return
     aioice.ice.get_host_addresses = _loopback_only
     server = subprocess.Popen(
@@ -376,7 +446,7 @@ def main() -> None:
         port = int(server.stdout.readline())
         base = f"http://127.0.0.1:{port}"
         levels = LevelReader(server.stdout)
-        rounds = asyncio.run(bench(base, server.pid, args.max_calls, args.seconds, levels))
+        rounds = bench(base, server.pid, args.max_calls, args.seconds, levels)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
