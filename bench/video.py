@@ -263,10 +263,26 @@ def cookies(base: str) -> tuple[str, Any]:
     return staff, resident
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, task: int | None = None) -> float:
+    """User + system CPU time of a process (or one of its threads), from /proc."""
+    path = f"/proc/{pid}/task/{task}/stat" if task else f"/proc/{pid}/stat"
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # the thread or process has ended
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_seconds(pid: int) -> dict[int, float]:
+    """CPU time of each thread of a process."""
+    return {int(t): cpu_seconds(pid, int(t)) for t in os.listdir(f"/proc/{pid}/task")}
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent busy (all cores), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 class LevelReader:
@@ -379,9 +395,14 @@ def run_round(
     ]
     time.sleep(max(start_at - time.time(), 0))
     wall, cpu_start = time.monotonic(), cpu_seconds(pid)
+    threads_start, busy_start = thread_seconds(pid), machine_busy_seconds()
+    clients_start = sum(cpu_seconds(w.pid) for w in workers)
     levels.reset()
     time.sleep(seconds)
     elapsed, cpu_end = time.monotonic() - wall, cpu_seconds(pid)
+    threads_end, busy_end = thread_seconds(pid), machine_busy_seconds()
+    clients_end = sum(cpu_seconds(w.pid) for w in workers)
+    busiest = max(threads_end[t] - threads_start.get(t, 0.0) for t in threads_end)
     highest_level = levels.highest
     results = [json.loads(worker.communicate(timeout=60)[0]) for worker in workers]
     if not all(r["connected"] for r in results):
@@ -397,6 +418,11 @@ def run_round(
         "audio_gaps": sum(r["audio_gaps"] for r in results),
         "audio_late_100ms": sum(r["audio_late"] for r in results),
         "video_level_max": highest_level,  # 0 full, 1 320 px wide, 2 also 20 fps
+        # Where the CPU went (% of one core): the server's busiest thread (its event
+        # loop: one GIL), the bench's clients, and the whole machine (others included).
+        "server_busiest_thread_pct": round(100 * busiest / elapsed, 1),
+        "clients_cpu_pct": round(100 * (clients_end - clients_start) / elapsed, 1),
+        "machine_busy_pct": round(100 * (busy_end - busy_start) / elapsed, 1),
     }
 
 
