@@ -427,7 +427,7 @@ def run_round(
 
 
 def bench(
-    base: str, pid: int, max_calls: int, seconds: float, levels: LevelReader
+    base: str, pid: int, calls: range, seconds: float, levels: LevelReader
 ) -> list[dict[str, Any]]:
     """Run rounds of 1, 2, … calls until video falls below 15 fps or max_calls."""
     loops = {"video": encode_video_loop(), "audio": encode_audio_loop()}
@@ -435,7 +435,7 @@ def bench(
     media_file.write_text(json.dumps({k: [bytes(p).hex() for p in v] for k, v in loops.items()}))
     auth = cookies(base)
     rounds, first_case = [], 1
-    for n in range(1, max_calls + 1):
+    for n in calls:
         result = run_round(base, pid, n, first_case, auth, str(media_file), seconds, levels)
         first_case += n
         rounds.append(result)
@@ -449,6 +449,7 @@ def bench(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-calls", type=int, default=10)
+    parser.add_argument("--min-calls", type=int, default=1, help="first N to run")
     parser.add_argument("--seconds", type=float, default=6.0, help="measuring window per N")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--call-worker", action="store_true", help=argparse.SUPPRESS)
@@ -472,7 +473,9 @@ def main() -> None:
         port = int(server.stdout.readline())
         base = f"http://127.0.0.1:{port}"
         levels = LevelReader(server.stdout)
-        rounds = bench(base, server.pid, args.max_calls, args.seconds, levels)
+        rounds = bench(
+            base, server.pid, range(args.min_calls, args.max_calls + 1), args.seconds, levels
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)

@@ -20,6 +20,7 @@ import signal
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from types import FrameType
 from typing import Any, TypeVar
@@ -27,6 +28,8 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+ENCODER_THREADS = 64  # 4 sending tracks per call, 16 calls
 
 _LIVE: weakref.WeakSet[MediaLoop] = weakref.WeakSet()
 _hooks_lock = threading.Lock()
@@ -77,6 +80,13 @@ class MediaLoop:
             # Forked: the parent's loop object is unusable here and its thread is gone.
             log.info("media loop: process forked, starting a new loop in pid %s", os.getpid())
         loop = asyncio.new_event_loop()
+        # aiortc encodes every sent frame in the loop's default executor, audio and video
+        # alike. With asyncio's default (cores + 4 threads) a 20 ms audio frame waits in
+        # line behind the video frames of every call; with a thread for each sending
+        # track it never queues, and the OS shares the cores between them.
+        loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=ENCODER_THREADS, thread_name_prefix="media-encode")
+        )
         ready = threading.Event()
 
         def run() -> None:
