@@ -72,23 +72,42 @@ def test_staff_and_resident_see_and_hear_each_other(
     assert QR_TEXT in [code.text for code in zxingcpp.read_barcodes(seen)]
 
 
-def test_a_new_offer_replaces_the_old_connection(live_server, media, resident_cookie):
+def test_a_new_offer_replaces_the_old_connection(live_server, media, resident_cookie, staff_cookie):
     async def scenario():
+        staff = await connect(live_server, 1, "staff", staff_cookie)
         first = await connect(live_server, 1, "resident", resident_cookie(1))
         await wait_for(lambda: first.pc.connectionState == "connected")
         old = media.registry().peers[(1, "resident")]
-        second = await connect(live_server, 1, "resident", resident_cookie(1))
+        # The resident's page lost its connection and offers again (a reconnect).
+        second = await connect(
+            live_server, 1, "resident", resident_cookie(1), video=PictureTrack(qr_frame())
+        )
         await wait_for(lambda: second.pc.connectionState == "connected")
         new = media.registry().peers[(1, "resident")]
         states = media.connection_states(1)
-        await first.close()
-        await second.close()
+        # Staff's connection was left alone and now shows the reconnected camera.
+        await wait_for(
+            lambda: (
+                staff.received.last_video is not None
+                and QR_TEXT
+                in [
+                    c.text
+                    for c in zxingcpp.read_barcodes(
+                        staff.received.last_video.to_ndarray(format="bgr24")
+                    )
+                ]
+            ),
+            15,
+        )
+        await wait_for(lambda: second.received.frames["video"] > 5)
+        for client in (staff, first, second):
+            await client.close()
         return old, new, states
 
     old, new, states = asyncio.run(scenario())
     assert new is not old
     assert old.connectionState == "closed"
-    assert states == {"resident": "connected"}
+    assert states == {"staff": "connected", "resident": "connected"}
 
 
 def test_close_case_closes_both_sides(live_server, media, resident_cookie, staff_cookie):
