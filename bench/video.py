@@ -100,12 +100,23 @@ def serve() -> None:
 
 
 def report_video_level(app: Any) -> None:
-    """Print the load governor's video level twice a second (read by the bench)."""
+    """Print the video level and the audio packets lost on the way in, twice a second."""
     from app.media.server import media_server
 
-    governor = media_server(app).registry().governor
+    server = media_server(app)
+    governor = server.registry().governor
+
+    async def audio_lost() -> int:
+        lost = 0
+        for pc in list(server.registry().peers.values()):
+            for stats in (await pc.getStats()).values():
+                if stats.type == "inbound-rtp" and stats.kind == "audio":
+                    lost += stats.packetsLost
+        return lost
+
     while True:
-        print(governor.level_index, flush=True)
+        lost = server.loop.run(audio_lost(), 5) if server.loop.running else 0
+        print(json.dumps({"level": governor.level_index, "audio_lost": lost}), flush=True)
         time.sleep(0.5)
 
 
@@ -289,12 +300,13 @@ class LevelReader:
     """Follow the server's video level from its stdout."""
 
     def __init__(self, stream: Any) -> None:
-        self.level, self.highest = 0, 0
+        self.level, self.highest, self.audio_lost = 0, 0, 0
         threading.Thread(target=self._read, args=(stream,), daemon=True).start()
 
     def _read(self, stream: Any) -> None:
         for line in stream:
-            self.level = int(line)
+            report = json.loads(line)
+            self.level, self.audio_lost = report["level"], report["audio_lost"]
             self.highest = max(self.highest, self.level)
 
     def reset(self) -> None:
@@ -336,11 +348,22 @@ async def run_calls(
         for (t0, p0), (t1, p1) in zip(window, window[1:], strict=False):
             gaps += (p1 - p0) % 2**32 > GAP_PTS
             late += t1 - t0 > 0.1  # arrived over 100 ms after the previous frame
+    lost = 0
+    for pc, _, _ in clients:
+        for report in (await pc.getStats()).values():
+            if report.type == "inbound-rtp" and report.kind == "audio":
+                lost += report.packetsLost
     for pc, _, tasks in clients:
         for task in tasks:
             task.cancel()
         await pc.close()
-    return {"connected": True, "fps": fps, "audio_gaps": gaps, "audio_late": late}
+    return {
+        "connected": True,
+        "fps": fps,
+        "audio_gaps": gaps,
+        "audio_late": late,
+        "audio_lost": lost,
+    }
 
 
 def call_worker(args: argparse.Namespace) -> None:
@@ -398,12 +421,13 @@ def run_round(
     threads_start, busy_start = thread_seconds(pid), machine_busy_seconds()
     clients_start = sum(cpu_seconds(w.pid) for w in workers)
     levels.reset()
+    lost_start = levels.audio_lost
     time.sleep(seconds)
     elapsed, cpu_end = time.monotonic() - wall, cpu_seconds(pid)
     threads_end, busy_end = thread_seconds(pid), machine_busy_seconds()
     clients_end = sum(cpu_seconds(w.pid) for w in workers)
     busiest = max(threads_end[t] - threads_start.get(t, 0.0) for t in threads_end)
-    highest_level = levels.highest
+    highest_level, lost_in = levels.highest, levels.audio_lost - lost_start
     results = [json.loads(worker.communicate(timeout=60)[0]) for worker in workers]
     if not all(r["connected"] for r in results):
         raise SystemExit(f"bench: not all of {n} calls connected in time")
@@ -417,6 +441,9 @@ def run_round(
         "median_video_fps": round(float(np.median(fps)), 1),
         "audio_gaps": sum(r["audio_gaps"] for r in results),
         "audio_late_100ms": sum(r["audio_late"] for r in results),
+        # Audio packets lost on the way to the server, and on the way back to the clients.
+        "audio_lost_to_server": lost_in,
+        "audio_lost_to_clients": sum(r["audio_lost"] for r in results),
         "video_level_max": highest_level,  # 0 full, 1 320 px wide, 2 also 20 fps
         # Where the CPU went (% of one core): the server's busiest thread (its event
         # loop: one GIL), the bench's clients, and the whole machine (others included).

@@ -63,6 +63,7 @@ class Feed(MediaStreamTrack):
         self._started = time.monotonic()
         self._source: MediaStreamTrack | None = None
         self._offset: int | None = None
+        self._source_pts: int | None = None  # the source's last pts, on our clock's scale
         self._last_pts = -1
         self._make_filler = _black_frame if kind == "video" else _silence
         self._filler_step = (
@@ -79,7 +80,7 @@ class Feed(MediaStreamTrack):
         """Send ``track`` from the next frame on (None: go back to filler)."""
         # The previous source is not stopped here: recv() may be waiting on it, and it
         # either delivers one more frame or ends; recv() lets go of it then.
-        self._source, self._offset = track, None
+        self._source, self._offset, self._source_pts = track, None, None
 
     def stop(self) -> None:
         if self._source is not None:
@@ -133,9 +134,16 @@ class Feed(MediaStreamTrack):
         # Each relayed frame has exactly one Feed reading it (the tap ignores pts), so
         # rewriting the timestamp in place is safe.
         pts = round(frame.pts * frame.time_base * self._rate) if frame.time_base else 0
-        now = self._now()
-        if self._offset is None or abs(pts + self._offset - now) > MAX_JUMP_SECONDS * self._rate:
-            self._offset = max(now, self._last_pts + 1) - pts
+        # Anchor the source on our clock when it starts and when its own clock jumps
+        # (RTP wrap, a new sender); never because it runs late: re-anchoring a late
+        # stream would put a gap in the timestamps, i.e. cut out audio at the receiver.
+        if (
+            self._offset is None
+            or self._source_pts is None
+            or abs(pts - self._source_pts) > MAX_JUMP_SECONDS * self._rate
+        ):
+            self._offset = max(self._now(), self._last_pts + 1) - pts
+        self._source_pts = pts
         frame.pts = max(pts + self._offset, self._last_pts + 1)
         frame.time_base = self._time_base
         self._last_pts = frame.pts

@@ -132,3 +132,31 @@ def test_the_governor_steps_video_down_fast_and_back_up_slowly():
     assert governor.level_index == 2
     governor.observe(0.001)
     assert governor.level_index == 1
+
+
+def test_late_audio_keeps_its_timestamps_contiguous():
+    # Under load audio may arrive late; cutting the lateness out of the timestamps
+    # would make the receiver skip audio. Only a jump in the source's own clock resyncs.
+    def audio(pts):
+        frame = AudioFrame(format="s16", layout="stereo", samples=960)
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.sample_rate, frame.pts, frame.time_base = 48_000, pts, fractions.Fraction(1, 48_000)
+        return frame
+
+    async def scenario():
+        feed, source = Feed("audio"), Source("audio")
+        feed.set_source(source)
+        await source.queue.put(audio(1000))
+        first = (await feed.recv()).pts
+        feed._started -= 5.0  # the feed's clock is now 5 s ahead: the source runs late
+        await source.queue.put(audio(1960))
+        late = (await feed.recv()).pts
+        await source.queue.put(audio(1960 + 10 * 48_000))  # the sender's clock jumped
+        jumped = (await feed.recv()).pts
+        feed.stop()
+        return first, late, jumped
+
+    first, late, jumped = asyncio.run(scenario())
+    assert late - first == 960
+    assert jumped - late < 6 * 48_000  # re-anchored on the feed's clock, not +10 s
