@@ -165,7 +165,7 @@ def _tap(registry: PeerRegistry, case_id: int) -> Any:
 
 async def _latest_frame(registry: PeerRegistry, case_id: int, timeout: float) -> Any:
     tap = _tap(registry, case_id)
-    frame = tap.latest or await tap.next_frame(0, timeout)
+    frame = tap.latest if tap.latest is not None else await tap.next_frame(0, timeout)
     if frame is None:
         raise NoVideo(f"case {case_id}: no frame from the resident's video yet")
     return frame
