@@ -91,7 +91,10 @@ class MediaServer:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         offer = RTCSessionDescription(sdp=sdp, type="offer")
-        return self._run(lambda r: r.answer(case_id, role, offer), SIGNALLING_TIMEOUT)
+        answer: RTCSessionDescription = self._run(
+            lambda r: r.answer(case_id, role, offer), SIGNALLING_TIMEOUT
+        )
+        return answer
 
     def close_case(self, case_id: int, timeout: float = 5.0) -> None:
         """Hang up both sides of a case's call."""
@@ -113,12 +116,16 @@ class MediaServer:
                 if case == case_id
             }
 
-        return self._run(states, 5.0)
+        result: dict[str, str] = self._run(states, 5.0)
+        return result
 
     def take_still(self, case_id: int, timeout: float = 2.0) -> np.ndarray:
         """Return the resident's latest video frame as a BGR image (for document stills)."""
         frame = self._run(lambda r: _latest_frame(r, case_id, timeout), timeout + 1.0)
-        return self._scan_pool().submit(frame.to_ndarray, format="bgr24").result(timeout)
+        image: np.ndarray = (
+            self._scan_pool().submit(frame.to_ndarray, format="bgr24").result(timeout)
+        )
+        return image
 
     def request_scan(
         self, case_id: int, timeout: float = 3.0, decoder: Decoder | None = None
@@ -153,7 +160,8 @@ class MediaServer:
                 raise NoVideo(f"case {case_id}: the resident's video has ended")
             return []
 
-        return self._run(scan, timeout + 5.0)
+        codes: list[Any] = self._run(scan, timeout + 5.0)
+        return codes
 
 
 def _tap(registry: PeerRegistry, case_id: int) -> Any:
@@ -171,7 +179,7 @@ async def _latest_frame(registry: PeerRegistry, case_id: int, timeout: float) ->
     return frame
 
 
-def init_media(app: Flask) -> MediaServer:
+def init_media(app: Any) -> MediaServer:
     """Give the app its media server (the loop itself starts on first use)."""
     from app.media.loop import install_sigterm_handler
 

@@ -96,7 +96,7 @@ class Feed(MediaStreamTrack):
             raise MediaStreamError
         while (source := self._source) is not None:
             try:
-                frame = await source.recv()
+                frame: Any = await source.recv()
             except MediaStreamError:  # the other side left: back to filler
                 if self._source is source:
                     self._source = None
@@ -115,7 +115,7 @@ class Feed(MediaStreamTrack):
     def _fit(self, frame: VideoFrame) -> VideoFrame | None:
         """Apply the load level: drop frames above its rate, shrink frames above its width."""
         level = self._governor.level if self._governor is not None else LEVELS[0]
-        if level.max_fps < 30 and frame.time_base:
+        if level.max_fps < 30 and frame.time_base and frame.pts is not None:
             pts = int(frame.pts * frame.time_base * VIDEO_CLOCK)
             interval = VIDEO_CLOCK // level.max_fps
             if self._next_due is None or abs(pts - self._next_due) > VIDEO_CLOCK:

@@ -14,7 +14,11 @@ from app.media.peers import ROLES, STAFF
 from app.media.server import init_media, media_server
 
 bp = Blueprint("media", __name__, url_prefix="/media")
-bp.record_once(lambda state: init_media(state.app))
+
+
+@bp.record_once
+def _give_the_app_its_media_server(state: Any) -> None:
+    init_media(state.app)
 
 
 def _error(status: int, message: str, hint: str) -> Any:
