@@ -105,6 +105,10 @@ def report_video_level(app: Any) -> None:
 
     server = media_server(app)
     governor = server.registry().governor
+    if os.environ.get("BENCH_VIDEO_LEVEL"):
+        # Pin the level (to measure what each level costs): the governor stops deciding.
+        governor.level_index = int(os.environ["BENCH_VIDEO_LEVEL"])
+        governor.observe = lambda lateness: None  # type: ignore[method-assign]
 
     async def audio_lost() -> int:
         lost = 0
@@ -477,6 +481,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-calls", type=int, default=10)
     parser.add_argument("--min-calls", type=int, default=1, help="first N to run")
+    parser.add_argument(
+        "--video-level", type=int, help="pin the server's video level (0-2) instead of adapting"
+    )
     parser.add_argument("--seconds", type=float, default=6.0, help="measuring window per N")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--call-worker", action="store_true", help=argparse.SUPPRESS)
@@ -492,8 +499,11 @@ def main() -> None:
         call_worker(args)
         return
     aioice.ice.get_host_addresses = _loopback_only
+    env = dict(os.environ)
+    if args.video_level is not None:
+        env["BENCH_VIDEO_LEVEL"] = str(args.video_level)
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+        [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
     )
     try:
         assert server.stdout is not None
