@@ -9,6 +9,7 @@ reconnects after a drop. Everything here runs on the media loop.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -165,8 +166,8 @@ class PeerRegistry:
                 raise ValueError("the offer has neither audio nor video")
             call.add_feeds(role, pc)
             await pc.setLocalDescription(await pc.createAnswer())
-        except Exception:
-            await self._forget(case_id, role, pc)
+        except BaseException:  # a bad offer, or the view gave up waiting (cancelled)
+            await asyncio.shield(self._forget(case_id, role, pc))
             raise
         return pc.localDescription
 

@@ -186,3 +186,35 @@ def test_an_unusable_sdp_is_refused_with_a_message(live_server, media, resident_
     assert status == 400
     assert "通話" in answer.decode()
     assert media.registry().peers == {}
+
+
+def test_a_media_server_that_does_not_answer_in_time_gets_a_503(
+    live_server, media, resident_cookie, monkeypatch
+):
+    import time
+
+    import app.media.server
+
+    monkeypatch.setattr(app.media.server, "SIGNALLING_TIMEOUT", 0.3)
+
+    async def offer():
+        from aiortc import RTCConfiguration, RTCPeerConnection
+
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver("audio")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    sdp = asyncio.run(offer())
+    media.loop.loop().call_soon_threadsafe(time.sleep, 1.0)  # the media loop is stuck
+    status, answer = post_offer(
+        live_server, 1, "resident", {"sdp": sdp, "type": "offer"}, resident_cookie(1)
+    )
+    assert status == 503
+    assert "通話サーバー" in answer.decode()
+    # The half-made connection was closed, not left in the registry.
+    monkeypatch.setattr(app.media.server, "SIGNALLING_TIMEOUT", 5.0)
+    time.sleep(1.0)
+    assert media.connection_states(1) == {}
