@@ -45,6 +45,7 @@ EXPECTED: dict[str, set[str]] = {
     "resident.case": {"resident"},
     "resident.leave": {"resident"},
     "api.evaluate": set(STAFF),
+    "media.offer": {"counter", "resident"},
 }
 
 _SAMPLE_ARGS = {"integer": 1, "unicode": "x", "path": "css/app.css", "default": "x"}

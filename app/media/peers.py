@@ -1,0 +1,202 @@
+"""Peer connections: one per case and role, relayed to each other through the server.
+
+Staff and resident each hold one connection to the server. The server sends each side a
+``Feed`` per kind (audio, video), which relays the other side's track while it is
+connected and sends silence / a black picture while it is not. A new offer for a (case,
+role) that already has a connection closes the old one first: that is how a page
+reconnects after a drop. Everything here runs on the media loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aioice.turn
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+
+from app.media import audio_level
+from app.media.load import LoadGovernor
+from app.media.tracks import Feed, FrameTap
+
+audio_level.install()
+
+# The kernel's receive buffer of each connection's UDP socket. When the machine is busy
+# and the media loop is late to read, packets wait here instead of being dropped: in the
+# benchmark on a saturated machine, 4 MiB took audio packets lost on the way in from
+# about 200 in 6 s to none. aioice asks for 256 KiB; the kernel caps the request at
+# net.core.rmem_max (raise it on the server: sysctl -w net.core.rmem_max=4194304).
+UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
+aioice.turn.UDP_SOCKET_BUFFER_SIZE = UDP_RECEIVE_BUFFER
+
+log = logging.getLogger(__name__)
+
+STAFF = "staff"
+RESIDENT = "resident"
+ROLES = (STAFF, RESIDENT)
+KINDS = ("audio", "video")
+
+
+def rtc_configuration(ice_servers: Sequence[dict[str, Any]]) -> RTCConfiguration:
+    """Build the ICE configuration from the ICE_SERVERS setting; [] means host candidates only.
+
+    Always explicit: aiortc given no list at all falls back to a public STUN server, which
+    would tell a third party that a call is taking place.
+    """
+    return RTCConfiguration(
+        iceServers=[
+            RTCIceServer(
+                urls=server["urls"],
+                username=server.get("username"),
+                credential=server.get("credential"),
+            )
+            for server in ice_servers
+        ]
+    )
+
+
+def other(role: str) -> str:
+    """Return the other side of a call."""
+    return RESIDENT if role == STAFF else STAFF
+
+
+class Call:
+    """One case's call: who is connected, what each side sends, the resident's video tap."""
+
+    def __init__(self, case_id: int, governor: LoadGovernor | None = None) -> None:
+        self.case_id = case_id
+        self.governor = governor
+        self.relay = MediaRelay()
+        self.incoming: dict[str, dict[str, MediaStreamTrack]] = {role: {} for role in ROLES}
+        self.feeds: dict[str, dict[str, Feed]] = {role: {} for role in ROLES}
+        self.tap: FrameTap | None = None
+
+    def join(self, role: str, pc: RTCPeerConnection) -> None:
+        """Give ``role``'s new connection its feeds, relaying what the other side sends."""
+        for kind in KINDS:
+            feed = Feed(kind, self.governor)
+            self.feeds[role][kind] = feed
+            source = self.incoming[other(role)].get(kind)
+            if source is not None and source.readyState == "live":
+                feed.set_source(self._subscribe(source))
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            self.receive(role, track)
+
+    def add_feeds(self, role: str, pc: RTCPeerConnection) -> None:
+        """Answer each audio/video m-line of the offer with this side's feed."""
+        for transceiver in pc.getTransceivers():
+            feed = self.feeds[role].get(transceiver.kind)
+            if feed is not None and transceiver.sender.track is None:
+                pc.addTrack(feed)
+
+    def _subscribe(self, track: MediaStreamTrack) -> MediaStreamTrack:
+        # Audio is buffered: every 20 ms of speech is sent, late rather than never.
+        # Video is not: a slow reader gets the newest frame and skips the ones it
+        # missed, so under load the picture loses frames instead of piling up delay.
+        return self.relay.subscribe(track, buffered=track.kind == "audio")
+
+    def receive(self, role: str, track: MediaStreamTrack) -> None:
+        """Relay a track arriving from ``role`` to the other side; tap the resident's video."""
+        if track.kind not in KINDS:
+            return
+        self.incoming[role][track.kind] = track
+        feed = self.feeds[other(role)].get(track.kind)
+        if feed is not None:
+            feed.set_source(self._subscribe(track))
+        if role == RESIDENT and track.kind == "video":
+            old, self.tap = self.tap, FrameTap(self.relay.subscribe(track, buffered=False))
+            if old is not None:
+                old.cancel()
+
+    async def leave(self, role: str) -> None:
+        """Forget ``role``'s tracks and feeds (their connection is closing)."""
+        for feed in self.feeds[role].values():
+            feed.stop()
+        self.feeds[role] = {}
+        self.incoming[role] = {}
+        if role == RESIDENT and self.tap is not None:
+            tap, self.tap = self.tap, None
+            await tap.stop()
+
+    @property
+    def empty(self) -> bool:
+        """Whether nobody is connected any more."""
+        return not any(self.feeds[role] for role in ROLES)
+
+
+class PeerRegistry:
+    """Every open peer connection of this process, by (case, role); all of them closable."""
+
+    def __init__(self, ice_servers: Sequence[dict[str, Any]]) -> None:
+        self._ice_servers = list(ice_servers)
+        self.peers: dict[tuple[int, str], RTCPeerConnection] = {}
+        self.calls: dict[int, Call] = {}
+        self.governor = LoadGovernor()
+
+    def new_connection(self) -> RTCPeerConnection:
+        """Create a peer connection with the configured ICE servers (never aiortc's default)."""
+        return RTCPeerConnection(rtc_configuration(self._ice_servers))
+
+    async def answer(self, case_id: int, role: str, offer: RTCSessionDescription) -> Any:
+        """Answer ``role``'s offer for ``case_id``, replacing any connection it had."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        await self.close(case_id, role)
+        self.governor.start()
+        call = self.calls.setdefault(case_id, Call(case_id, self.governor))
+        pc = self.new_connection()
+        self.peers[(case_id, role)] = pc
+        call.join(role, pc)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                log.info("media: case %s %s connection %s", case_id, role, pc.connectionState)
+                await self._forget(case_id, role, pc)
+
+        try:
+            await pc.setRemoteDescription(offer)
+            if not any(t.kind in KINDS for t in pc.getTransceivers()):
+                raise ValueError("the offer has neither audio nor video")
+            call.add_feeds(role, pc)
+            await pc.setLocalDescription(await pc.createAnswer())
+        except BaseException:  # a bad offer, or the view gave up waiting (cancelled)
+            await asyncio.shield(self._forget(case_id, role, pc))
+            raise
+        return pc.localDescription
+
+    async def _forget(self, case_id: int, role: str, pc: RTCPeerConnection) -> None:
+        # Only the registry's current connection for (case, role) owns the call's state:
+        # a replaced connection closing late must not tear down its successor's feeds.
+        if self.peers.get((case_id, role)) is pc:
+            del self.peers[(case_id, role)]
+            call = self.calls.get(case_id)
+            if call is not None:
+                await call.leave(role)
+                # The other side may have left while we awaited: remove the call once.
+                if call.empty and self.calls.get(case_id) is call:
+                    del self.calls[case_id]
+        await pc.close()
+
+    async def close(self, case_id: int, role: str) -> None:
+        """Close ``role``'s connection for ``case_id``, if any."""
+        pc = self.peers.get((case_id, role))
+        if pc is not None:
+            await self._forget(case_id, role, pc)
+
+    async def close_case(self, case_id: int) -> None:
+        """Close both sides of a case's call."""
+        for role in ROLES:
+            await self.close(case_id, role)
+
+    async def close_all(self) -> None:
+        """Close every connection (shutdown)."""
+        for case_id, role in list(self.peers):
+            await self.close(case_id, role)
+        await self.governor.stop()

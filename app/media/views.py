@@ -1,0 +1,66 @@
+"""Signalling for the video counter: one POST of the SDP offer, the answer returned whole."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask_login import current_user
+
+from app.auth.access import RESIDENT, allow, resident_case_id
+from app.media.loop import MediaTimeout
+from app.media.peers import RESIDENT as RESIDENT_SIDE
+from app.media.peers import ROLES, STAFF
+from app.media.server import init_media, media_server
+
+bp = Blueprint("media", __name__, url_prefix="/media")
+
+
+@bp.record_once
+def _give_the_app_its_media_server(state: Any) -> None:
+    init_media(state.app)
+
+
+def _error(status: int, message: str, hint: str) -> Any:
+    return jsonify(error={"code": status, "message": message, "hint": hint}), status
+
+
+@bp.post("/<int:case_id>/<role>/offer")
+@allow("counter", RESIDENT)
+def offer(case_id: int, role: str) -> Any:
+    if role not in ROLES:
+        abort(404)
+    if current_user.is_authenticated:
+        # Any counter staff may join any case for now; the case model will narrow it.
+        if role != STAFF:
+            abort(403)
+    elif resident_case_id() != case_id or role != RESIDENT_SIDE:
+        abort(403)
+    body = request.get_json(silent=True)
+    if (
+        not isinstance(body, dict)
+        or body.get("type") != "offer"
+        or not isinstance(body.get("sdp"), str)
+    ):
+        return _error(
+            400,
+            "通話の接続要求の形式が正しくありません",
+            "ページを再読み込みしてから、もう一度接続してください。",
+        )
+    try:
+        answer = media_server().answer(case_id, role, body["sdp"])
+    except MediaTimeout:
+        current_app.logger.warning("media: answering case %s %s timed out", case_id, role)
+        return _error(
+            503,
+            "通話サーバーが応答しません",
+            "しばらく待ってから、もう一度接続してください。",
+        )
+    except ValueError as error:  # aiortc rejects an SDP it cannot parse or use
+        current_app.logger.info("media: bad offer for case %s %s: %s", case_id, role, error)
+        return _error(
+            400,
+            "この端末の通話の形式に対応していません",
+            "別のブラウザ（最新の Chrome、Edge、Safari）でお試しください。",
+        )
+    return jsonify(sdp=answer.sdp, type=answer.type)
