@@ -195,17 +195,17 @@ class _Run:
         events = frozenset(raw_events) if raw_events is not None else None
         applied: list[AppliedProcedure] = []
         undecided: list[UndecidedProcedure] = []
-        for procedure in self.ruleset.procedures:
+        candidates = (
+            self.ruleset.procedures if events is None else self.ruleset.procedures_for(events)
+        )
+        for procedure in candidates:
             if (procedure.valid_from and as_of < procedure.valid_from) or (
                 procedure.valid_until and as_of > procedure.valid_until
             ):
                 continue
-            if procedure.events is not None:
-                if events is None:
-                    undecided.append(self.undecided(procedure, None, [(None, "case.events")]))
-                    continue
-                if not procedure.events & events:
-                    continue
+            if procedure.events is not None and events is None:
+                undecided.append(self.undecided(procedure, None, [(None, "case.events")]))
+                continue
             ctx.unk.clear()
             ctx.reads.clear()
             if procedure.applies_when is not None:
