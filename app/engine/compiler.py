@@ -248,7 +248,7 @@ SPECIAL_FUNCTIONS = ("known", "default", "concat", "min", "max", "date")
 FUNCTION_NAMES = tuple(
     sorted([*STRICT_FUNCTIONS, *SPECIAL_FUNCTIONS, "any", "all", "count", "filter", "sum", "first"])
 )
-_RAISES = {"add_days", "add_months", "add_years", "age_reached_on"}
+_RAISES = {"add_days", "add_months", "add_years", "age_reached_on", "age", "march31_after"}
 
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,

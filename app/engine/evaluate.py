@@ -68,7 +68,9 @@ def prepare_facts(
             members.setdefault(index, {})
             if fid == "roles":
                 listed = raw if isinstance(raw, list) else [raw]
-                unknown = [str(r) for r in listed if r not in ruleset.roles]
+                unknown = [
+                    str(r) for r in listed if not isinstance(r, str) or r not in ruleset.roles
+                ]
                 if unknown:
                     warnings.append(
                         Warning(
@@ -76,7 +78,7 @@ def prepare_facts(
                             f"{key} の役割 {'、'.join(unknown)} は定義されていません",
                         )
                     )
-                roles[index] = tuple(str(r) for r in listed if r in ruleset.roles)
+                roles[index] = tuple(r for r in listed if isinstance(r, str) and r in ruleset.roles)
                 continue
         fact = known_facts.get(fid)
         if fact is None or fact.per_person != (index is not None):

@@ -93,11 +93,18 @@ def _as_date(fact: FactDef, raw: Any, as_of: date) -> date:
             f"{fact.label}は「令和7年4月1日」「R7.4.1」「2025-04-01」のように入力してください",
         ) from None
     if parsed.outside_era:
-        right = wareki.format_wareki(parsed.value)
+        right = _show_date(parsed.value)
         raise FactValueError(
             fact.id, f"{parsed.era}にその日付はありません（{right}ではありませんか）"
         )
     return parsed.value
+
+
+def _show_date(day: date) -> str:
+    try:
+        return wareki.format_wareki(day)
+    except wareki.OutsideEraError:
+        return day.isoformat()
 
 
 def _limit(fact: FactDef, key: str, as_of: date) -> Any:
@@ -107,7 +114,7 @@ def _limit(fact: FactDef, key: str, as_of: date) -> Any:
 
 def _validate_range(fact: FactDef, value: Any, as_of: date) -> None:
     low, high = _limit(fact, "min", as_of), _limit(fact, "max", as_of)
-    shown = wareki.format_wareki if isinstance(value, date) else str
+    shown = _show_date if isinstance(value, date) else str
     if low is not None and value < low:
         raise FactValueError(fact.id, f"{fact.label}は{shown(low)}以降（以上）で入力してください")
     if high is not None and value > high:
