@@ -212,6 +212,7 @@ def _safe(func: Callable[..., Any], code: str) -> Callable[..., Any]:
 
 
 def _wareki(day: date) -> str:
+    """Format a date in 和暦, or ISO when it lies before 明治."""
     try:
         return wareki.format_wareki(day)
     except wareki.OutsideEraError:
@@ -219,6 +220,7 @@ def _wareki(day: date) -> str:
 
 
 def _postal(code: str) -> Any:
+    """Look up a postal code's address; unknown when Japan Post has no such code."""
     found = postal_address(code)
     return UNKNOWN if found is None else found
 
@@ -265,6 +267,7 @@ _ORDER: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:
+    """Return a did-you-mean hint for the closest candidate, or an empty string."""
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 
@@ -330,6 +333,7 @@ class Compiler:
     # -- nodes -----------------------------------------------------------------------------
 
     def _node(self, node: Node, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile any AST node; return its closure and static type."""
         if isinstance(node, Literal):
             return self._literal(node)
         if isinstance(node, ListLit):
@@ -349,11 +353,13 @@ class Compiler:
         raise CompileError("unsupported expression", node.at)  # pragma: no cover
 
     def _literal(self, node: Literal) -> tuple[Fn, Ty]:
+        """Compile a literal number, text or boolean."""
         value = node.value
         ty = BOOL if isinstance(value, bool) else NUM if isinstance(value, int | float) else TEXT
         return (lambda c: value), ty
 
     def _list(self, node: ListLit, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile a bracketed list; all items must share a type."""
         parts = [self._node(item, scope) for item in node.items]
         item_ty = parts[0][1] if parts else ANY
         for (_, ty), item in zip(parts, node.items, strict=True):
@@ -377,6 +383,7 @@ class Compiler:
     # -- names -----------------------------------------------------------------------------
 
     def _flatten(self, node: Node) -> list[tuple[str, int]] | None:
+        """Return a dotted name as (part, offset) pairs, or None if it is not one."""
         if isinstance(node, Name):
             return [(node.name, node.at)]
         if isinstance(node, Attr):
@@ -385,6 +392,7 @@ class Compiler:
         return None
 
     def _path(self, node: Name | Attr, scope: Scope) -> tuple[Fn, Ty]:
+        """Resolve a dotted name: variable, role, case fact, parameter, option or own fact."""
         parts = self._flatten(node)
         if parts is None:
             assert isinstance(node, Attr)
@@ -438,6 +446,7 @@ class Compiler:
         return fn, ty
 
     def _unknown_name(self, parts: list[tuple[str, int]], scope: Scope) -> CompileError:
+        """Build the error for a name that resolves to nothing, with a suggestion."""
         sym = self.symbols
         text = ".".join(p for p, _ in parts)
         root, at = parts[0]
@@ -465,6 +474,7 @@ class Compiler:
         )
 
     def _case_fact(self, info: FactInfo) -> Fn:
+        """Compile a read of a case fact (given or derived), recording reads and unknowns."""
         self._refs.add(info.id)
         fid = info.id
         key: FactKey = (None, fid)
@@ -503,6 +513,7 @@ class Compiler:
         return given
 
     def _attribute(self, obj: Fn, ty: Ty, name: str, at: int) -> tuple[Fn, Ty]:
+        """Compile ``obj.name`` on a person (fact, roles, index) or a bank account."""
         sym = self.symbols
         if ty.kind == "person":
             if name == "roles":
@@ -552,6 +563,7 @@ class Compiler:
         )
 
     def _person_fact(self, obj: Fn, info: FactInfo) -> Fn:
+        """Compile a read of a member's fact (given or derived)."""
         fid = info.id
         if info.derived:
             derive_fns = self.symbols.derive_fns
@@ -589,6 +601,7 @@ class Compiler:
     # -- operators -------------------------------------------------------------------------
 
     def _unary(self, node: Unary, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile ``not x`` or ``-x``."""
         fn, ty = self._node(node.operand, scope)
         if node.op == "not":
             _require(ty, BOOL, _start(node.operand), "not")
@@ -602,6 +615,7 @@ class Compiler:
         return neg, NUM
 
     def _binary(self, node: Binary, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile and/or, comparisons, ``in`` and arithmetic, checking operand types."""
         lf, lt = self._node(node.left, scope)
         rf, rt = self._node(node.right, scope)
         op = node.op
@@ -647,6 +661,7 @@ class Compiler:
         return _strict2(lf, rf, _ARITH[op]), NUM
 
     def _check_choice(self, ty: Ty, other: Node) -> None:
+        """Refuse a literal compared with a choice fact when it is not one of its keys."""
         if (
             ty.choices
             and isinstance(other, Literal)
@@ -657,6 +672,7 @@ class Compiler:
             raise CompileError(f"'{other.value}' is not one of the choices", other.at, hint)
 
     def _ifelse(self, node: IfElse, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile ``x if cond else y``."""
         cf, ct = self._node(node.cond, scope)
         _require(ct, BOOL, _start(node.cond), "if")
         tf, tt = self._node(node.then, scope)
@@ -677,6 +693,7 @@ class Compiler:
         return pick, tt if tt.kind != "any" else et
 
     def _quantifier(self, node: Quantifier, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile any/all/count/filter/sum/first over a list with a bound variable."""
         sf, st = self._node(node.source, scope)
         if st.kind != "list":
             raise CompileError(
@@ -702,6 +719,7 @@ class Compiler:
         return _first(sf, bf, slot), st.item or ANY
 
     def _call(self, node: Call, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile a call to a whitelisted function, checking arity and argument types."""
         name = node.func
         if name in ("any", "all", "count", "filter", "sum", "first"):
             raise CompileError(f"{name}() takes a variable: {name}(p in household: …)", node.at)
@@ -795,6 +813,7 @@ def _start(node: Node) -> int:
 
 
 def _literal_text(value: Any) -> str:
+    """Return YAML scalars (booleans, dates, numbers) as expression text."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, date):
@@ -803,12 +822,14 @@ def _literal_text(value: Any) -> str:
 
 
 def _type_hint(ty: Ty) -> str:
+    """Return a fix-it hint for a value that should have had this type."""
     if ty == BOOL:
         return "a condition must be true/false, e.g. p.age >= 65"
     return f"give a {ty}"
 
 
 def _require(ty: Ty, want: Ty, at: int, what: str) -> None:
+    """Raise a CompileError unless the type is acceptable where ``want`` is needed."""
     if not want.accepts(ty):
         raise CompileError(f"'{what}' needs {want}, not {ty}", at, _type_hint(want))
 
@@ -817,15 +838,18 @@ _AS_OF_KEY: FactKey = (None, "as_of")
 
 
 def _as_of(c: Ctx) -> Any:
+    """Return the application date, noting it as a source."""
     c.reads.append(_AS_OF_KEY)
     return c.as_of
 
 
 def _var(slot: int) -> Fn:
+    """Return a closure reading a bound variable's slot."""
     return lambda c: c.vars[slot]
 
 
 def _param(pid: str) -> Fn:
+    """Return a closure reading a parameter's value in force."""
     key: FactKey = (None, f"param.{pid}")
 
     def value(c: Ctx) -> Any:
@@ -836,10 +860,12 @@ def _param(pid: str) -> Fn:
 
 
 def _muni(oid: str) -> Fn:
+    """Return a closure reading a municipality option."""
     return lambda c: c.muni[oid]
 
 
 def _role(role: str) -> Fn:
+    """Return a closure resolving a single role to its member, or unknown."""
     key: FactKey = (None, f"@{role}")
 
     def holder(c: Ctx) -> Any:
@@ -871,10 +897,13 @@ def _compute(
 
 
 def _not(v: Any) -> Any:
+    """Negate a three-valued boolean."""
     return UNKNOWN if v is UNKNOWN else not v
 
 
 def _and(lf: Fn, rf: Fn) -> Fn:
+    """Return three-valued ``and``: false wins, and unknowns that did not matter are dropped."""
+
     def both(c: Ctx) -> Any:
         mark = len(c.unk)
         left = lf(c)
@@ -892,6 +921,8 @@ def _and(lf: Fn, rf: Fn) -> Fn:
 
 
 def _or(lf: Fn, rf: Fn) -> Fn:
+    """Return three-valued ``or``: true wins, and unknowns that did not matter are dropped."""
+
     def either(c: Ctx) -> Any:
         mark = len(c.unk)
         left = lf(c)
@@ -909,6 +940,8 @@ def _or(lf: Fn, rf: Fn) -> Fn:
 
 
 def _strict2(lf: Fn, rf: Fn, op: Callable[[Any, Any], Any]) -> Fn:
+    """Return a binary operation that is unknown when either side is."""
+
     def apply(c: Ctx) -> Any:
         a = lf(c)
         b = rf(c)
@@ -920,6 +953,8 @@ def _strict2(lf: Fn, rf: Fn, op: Callable[[Any, Any], Any]) -> Fn:
 
 
 def _divide(lf: Fn, rf: Fn) -> Fn:
+    """Return division that warns and is unknown on division by zero."""
+
     def apply(c: Ctx) -> Any:
         a = lf(c)
         b = rf(c)
@@ -934,6 +969,7 @@ def _divide(lf: Fn, rf: Fn) -> Fn:
 
 
 def _call(impl: Callable[..., Any], fns: list[Fn]) -> Fn:
+    """Return a call of a helper on known arguments (unknown if any argument is)."""
     if len(fns) == 1:
         (f0,) = fns
 
@@ -964,6 +1000,8 @@ def _call(impl: Callable[..., Any], fns: list[Fn]) -> Fn:
 
 
 def _call_safe(impl: Callable[..., Any], fns: list[Fn]) -> Fn:
+    """Return a call whose helper may reject a value; that becomes a warning and unknown."""
+
     def run(c: Ctx) -> Any:
         values = [f(c) for f in fns]
         if any(v is UNKNOWN for v in values):
@@ -974,6 +1012,8 @@ def _call_safe(impl: Callable[..., Any], fns: list[Fn]) -> Fn:
 
 
 def _known(fn: Fn) -> Fn:
+    """Return ``known(x)``: whether x is known, never unknown itself."""
+
     def known(c: Ctx) -> Any:
         mark = len(c.unk)
         value = fn(c)
@@ -984,6 +1024,8 @@ def _known(fn: Fn) -> Fn:
 
 
 def _default(fn: Fn, fallback: Fn) -> Fn:
+    """Return ``default(x, y)``: x, or y when x is unknown."""
+
     def default(c: Ctx) -> Any:
         mark = len(c.unk)
         value = fn(c)
@@ -996,6 +1038,8 @@ def _default(fn: Fn, fallback: Fn) -> Fn:
 
 
 def _concat(fns: list[Fn]) -> Fn:
+    """Return text concatenation of known parts."""
+
     def concat(c: Ctx) -> Any:
         values = [f(c) for f in fns]
         if any(v is UNKNOWN for v in values):
@@ -1006,6 +1050,8 @@ def _concat(fns: list[Fn]) -> Fn:
 
 
 def _any(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``any``: true once one item is true, unknown if some are unknown, else false."""
+
     def any_(c: Ctx) -> Any:
         items = sf(c)
         if items is UNKNOWN:
@@ -1026,6 +1072,8 @@ def _any(sf: Fn, bf: Fn, slot: int) -> Fn:
 
 
 def _all(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``all``: false once one item is false, unknown if some are unknown, else true."""
+
     def all_(c: Ctx) -> Any:
         items = sf(c)
         if items is UNKNOWN:
@@ -1046,6 +1094,8 @@ def _all(sf: Fn, bf: Fn, slot: int) -> Fn:
 
 
 def _filter(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``filter``: the matching items, unknown if any item's condition is."""
+
     def filter_(c: Ctx) -> Any:
         items = sf(c)
         if items is UNKNOWN:
@@ -1065,6 +1115,7 @@ def _filter(sf: Fn, bf: Fn, slot: int) -> Fn:
 
 
 def _count(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``count``: how many items match."""
     inner = _filter(sf, bf, slot)
 
     def count(c: Ctx) -> Any:
@@ -1075,6 +1126,8 @@ def _count(sf: Fn, bf: Fn, slot: int) -> Fn:
 
 
 def _sum(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``sum``: the total of the body over the items."""
+
     def total(c: Ctx) -> Any:
         items = sf(c)
         if items is UNKNOWN:
@@ -1094,6 +1147,8 @@ def _sum(sf: Fn, bf: Fn, slot: int) -> Fn:
 
 
 def _first(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``first``: the first matching item, unknown if an earlier one is undecided."""
+
     def first(c: Ctx) -> Any:
         items = sf(c)
         if items is UNKNOWN:

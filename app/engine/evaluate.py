@@ -120,10 +120,12 @@ class _Run:
         self.warnings: list[Warning] = []
 
     def ask(self, keys: Iterable[FactKey]) -> None:
+        """Remember facts worth asking next."""
         for key in keys:
             self.questions[key] = None
 
     def why(self, procedure: Procedure, reads: list[FactKey], rule: str) -> Why:
+        """Return the why-trace: the rule, its reason and the value of every fact it read."""
         seen: dict[str, Any] = {}
         if procedure.events is not None:
             seen["case.events"] = self.ctx.case.get("case.events")
@@ -135,6 +137,7 @@ class _Run:
         return Why(rule, procedure.reason, seen)
 
     def deadline(self, procedure: Procedure) -> date | None:
+        """Compute the deadline date from its start expression, or None while unknown."""
         rule = procedure.deadline
         if rule is None:
             return None
@@ -154,6 +157,7 @@ class _Run:
     def applied(
         self, procedure: Procedure, person: Person | None, reads: list[FactKey], rule: str
     ) -> AppliedProcedure:
+        """Build an applied procedure (with deadline and why); warn if its deadline passed."""
         due = self.deadline(procedure)
         if due is not None and due < self.ctx.as_of:
             self.warnings.append(
@@ -180,6 +184,7 @@ class _Run:
     def undecided(
         self, procedure: Procedure, person: Person | None, waiting: list[FactKey]
     ) -> UndecidedProcedure:
+        """Build an undecided procedure and ask for the facts it waits for."""
         self.ask(waiting)
         unique = tuple(dict.fromkeys(fact_key_text(k) for k in waiting))
         return UndecidedProcedure(
@@ -191,6 +196,7 @@ class _Run:
         )
 
     def procedures(self) -> tuple[list[AppliedProcedure], list[UndecidedProcedure]]:
+        """Decide every procedure of the case's life events: applies, undecided or not."""
         ctx = self.ctx
         as_of = ctx.as_of
         raw_events = ctx.case.get("case.events")
@@ -283,6 +289,7 @@ class _Run:
                 values[fdef.id] = str(exc)
 
     def fill(self, form: Form, person: Person | None) -> FilledForm:
+        """Fill one form (for one member of a per-person form) with fields and rows."""
         ctx = self.ctx
         if person is not None and form.per_person is not None:
             ctx.vars[form.per_person.slot] = person
@@ -335,6 +342,7 @@ class _Run:
         )
 
     def forms(self, applied: list[AppliedProcedure]) -> list[FilledForm]:
+        """Fill every form the applied procedures produce, once per key."""
         ctx = self.ctx
         wanted: dict[str, tuple[Form, Person | None]] = {}
         for procedure in applied:
@@ -363,6 +371,7 @@ class _Run:
         return [self.fill(form, person) for form, person in wanted.values()]
 
     def event_questions(self) -> None:
+        """Ask the facts each life event of the case always asks."""
         ctx = self.ctx
         events = ctx.case.get("case.events")
         if events is None:
@@ -376,6 +385,7 @@ class _Run:
                 self.ask(ctx.unk)
 
     def next_questions(self) -> list[Question]:
+        """Return the questions: case facts first, then per member, in declaration order."""
         facts = self.ruleset.facts
         questions: list[tuple[tuple[int, int, str], Question]] = []
         for key in self.questions:
@@ -409,6 +419,7 @@ class _Run:
         return [q for _, q in questions]
 
     def missing_order(self, forms: list[FilledForm]) -> tuple[str, ...]:
+        """Return the missing facts of all forms, first seen first."""
         seen: dict[str, None] = {}
         for form in forms:
             for key in form.missing:
@@ -437,6 +448,7 @@ def _role_conflicts(ruleset: RuleSet, persons: list[Person]) -> list[Warning]:
 
 
 def _wareki_or_iso(day: date) -> str:
+    """Format a date in 和暦, or ISO when it lies before 明治."""
     try:
         return wareki.format_wareki(day)
     except wareki.OutsideEraError:

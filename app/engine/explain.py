@@ -13,6 +13,7 @@ from app.engine.result import json_value
 
 
 def _show(value: Any) -> str:
+    """Show a value for a person reading the explanation."""
     if value is UNKNOWN or value is None:
         return "（未回答）"
     return str(json_value(value))

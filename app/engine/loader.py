@@ -133,9 +133,11 @@ class _Loader:
     # -- reporting helpers -----------------------------------------------------------------
 
     def problem(self, pos: Pos, ident: str, message: str, hint: str = "") -> None:
+        """Record one problem at a position."""
         self.problems.append(Problem(pos.file, pos.line, pos.column, ident, message, hint))
 
     def keys(self, data: YMap, ident: str, allowed: set[str], required: Iterable[str] = ()) -> None:
+        """Report unknown keys (with suggestions) and missing required keys."""
         for key in data:
             if key not in allowed:
                 hint = did_you_mean(key, allowed) or f"allowed keys: {', '.join(sorted(allowed))}"
@@ -145,6 +147,7 @@ class _Loader:
                 self.problem(data.pos, ident, f"missing '{key}'", f"add {key}:")
 
     def mapping(self, value: Any, pos: Pos, ident: str, what: str) -> YMap | None:
+        """Return the value if it is a mapping, else report it."""
         if isinstance(value, YMap):
             return value
         self.problem(
@@ -153,6 +156,7 @@ class _Loader:
         return None
 
     def items(self, value: Any, pos: Pos, ident: str, what: str) -> list[tuple[YMap, Pos]]:
+        """Return the mappings of a list with their positions, reporting anything else."""
         if value is None:
             return []
         if not isinstance(value, YList):
@@ -166,6 +170,7 @@ class _Loader:
         return out
 
     def text(self, data: YMap, key: str, ident: str, default: str | None = None) -> str | None:
+        """Return a text value, reporting non-text."""
         value = data.get(key)
         if value is None:
             return default
@@ -175,6 +180,7 @@ class _Loader:
         return str(value)
 
     def string_list(self, data: YMap, key: str, ident: str) -> list[tuple[str, Pos]]:
+        """Return a list of texts with their positions (a single text counts as one)."""
         value = data.get(key)
         if value is None:
             return []
@@ -186,6 +192,7 @@ class _Loader:
         return [(str(v), p) for v, p in zip(value, value.item_pos, strict=True)]
 
     def a_date(self, data: YMap, key: str, ident: str) -> date | None:
+        """Return a date value, reporting anything that is not YYYY-MM-DD."""
         value = data.get(key)
         if value is None or (isinstance(value, date) and not hasattr(value, "hour")):
             return value
@@ -204,6 +211,7 @@ class _Loader:
         expected: Ty | None,
         scope: Scope | None = None,
     ) -> Compiled | None:
+        """Compile the expression under a key, reporting errors at their column."""
         try:
             return compiler.compile(data[key], expected, scope)
         except CompileError as exc:
@@ -213,6 +221,7 @@ class _Loader:
     def binding(
         self, compiler: Compiler, data: YMap, key: str, ident: str, scope: Scope | None = None
     ) -> Binding | None:
+        """Compile ``p in <persons>: <cond>`` under a key."""
         try:
             var, source, cond = compiler.compile_binder(data[key], scope)
         except CompileError as exc:
@@ -222,6 +231,7 @@ class _Loader:
         return Binding(var, slot, source, cond)
 
     def dup(self, seen: dict[str, Pos], ident_id: str, pos: Pos, ident: str) -> bool:
+        """Report a duplicate id; return True when it is one."""
         first = seen.get(ident_id)
         if first is not None:
             self.problem(
@@ -237,6 +247,7 @@ class _Loader:
     # -- reading ---------------------------------------------------------------------------
 
     def read(self, files: list[Path]) -> str:
+        """Read every file, sort documents by their top-level key; return the version hash."""
         digest = hashlib.sha256()
         for path in files:
             name = str(path)
@@ -288,6 +299,7 @@ class _Loader:
     # -- municipality, roles, events -------------------------------------------------------
 
     def municipality(self) -> Municipality:
+        """Check and build the municipality profile."""
         docs = self.docs["municipality"]
         empty = Municipality("", "", "", "", "", {}, {})
         if not docs:
@@ -365,6 +377,7 @@ class _Loader:
         )
 
     def roles(self) -> dict[str, Role]:
+        """Check and build the roles."""
         roles: dict[str, Role] = {}
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["roles"]:
@@ -389,6 +402,7 @@ class _Loader:
     def facts(
         self, events: dict[str, str], roles: dict[str, Role]
     ) -> tuple[dict[str, FactDef], dict[str, tuple[YMap, str]]]:
+        """Check the fact declarations; return them and the derived ones to compile."""
         facts: dict[str, FactDef] = {
             "case.events": FactDef(
                 "case.events", "list", "届出の事由", choices=dict(events), order=-1
@@ -516,6 +530,7 @@ class _Loader:
     # -- parameters ------------------------------------------------------------------------
 
     def legal(self, data: YMap, key: str, ident: str) -> LegalBasis | None:
+        """Check and build a legal basis; report when it is missing."""
         if key not in data or data[key] is None:
             self.problem(
                 data.pos, ident, "no legal basis", "add legal_basis: {law: …, article: …, url: …}"
@@ -536,6 +551,7 @@ class _Loader:
         return LegalBasis(str(mapped.get("law", "")), self.text(mapped, "article", ident), url)
 
     def parameters(self) -> dict[str, Parameter]:
+        """Check and build dated parameters; refuse overlapping periods."""
         params: dict[str, Parameter] = {}
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["parameters"]:
@@ -598,6 +614,7 @@ class _Loader:
     # -- events, procedures, forms ---------------------------------------------------------
 
     def event_titles(self) -> dict[str, str]:
+        """Return event ids and titles (needed before facts are compiled)."""
         titles: dict[str, str] = {}
         for _, raw, pos in self.docs["events"]:
             for item, _ in self.items(raw, pos, "events", "events"):
@@ -606,6 +623,7 @@ class _Loader:
         return titles
 
     def events(self, compiler: Compiler) -> dict[str, Event]:
+        """Check and build life events with their compiled asks."""
         events: dict[str, Event] = {}
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["events"]:
@@ -627,6 +645,7 @@ class _Loader:
     def procedures(
         self, compiler: Compiler, muni: Municipality, events: dict[str, Event]
     ) -> tuple[list[Procedure], dict[str, list[tuple[Pos, str]]]]:
+        """Check and compile procedures; return them and which forms they name."""
         procedures: list[Procedure] = []
         form_refs: dict[str, list[tuple[Pos, str]]] = {}
         seen: dict[str, Pos] = {}
@@ -731,6 +750,7 @@ class _Loader:
         return procedures, form_refs
 
     def department(self, item: YMap, ident: str, muni: Municipality) -> Department | None:
+        """Return the department an item names, reporting unknown ones."""
         did = str(item.get("department", ""))
         found = muni.departments.get(did)
         if found is None and did:
@@ -744,6 +764,7 @@ class _Loader:
     def deadline(
         self, compiler: Compiler, item: YMap, ident: str, for_each: Binding | None
     ) -> Deadline | None:
+        """Check and compile a procedure's deadline."""
         if "deadline" not in item or item["deadline"] is None:
             return None
         data = self.mapping(item["deadline"], item.where("deadline"), ident, "deadline")
@@ -780,6 +801,7 @@ class _Loader:
     def field(
         self, compiler: Compiler, item: YMap, ident: str, scope: Scope, facts: dict[str, FactDef]
     ) -> FieldDef | None:
+        """Check and compile one form field, its format against its type."""
         self.keys(item, ident, FIELD_KEYS, ("id", "label"))
         if "value" not in item or item["value"] is None:
             self.problem(
@@ -835,6 +857,7 @@ class _Loader:
     def forms(
         self, compiler: Compiler, muni: Municipality, facts: dict[str, FactDef]
     ) -> dict[str, Form]:
+        """Check and compile every form with its fields and rows."""
         forms: dict[str, Form] = {}
         seen: dict[str, Pos] = {}
         for file, raw, pos in self.docs["form"]:
@@ -926,6 +949,7 @@ class _Loader:
     def scenarios(
         self, procedures: list[Procedure], forms: dict[str, Form], facts: dict[str, FactDef]
     ) -> list[Scenario]:
+        """Check scenario tests: keys, facts, procedures and forms they name."""
         out: list[Scenario] = []
         procedure_ids = {p.id for p in procedures}
         for _, raw, pos in self.docs["scenarios"]:
@@ -991,6 +1015,7 @@ _PERSON_KEY = re.compile(r"^household\[\d+\]\.")
 
 
 def _plain(value: Any) -> Any:
+    """Turn YMap/YList into plain dicts and lists."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -999,6 +1024,7 @@ def _plain(value: Any) -> Any:
 
 
 def _param_value_ok(ptype: str, value: Any) -> bool:
+    """Tell whether a parameter value has the declared type."""
     if ptype in ("money", "integer"):
         return isinstance(value, int) and not isinstance(value, bool)
     if ptype == "number":
@@ -1011,6 +1037,7 @@ def _param_value_ok(ptype: str, value: Any) -> bool:
 
 
 def _choices_of(ty: Ty, facts: dict[str, FactDef]) -> dict[str, str] | None:
+    """Return the labels of the choice fact a value comes from."""
     if not ty.choices:
         return None
     for fact in facts.values():
@@ -1020,6 +1047,7 @@ def _choices_of(ty: Ty, facts: dict[str, FactDef]) -> dict[str, str] | None:
 
 
 def _format_hint(ty: Ty) -> str:
+    """Suggest formats that fit a value's type."""
     if ty.kind == "date":
         return "use format: wareki, wareki_parts or iso_date"
     if ty.kind == "boolean":
@@ -1030,6 +1058,7 @@ def _format_hint(ty: Ty) -> str:
 
 
 def _fact_ty(fact: FactDef) -> Ty:
+    """Return the expression type of a declared fact."""
     if fact.type == "choice":
         return Ty("text", choices=tuple(fact.choices))
     if fact.type == "list" and fact.choices:

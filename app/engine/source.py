@@ -50,6 +50,7 @@ _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 
 
 def _scalar_pos(file: str, node: yaml.Node) -> Pos:
+    """Return where a node's text starts (after an opening quote)."""
     mark = node.start_mark
     inline = node.start_mark.line == node.end_mark.line
     style = getattr(node, "style", None)
@@ -58,6 +59,7 @@ def _scalar_pos(file: str, node: yaml.Node) -> Pos:
 
 
 def _build(file: str, node: yaml.Node, loader: Any, problems: list[Problem]) -> Any:
+    """Turn a YAML node into YMap/YList/scalars with positions."""
     if isinstance(node, yaml.MappingNode):
         result = YMap()
         result.pos = Pos(file, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -121,6 +123,7 @@ def read_yaml(file: str, text: str) -> tuple[Any, list[Problem]]:
 
 
 def _read(file: str, text: str, loader_class: Any) -> tuple[Any, list[Problem]]:
+    """Compose and build one document with the given loader class."""
     problems: list[Problem] = []
     loader = loader_class(text)
     try:

@@ -102,6 +102,7 @@ _WESTERN = re.compile(r"^(?P<year>\d{4})[-/.年](?P<month>\d{1,2})[-/.月](?P<da
 
 def _normalise(text: str) -> str:
     # NFKC turns full-width digits and letters (Ｒ７．４．１) into ASCII, and ㋿ into 令和.
+    """Normalise full-width text for date parsing."""
     return unicodedata.normalize("NFKC", text).strip().upper()
 
 
