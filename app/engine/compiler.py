@@ -238,6 +238,7 @@ STRICT_FUNCTIONS: dict[str, tuple[tuple[Ty, ...], Ty, Callable[..., Any]]] = {
     "month": ((DATE,), NUM, lambda d: d.month),
     "day": ((DATE,), NUM, lambda d: d.day),
     "wareki": ((DATE,), TEXT, _wareki),
+    "seireki": ((DATE,), TEXT, lambda d: f"{d.year}年{d.month}月{d.day}日"),
     "katakana": ((TEXT,), TEXT, kana.katakana),
     "hiragana": ((TEXT,), TEXT, kana.hiragana),
     "zenkaku": ((TEXT,), TEXT, kana.zenkaku),
