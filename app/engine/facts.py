@@ -90,7 +90,12 @@ def _as_date(fact: FactDef, raw: Any, as_of: date) -> date:
         pass
     try:
         parsed = wareki.parse_date(text)
-    except wareki.WarekiParseError:
+    except wareki.WarekiParseError as exc:
+        if exc.impossible:
+            raise FactValueError(
+                fact.id,
+                f"{fact.label}：{text.strip()}という日付はありません。日付をお確かめください",
+            ) from None
         raise FactValueError(
             fact.id,
             f"{fact.label}は「令和7年4月1日」「R7.4.1」「2025-04-01」のように入力してください",

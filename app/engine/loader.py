@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.compiler import Compiled, CompileError, Compiler, FactInfo, Scope, Symbols
-from app.engine.errors import LoadError, Problem, did_you_mean
-from app.engine.facts import FACT_TYPE_NAMES, SENSITIVITIES, FactDef
+from app.engine.errors import FactValueError, LoadError, Problem, did_you_mean
+from app.engine.facts import FACT_TYPE_NAMES, SENSITIVITIES, FactDef, parse_fact_value
 from app.engine.model import (
     Binding,
     Deadline,
@@ -946,6 +946,47 @@ class _Loader:
 
     # -- scenarios -------------------------------------------------------------------------
 
+    def scenario_fact(
+        self, given: YMap, key: str, ident: str, facts: dict[str, FactDef], as_of: date
+    ) -> None:
+        """Check one fact of a scenario: declared, case or per-person as written, a valid value."""
+        per_person = _PERSON_KEY.match(key) is not None
+        fact_id = _PERSON_KEY.sub("", key)
+        if per_person and fact_id == "roles":
+            return
+        fact = facts.get(fact_id)
+        if fact is None or fact.per_person != per_person:
+            candidates = [
+                *(f for f, d in facts.items() if not d.per_person),
+                *(f"household[0].{f}" for f, d in facts.items() if d.per_person),
+            ]
+            hint = did_you_mean(key, candidates)
+            if fact is not None:
+                hint = f"write household[0].{fact_id}" if fact.per_person else f"write {fact_id}"
+            self.problem(
+                given.key_pos[key],
+                ident,
+                f"unknown fact '{key}'",
+                hint or "per-person facts are written household[0].name",
+            )
+            return
+        if fact.derived:
+            self.problem(
+                given.key_pos[key],
+                ident,
+                f"'{key}' is derived, not given",
+                "remove it: the engine computes it",
+            )
+            return
+        if given[key] is None:
+            return
+        try:
+            parse_fact_value(fact, given[key], as_of)
+        except FactValueError as exc:
+            self.problem(
+                given.where(key), ident, f"value of '{key}' is not valid: {exc.message}", ""
+            )
+
     def scenarios(
         self, procedures: list[Procedure], forms: dict[str, Form], facts: dict[str, FactDef]
     ) -> list[Scenario]:
@@ -971,19 +1012,7 @@ class _Loader:
                 if given is None or expect is None or as_of is None:
                     continue
                 for key in given:
-                    fact_id = _PERSON_KEY.sub("", key)
-                    if fact_id not in facts and fact_id != "roles":
-                        candidates = [
-                            *facts,
-                            *(f"household[0].{f}" for f, d in facts.items() if d.per_person),
-                        ]
-                        self.problem(
-                            given.key_pos[key],
-                            ident,
-                            f"unknown fact '{key}'",
-                            did_you_mean(key, candidates)
-                            or "per-person facts are written household[0].name",
-                        )
+                    self.scenario_fact(given, key, ident, facts, as_of)
                 self.keys(expect, ident, EXPECT_KEYS)
                 for key in ("procedures", "undecided"):
                     for pid, ppos in self.string_list(expect, key, ident):

@@ -38,7 +38,11 @@ class OutsideEraError(ValueError):
 
 
 class WarekiParseError(ValueError):
-    """The text is not a date in any form we read."""
+    """The text is not a date in any form we read (``impossible``: well formed, no such day)."""
+
+    def __init__(self, message: str, impossible: bool = False) -> None:
+        super().__init__(message)
+        self.impossible = impossible
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ def parse_date(text: str) -> ParsedDate:
         try:
             value = date(int(match["year"]), int(match["month"]), int(match["day"]))
         except ValueError:
-            raise WarekiParseError(f"{text} という日付はありません") from None
+            raise WarekiParseError(f"{text}という日付はありません", impossible=True) from None
         return ParsedDate(value, None, False)
     match = _KANJI.match(normal) or _LETTER.match(normal)
     if not match:
@@ -132,6 +136,6 @@ def parse_date(text: str) -> ParsedDate:
     try:
         value = date(era.first.year + year - 1, int(match["month"]), int(match["day"]))
     except ValueError:
-        raise WarekiParseError(f"{text} という日付はありません") from None
+        raise WarekiParseError(f"{text}という日付はありません", impossible=True) from None
     outside = value < era.first or (era.last is not None and value > era.last)
     return ParsedDate(value, era.name, outside)
