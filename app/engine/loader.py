@@ -1067,12 +1067,9 @@ def _param_value_ok(ptype: str, value: Any) -> bool:
 
 def _choices_of(ty: Ty, facts: dict[str, FactDef]) -> dict[str, str] | None:
     """Return the labels of the choice fact a value comes from."""
-    if not ty.choices:
+    if not ty.choices or ty.labels is None:
         return None
-    for fact in facts.values():
-        if fact.type == "choice" and tuple(fact.choices) == ty.choices:
-            return fact.choices
-    return None
+    return dict(zip(ty.choices, ty.labels, strict=True))
 
 
 def _format_hint(ty: Ty) -> str:
@@ -1089,9 +1086,9 @@ def _format_hint(ty: Ty) -> str:
 def _fact_ty(fact: FactDef) -> Ty:
     """Return the expression type of a declared fact."""
     if fact.type == "choice":
-        return Ty("text", choices=tuple(fact.choices))
+        return Ty("text", choices=tuple(fact.choices), labels=tuple(fact.choices.values()))
     if fact.type == "list" and fact.choices:
-        return Ty("list", Ty("text", choices=tuple(fact.choices)))
+        return Ty("list", Ty("text", choices=tuple(fact.choices), labels=tuple(fact.choices.values())))
     return FACT_TYPES[fact.type]
 
 

@@ -232,3 +232,8 @@ def test_explain_names_the_facts_of_a_false_condition(ruleset: RuleSet) -> None:
         "  判定: 該当しません — 条件が成り立ちません: deceased.kokuho_member",
         "    household[0].kokuho_member = False",
     ]
+
+
+def test_choice_label_prints_the_label_of_the_chosen_key(ruleset: RuleSet) -> None:
+    form = evaluate(ruleset, {**DEATH, "death.place": "hospital"}, AS_OF).form("kaso_kyoka")
+    assert form is not None and form.fields["death_place"] == "病院"
