@@ -1088,7 +1088,9 @@ def _fact_ty(fact: FactDef) -> Ty:
     if fact.type == "choice":
         return Ty("text", choices=tuple(fact.choices), labels=tuple(fact.choices.values()))
     if fact.type == "list" and fact.choices:
-        return Ty("list", Ty("text", choices=tuple(fact.choices), labels=tuple(fact.choices.values())))
+        return Ty(
+            "list", Ty("text", choices=tuple(fact.choices), labels=tuple(fact.choices.values()))
+        )
     return FACT_TYPES[fact.type]
 
 
