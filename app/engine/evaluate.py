@@ -9,7 +9,6 @@ from typing import Any
 
 from app.engine import wareki
 from app.engine.ages import add_months
-from app.engine.compiler import UNKNOWN, Ctx, FactKey, Person
 from app.engine.errors import FactValueError
 from app.engine.facts import parse_fact_value
 from app.engine.formats import OutsideEra, format_value
@@ -23,6 +22,7 @@ from app.engine.result import (
     Warning,
     Why,
 )
+from app.engine.runtime import UNKNOWN, Ctx, FactKey, Person
 
 MAX_MEMBERS = 50  # a household larger than this is a data error, not a family
 _PERSON_KEY = re.compile(r"^household\[(\d+)\]\.([a-z][a-z0-9_]*)$")

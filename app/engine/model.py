@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.engine.compiler import UNKNOWN, Compiled, Symbols
+from app.engine.compiler import Compiled, Symbols
 from app.engine.facts import FactDef
+from app.engine.runtime import UNKNOWN
 from app.engine.source import Pos
 
 _PERSON_KEY = re.compile(r"^household\[\d+\]\.([a-z][a-z0-9_]*)$")

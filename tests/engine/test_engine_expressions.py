@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from app.engine import RuleSet
-from app.engine.compiler import UNKNOWN, CompileError, Compiler, Ctx, Scope
+from app.engine.compiler import CompileError, Compiler, Scope
 from app.engine.evaluate import fact_key_text, prepare_facts
+from app.engine.runtime import UNKNOWN, Ctx
 
 AS_OF = date(2025, 4, 10)
 
