@@ -129,10 +129,14 @@ class _Run:
         seen: dict[str, Any] = {}
         if procedure.events is not None:
             seen["case.events"] = self.ctx.case.get("case.events")
+        facts = self.ruleset.facts
         for key in reads:
             text = fact_key_text(key)
             if text not in seen:
                 value = self.ctx.value_of(key)
+                fact = facts.get(key[1])
+                if fact is not None and fact.type == "my_number" and isinstance(value, str):
+                    value = format_value("masked", value)  # a why-trace is shown on screen
                 seen[text] = None if value is UNKNOWN else value
         return Why(rule, procedure.reason, seen)
 

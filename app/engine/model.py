@@ -204,9 +204,9 @@ class RuleSet:
     version: str
     symbols: Symbols
     files: tuple[str, ...]
-    _params_on: dict[date, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _params_on: dict[date, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _for_events: dict[frozenset[str], tuple[Procedure, ...]] = field(
-        default_factory=dict, repr=False
+        default_factory=dict, init=False, repr=False
     )
 
     def procedures_for(self, events: frozenset[str]) -> tuple[Procedure, ...]:
