@@ -1,0 +1,46 @@
+"""Forms of the counter workspace (besides the fact forms built from the rules)."""
+
+from flask_wtf import FlaskForm
+from wtforms import Form, RadioField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+CHANNEL_CHOICES = [
+    SelectChoice("counter", "窓口"),
+    SelectChoice("kiosk", "支所キオスク"),
+    SelectChoice("remote", "リモート（自宅など）"),
+]
+
+
+class NewCaseForm(FlaskForm):
+    """Open a case: the life events and how the resident is served."""
+
+    events = SelectMultipleField(
+        "ライフイベント",
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired("ライフイベントを1つ以上選んでください。")],
+        validate_choice=False,
+    )
+    channel = RadioField("受付の方法", choices=CHANNEL_CHOICES, default="counter")
+    registry_code = RadioField("住民記録の世帯", choices=[], validate_choice=False)
+
+
+class ReasonForm(FlaskForm):
+    """A reason, for reopening a case or changing a locked fact."""
+
+    reason = StringField(
+        "理由",
+        validators=[DataRequired("理由を入力してください。"), Length(max=500)],
+    )
+
+
+class RegistrySearchForm(Form):
+    """Find a resident in the registry: name and birth date, or 住民票コード (a GET form)."""
+
+    name = StringField("氏名（漢字またはカナ）")
+    birth_date = StringField(
+        "生年月日", render_kw={"placeholder": "昭和23年3月2日 / S23.3.2 / 1948-03-02"}
+    )
+    code = StringField("住民票コード（11桁）", render_kw={"inputmode": "numeric"})

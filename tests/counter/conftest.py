@@ -1,0 +1,36 @@
+"""Counter tests run against the shipped municipal content (procedure_rules/, form_definitions/)."""
+
+from datetime import date, datetime
+
+import pytest
+
+from app.extensions import db
+from app.models import Case
+from app.services.cases import open_case
+from app.services.rules import current_ruleset
+
+
+@pytest.fixture
+def ruleset(app):
+    return current_ruleset(app)
+
+
+@pytest.fixture
+def make_case(app, make_user):
+    """Factory: ``make_case(events=["death"])`` opens a case and returns its id."""
+    staff = make_user("counter", username="case-owner")
+
+    def make(events=("death",), as_of=date(2025, 4, 10)):
+        with app.app_context():
+            case = open_case(staff.id, list(events), "counter", as_of, datetime.now(), "c")
+            return case.id
+
+    return make
+
+
+@pytest.fixture
+def get_case(app):
+    def get(case_id):
+        return db.session.get(Case, case_id)
+
+    return get
