@@ -15,6 +15,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def _error(status: int, message: str, **extra: Any) -> Any:
+    """Answer a JSON error with a Japanese message."""
     return jsonify(error={"code": status, "message": message, **extra}), status
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -33,105 +33,8 @@ from app.engine.expr import (
     parse_binder,
 )
 from app.engine.postal import postal_address
+from app.engine.runtime import MAX_VARS, UNKNOWN, Ctx, FactKey, Fn, Person
 from app.engine.types import ANY, BOOL, DATE, LIST_PERSON, LIST_TEXT, NUM, PERSON, TEXT, Ty
-
-
-class _Unknown:
-    """The value of a fact nobody has given yet."""
-
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __bool__(self) -> bool:
-        raise TypeError("UNKNOWN has no truth value; compare with `is UNKNOWN`")
-
-
-UNKNOWN: Any = _Unknown()
-MAX_VARS = 8  # nesting depth of quantifiers/binders an expression may use
-
-FactKey = tuple[int | None, str]  # (member index or None for a case fact, fact id)
-
-
-class Person:
-    """A household member at evaluation time: index, given facts and roles."""
-
-    __slots__ = ("index", "facts", "roles")
-
-    def __init__(self, index: int, facts: dict[str, Any], roles: tuple[str, ...]) -> None:
-        self.index = index
-        self.facts = facts
-        self.roles = roles
-
-    def __repr__(self) -> str:
-        return f"household[{self.index}]"
-
-
-class Ctx:
-    """Everything one evaluation reads: facts, date, parameters in force, and its scratch lists."""
-
-    __slots__ = (
-        "case",
-        "persons",
-        "as_of",
-        "params",
-        "muni",
-        "role_holders",
-        "unk",
-        "reads",
-        "vars",
-        "cache",
-        "warnings",
-    )
-
-    def __init__(
-        self,
-        case: dict[str, Any],
-        persons: list[Person],
-        as_of: date,
-        params: Mapping[str, Any],
-        muni: Mapping[str, Any],
-    ) -> None:
-        self.case = case
-        self.persons = persons
-        self.as_of = as_of
-        self.params = params
-        self.muni = muni
-        holders: dict[str, Person] = {}
-        for person in persons:
-            for role in person.roles:
-                holders.setdefault(role, person)
-        self.role_holders = holders
-        self.unk: list[FactKey] = []
-        self.reads: list[FactKey] = []
-        self.vars: list[Any] = [None] * MAX_VARS
-        self.cache: dict[FactKey, tuple[Any, tuple[FactKey, ...], tuple[FactKey, ...]]] = {}
-        self.warnings: list[tuple[str, str]] = []
-
-    def value_of(self, key: FactKey) -> Any:
-        """Return the value of a fact key as evaluation saw it (given or derived)."""
-        hit = self.cache.get(key)
-        if hit is not None:
-            return hit[0]
-        index, fid = key
-        if index is None:
-            if fid == "as_of":
-                return self.as_of
-            if fid.startswith("param."):
-                return self.params.get(fid[6:], UNKNOWN)
-            return self.case.get(fid, UNKNOWN)
-        if fid == "roles":
-            return list(self.persons[index].roles)
-        return self.persons[index].facts.get(fid, UNKNOWN)
-
-
-Fn = Callable[[Ctx], Any]
 
 
 class CompileError(Exception):
@@ -212,6 +115,7 @@ def _safe(func: Callable[..., Any], code: str) -> Callable[..., Any]:
 
 
 def _wareki(day: date) -> str:
+    """Format a date in 和暦, or ISO when it lies before 明治."""
     try:
         return wareki.format_wareki(day)
     except wareki.OutsideEraError:
@@ -219,6 +123,7 @@ def _wareki(day: date) -> str:
 
 
 def _postal(code: str) -> Any:
+    """Look up a postal code's address; unknown when Japan Post has no such code."""
     found = postal_address(code)
     return UNKNOWN if found is None else found
 
@@ -236,6 +141,7 @@ STRICT_FUNCTIONS: dict[str, tuple[tuple[Ty, ...], Ty, Callable[..., Any]]] = {
     "month": ((DATE,), NUM, lambda d: d.month),
     "day": ((DATE,), NUM, lambda d: d.day),
     "wareki": ((DATE,), TEXT, _wareki),
+    "seireki": ((DATE,), TEXT, lambda d: f"{d.year}年{d.month}月{d.day}日"),
     "katakana": ((TEXT,), TEXT, kana.katakana),
     "hiragana": ((TEXT,), TEXT, kana.hiragana),
     "zenkaku": ((TEXT,), TEXT, kana.zenkaku),
@@ -248,7 +154,7 @@ SPECIAL_FUNCTIONS = ("known", "default", "concat", "min", "max", "date")
 FUNCTION_NAMES = tuple(
     sorted([*STRICT_FUNCTIONS, *SPECIAL_FUNCTIONS, "any", "all", "count", "filter", "sum", "first"])
 )
-_RAISES = {"add_days", "add_months", "add_years", "age_reached_on"}
+_RAISES = {"add_days", "add_months", "add_years", "age_reached_on", "age", "march31_after"}
 
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
@@ -265,6 +171,7 @@ _ORDER: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:
+    """Return a did-you-mean hint for the closest candidate, or an empty string."""
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 
@@ -330,6 +237,7 @@ class Compiler:
     # -- nodes -----------------------------------------------------------------------------
 
     def _node(self, node: Node, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile any AST node; return its closure and static type."""
         if isinstance(node, Literal):
             return self._literal(node)
         if isinstance(node, ListLit):
@@ -349,11 +257,13 @@ class Compiler:
         raise CompileError("unsupported expression", node.at)  # pragma: no cover
 
     def _literal(self, node: Literal) -> tuple[Fn, Ty]:
+        """Compile a literal number, text or boolean."""
         value = node.value
         ty = BOOL if isinstance(value, bool) else NUM if isinstance(value, int | float) else TEXT
         return (lambda c: value), ty
 
     def _list(self, node: ListLit, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile a bracketed list; all items must share a type."""
         parts = [self._node(item, scope) for item in node.items]
         item_ty = parts[0][1] if parts else ANY
         for (_, ty), item in zip(parts, node.items, strict=True):
@@ -377,6 +287,7 @@ class Compiler:
     # -- names -----------------------------------------------------------------------------
 
     def _flatten(self, node: Node) -> list[tuple[str, int]] | None:
+        """Return a dotted name as (part, offset) pairs, or None if it is not one."""
         if isinstance(node, Name):
             return [(node.name, node.at)]
         if isinstance(node, Attr):
@@ -385,6 +296,7 @@ class Compiler:
         return None
 
     def _path(self, node: Name | Attr, scope: Scope) -> tuple[Fn, Ty]:
+        """Resolve a dotted name: variable, role, case fact, parameter, option or own fact."""
         parts = self._flatten(node)
         if parts is None:
             assert isinstance(node, Attr)
@@ -438,6 +350,7 @@ class Compiler:
         return fn, ty
 
     def _unknown_name(self, parts: list[tuple[str, int]], scope: Scope) -> CompileError:
+        """Build the error for a name that resolves to nothing, with a suggestion."""
         sym = self.symbols
         text = ".".join(p for p, _ in parts)
         root, at = parts[0]
@@ -465,6 +378,7 @@ class Compiler:
         )
 
     def _case_fact(self, info: FactInfo) -> Fn:
+        """Compile a read of a case fact (given or derived), recording reads and unknowns."""
         self._refs.add(info.id)
         fid = info.id
         key: FactKey = (None, fid)
@@ -503,6 +417,7 @@ class Compiler:
         return given
 
     def _attribute(self, obj: Fn, ty: Ty, name: str, at: int) -> tuple[Fn, Ty]:
+        """Compile ``obj.name`` on a person (fact, roles, index) or a bank account."""
         sym = self.symbols
         if ty.kind == "person":
             if name == "roles":
@@ -552,6 +467,7 @@ class Compiler:
         )
 
     def _person_fact(self, obj: Fn, info: FactInfo) -> Fn:
+        """Compile a read of a member's fact (given or derived)."""
         fid = info.id
         if info.derived:
             derive_fns = self.symbols.derive_fns
@@ -589,6 +505,7 @@ class Compiler:
     # -- operators -------------------------------------------------------------------------
 
     def _unary(self, node: Unary, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile ``not x`` or ``-x``."""
         fn, ty = self._node(node.operand, scope)
         if node.op == "not":
             _require(ty, BOOL, _start(node.operand), "not")
@@ -602,6 +519,7 @@ class Compiler:
         return neg, NUM
 
     def _binary(self, node: Binary, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile and/or, comparisons, ``in`` and arithmetic, checking operand types."""
         lf, lt = self._node(node.left, scope)
         rf, rt = self._node(node.right, scope)
         op = node.op
@@ -647,6 +565,7 @@ class Compiler:
         return _strict2(lf, rf, _ARITH[op]), NUM
 
     def _check_choice(self, ty: Ty, other: Node) -> None:
+        """Refuse a literal compared with a choice fact when it is not one of its keys."""
         if (
             ty.choices
             and isinstance(other, Literal)
@@ -657,6 +576,7 @@ class Compiler:
             raise CompileError(f"'{other.value}' is not one of the choices", other.at, hint)
 
     def _ifelse(self, node: IfElse, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile ``x if cond else y``."""
         cf, ct = self._node(node.cond, scope)
         _require(ct, BOOL, _start(node.cond), "if")
         tf, tt = self._node(node.then, scope)
@@ -677,6 +597,7 @@ class Compiler:
         return pick, tt if tt.kind != "any" else et
 
     def _quantifier(self, node: Quantifier, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile any/all/count/filter/sum/first over a list with a bound variable."""
         sf, st = self._node(node.source, scope)
         if st.kind != "list":
             raise CompileError(
@@ -702,6 +623,7 @@ class Compiler:
         return _first(sf, bf, slot), st.item or ANY
 
     def _call(self, node: Call, scope: Scope) -> tuple[Fn, Ty]:
+        """Compile a call to a whitelisted function, checking arity and argument types."""
         name = node.func
         if name in ("any", "all", "count", "filter", "sum", "first"):
             raise CompileError(f"{name}() takes a variable: {name}(p in household: …)", node.at)
@@ -795,6 +717,7 @@ def _start(node: Node) -> int:
 
 
 def _literal_text(value: Any) -> str:
+    """Return YAML scalars (booleans, dates, numbers) as expression text."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, date):
@@ -803,12 +726,14 @@ def _literal_text(value: Any) -> str:
 
 
 def _type_hint(ty: Ty) -> str:
+    """Return a fix-it hint for a value that should have had this type."""
     if ty == BOOL:
         return "a condition must be true/false, e.g. p.age >= 65"
     return f"give a {ty}"
 
 
 def _require(ty: Ty, want: Ty, at: int, what: str) -> None:
+    """Raise a CompileError unless the type is acceptable where ``want`` is needed."""
     if not want.accepts(ty):
         raise CompileError(f"'{what}' needs {want}, not {ty}", at, _type_hint(want))
 
@@ -817,15 +742,18 @@ _AS_OF_KEY: FactKey = (None, "as_of")
 
 
 def _as_of(c: Ctx) -> Any:
+    """Return the application date, noting it as a source."""
     c.reads.append(_AS_OF_KEY)
     return c.as_of
 
 
 def _var(slot: int) -> Fn:
+    """Return a closure reading a bound variable's slot."""
     return lambda c: c.vars[slot]
 
 
 def _param(pid: str) -> Fn:
+    """Return a closure reading a parameter's value in force."""
     key: FactKey = (None, f"param.{pid}")
 
     def value(c: Ctx) -> Any:
@@ -836,10 +764,12 @@ def _param(pid: str) -> Fn:
 
 
 def _muni(oid: str) -> Fn:
+    """Return a closure reading a municipality option."""
     return lambda c: c.muni[oid]
 
 
 def _role(role: str) -> Fn:
+    """Return a closure resolving a single role to its member, or unknown."""
     key: FactKey = (None, f"@{role}")
 
     def holder(c: Ctx) -> Any:
@@ -871,10 +801,13 @@ def _compute(
 
 
 def _not(v: Any) -> Any:
+    """Negate a three-valued boolean."""
     return UNKNOWN if v is UNKNOWN else not v
 
 
 def _and(lf: Fn, rf: Fn) -> Fn:
+    """Return three-valued ``and``: false wins, and unknowns that did not matter are dropped."""
+
     def both(c: Ctx) -> Any:
         mark = len(c.unk)
         left = lf(c)
@@ -892,6 +825,8 @@ def _and(lf: Fn, rf: Fn) -> Fn:
 
 
 def _or(lf: Fn, rf: Fn) -> Fn:
+    """Return three-valued ``or``: true wins, and unknowns that did not matter are dropped."""
+
     def either(c: Ctx) -> Any:
         mark = len(c.unk)
         left = lf(c)
@@ -909,6 +844,8 @@ def _or(lf: Fn, rf: Fn) -> Fn:
 
 
 def _strict2(lf: Fn, rf: Fn, op: Callable[[Any, Any], Any]) -> Fn:
+    """Return a binary operation that is unknown when either side is."""
+
     def apply(c: Ctx) -> Any:
         a = lf(c)
         b = rf(c)
@@ -920,6 +857,8 @@ def _strict2(lf: Fn, rf: Fn, op: Callable[[Any, Any], Any]) -> Fn:
 
 
 def _divide(lf: Fn, rf: Fn) -> Fn:
+    """Return division that warns and is unknown on division by zero."""
+
     def apply(c: Ctx) -> Any:
         a = lf(c)
         b = rf(c)
@@ -934,6 +873,7 @@ def _divide(lf: Fn, rf: Fn) -> Fn:
 
 
 def _call(impl: Callable[..., Any], fns: list[Fn]) -> Fn:
+    """Return a call of a helper on known arguments (unknown if any argument is)."""
     if len(fns) == 1:
         (f0,) = fns
 
@@ -964,6 +904,8 @@ def _call(impl: Callable[..., Any], fns: list[Fn]) -> Fn:
 
 
 def _call_safe(impl: Callable[..., Any], fns: list[Fn]) -> Fn:
+    """Return a call whose helper may reject a value; that becomes a warning and unknown."""
+
     def run(c: Ctx) -> Any:
         values = [f(c) for f in fns]
         if any(v is UNKNOWN for v in values):
@@ -974,6 +916,8 @@ def _call_safe(impl: Callable[..., Any], fns: list[Fn]) -> Fn:
 
 
 def _known(fn: Fn) -> Fn:
+    """Return ``known(x)``: whether x is known, never unknown itself."""
+
     def known(c: Ctx) -> Any:
         mark = len(c.unk)
         value = fn(c)
@@ -984,6 +928,8 @@ def _known(fn: Fn) -> Fn:
 
 
 def _default(fn: Fn, fallback: Fn) -> Fn:
+    """Return ``default(x, y)``: x, or y when x is unknown."""
+
     def default(c: Ctx) -> Any:
         mark = len(c.unk)
         value = fn(c)
@@ -996,6 +942,8 @@ def _default(fn: Fn, fallback: Fn) -> Fn:
 
 
 def _concat(fns: list[Fn]) -> Fn:
+    """Return text concatenation of known parts."""
+
     def concat(c: Ctx) -> Any:
         values = [f(c) for f in fns]
         if any(v is UNKNOWN for v in values):
@@ -1006,6 +954,8 @@ def _concat(fns: list[Fn]) -> Fn:
 
 
 def _any(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``any``: true once one item is true, unknown if some are unknown, else false."""
+
     def any_(c: Ctx) -> Any:
         items = sf(c)
         if items is UNKNOWN:
@@ -1026,6 +976,8 @@ def _any(sf: Fn, bf: Fn, slot: int) -> Fn:
 
 
 def _all(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``all``: false once one item is false, unknown if some are unknown, else true."""
+
     def all_(c: Ctx) -> Any:
         items = sf(c)
         if items is UNKNOWN:
@@ -1046,6 +998,8 @@ def _all(sf: Fn, bf: Fn, slot: int) -> Fn:
 
 
 def _filter(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``filter``: the matching items, unknown if any item's condition is."""
+
     def filter_(c: Ctx) -> Any:
         items = sf(c)
         if items is UNKNOWN:
@@ -1065,6 +1019,7 @@ def _filter(sf: Fn, bf: Fn, slot: int) -> Fn:
 
 
 def _count(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``count``: how many items match."""
     inner = _filter(sf, bf, slot)
 
     def count(c: Ctx) -> Any:
@@ -1075,6 +1030,8 @@ def _count(sf: Fn, bf: Fn, slot: int) -> Fn:
 
 
 def _sum(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``sum``: the total of the body over the items."""
+
     def total(c: Ctx) -> Any:
         items = sf(c)
         if items is UNKNOWN:
@@ -1094,6 +1051,8 @@ def _sum(sf: Fn, bf: Fn, slot: int) -> Fn:
 
 
 def _first(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``first``: the first matching item, unknown if an earlier one is undecided."""
+
     def first(c: Ctx) -> Any:
         items = sf(c)
         if items is UNKNOWN:

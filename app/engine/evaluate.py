@@ -9,7 +9,6 @@ from typing import Any
 
 from app.engine import wareki
 from app.engine.ages import add_months
-from app.engine.compiler import UNKNOWN, Ctx, FactKey, Person
 from app.engine.errors import FactValueError
 from app.engine.facts import parse_fact_value
 from app.engine.formats import OutsideEra, format_value
@@ -23,6 +22,7 @@ from app.engine.result import (
     Warning,
     Why,
 )
+from app.engine.runtime import UNKNOWN, Ctx, FactKey, Person
 
 MAX_MEMBERS = 50  # a household larger than this is a data error, not a family
 _PERSON_KEY = re.compile(r"^household\[(\d+)\]\.([a-z][a-z0-9_]*)$")
@@ -68,7 +68,9 @@ def prepare_facts(
             members.setdefault(index, {})
             if fid == "roles":
                 listed = raw if isinstance(raw, list) else [raw]
-                unknown = [str(r) for r in listed if r not in ruleset.roles]
+                unknown = [
+                    str(r) for r in listed if not isinstance(r, str) or r not in ruleset.roles
+                ]
                 if unknown:
                     warnings.append(
                         Warning(
@@ -76,7 +78,7 @@ def prepare_facts(
                             f"{key} の役割 {'、'.join(unknown)} は定義されていません",
                         )
                     )
-                roles[index] = tuple(str(r) for r in listed if r in ruleset.roles)
+                roles[index] = tuple(r for r in listed if isinstance(r, str) and r in ruleset.roles)
                 continue
         fact = known_facts.get(fid)
         if fact is None or fact.per_person != (index is not None):
@@ -118,21 +120,28 @@ class _Run:
         self.warnings: list[Warning] = []
 
     def ask(self, keys: Iterable[FactKey]) -> None:
+        """Remember facts worth asking next."""
         for key in keys:
             self.questions[key] = None
 
     def why(self, procedure: Procedure, reads: list[FactKey], rule: str) -> Why:
+        """Return the why-trace: the rule, its reason and the value of every fact it read."""
         seen: dict[str, Any] = {}
         if procedure.events is not None:
             seen["case.events"] = self.ctx.case.get("case.events")
+        facts = self.ruleset.facts
         for key in reads:
             text = fact_key_text(key)
             if text not in seen:
                 value = self.ctx.value_of(key)
+                fact = facts.get(key[1])
+                if fact is not None and fact.type == "my_number" and isinstance(value, str):
+                    value = format_value("masked", value)  # a why-trace is shown on screen
                 seen[text] = None if value is UNKNOWN else value
         return Why(rule, procedure.reason, seen)
 
     def deadline(self, procedure: Procedure) -> date | None:
+        """Compute the deadline date from its start expression, or None while unknown."""
         rule = procedure.deadline
         if rule is None:
             return None
@@ -152,6 +161,7 @@ class _Run:
     def applied(
         self, procedure: Procedure, person: Person | None, reads: list[FactKey], rule: str
     ) -> AppliedProcedure:
+        """Build an applied procedure (with deadline and why); warn if its deadline passed."""
         due = self.deadline(procedure)
         if due is not None and due < self.ctx.as_of:
             self.warnings.append(
@@ -178,6 +188,7 @@ class _Run:
     def undecided(
         self, procedure: Procedure, person: Person | None, waiting: list[FactKey]
     ) -> UndecidedProcedure:
+        """Build an undecided procedure and ask for the facts it waits for."""
         self.ask(waiting)
         unique = tuple(dict.fromkeys(fact_key_text(k) for k in waiting))
         return UndecidedProcedure(
@@ -189,23 +200,24 @@ class _Run:
         )
 
     def procedures(self) -> tuple[list[AppliedProcedure], list[UndecidedProcedure]]:
+        """Decide every procedure of the case's life events: applies, undecided or not."""
         ctx = self.ctx
         as_of = ctx.as_of
         raw_events = ctx.case.get("case.events")
         events = frozenset(raw_events) if raw_events is not None else None
         applied: list[AppliedProcedure] = []
         undecided: list[UndecidedProcedure] = []
-        for procedure in self.ruleset.procedures:
+        candidates = (
+            self.ruleset.procedures if events is None else self.ruleset.procedures_for(events)
+        )
+        for procedure in candidates:
             if (procedure.valid_from and as_of < procedure.valid_from) or (
                 procedure.valid_until and as_of > procedure.valid_until
             ):
                 continue
-            if procedure.events is not None:
-                if events is None:
-                    undecided.append(self.undecided(procedure, None, [(None, "case.events")]))
-                    continue
-                if not procedure.events & events:
-                    continue
+            if procedure.events is not None and events is None:
+                undecided.append(self.undecided(procedure, None, [(None, "case.events")]))
+                continue
             ctx.unk.clear()
             ctx.reads.clear()
             if procedure.applies_when is not None:
@@ -281,6 +293,7 @@ class _Run:
                 values[fdef.id] = str(exc)
 
     def fill(self, form: Form, person: Person | None) -> FilledForm:
+        """Fill one form (for one member of a per-person form) with fields and rows."""
         ctx = self.ctx
         if person is not None and form.per_person is not None:
             ctx.vars[form.per_person.slot] = person
@@ -333,6 +346,7 @@ class _Run:
         )
 
     def forms(self, applied: list[AppliedProcedure]) -> list[FilledForm]:
+        """Fill every form the applied procedures produce, once per key."""
         ctx = self.ctx
         wanted: dict[str, tuple[Form, Person | None]] = {}
         for procedure in applied:
@@ -361,6 +375,7 @@ class _Run:
         return [self.fill(form, person) for form, person in wanted.values()]
 
     def event_questions(self) -> None:
+        """Ask the facts each life event of the case always asks."""
         ctx = self.ctx
         events = ctx.case.get("case.events")
         if events is None:
@@ -374,6 +389,7 @@ class _Run:
                 self.ask(ctx.unk)
 
     def next_questions(self) -> list[Question]:
+        """Return the questions: case facts first, then per member, in declaration order."""
         facts = self.ruleset.facts
         questions: list[tuple[tuple[int, int, str], Question]] = []
         for key in self.questions:
@@ -407,6 +423,7 @@ class _Run:
         return [q for _, q in questions]
 
     def missing_order(self, forms: list[FilledForm]) -> tuple[str, ...]:
+        """Return the missing facts of all forms, first seen first."""
         seen: dict[str, None] = {}
         for form in forms:
             for key in form.missing:
@@ -435,6 +452,7 @@ def _role_conflicts(ruleset: RuleSet, persons: list[Person]) -> list[Warning]:
 
 
 def _wareki_or_iso(day: date) -> str:
+    """Format a date in 和暦, or ISO when it lies before 明治."""
     try:
         return wareki.format_wareki(day)
     except wareki.OutsideEraError:

@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from app.engine.compiler import UNKNOWN, Ctx
 from app.engine.evaluate import evaluate, fact_key_text, prepare_facts
 from app.engine.model import RuleSet
 from app.engine.result import json_value
+from app.engine.runtime import UNKNOWN, Ctx
 
 
 def _show(value: Any) -> str:
+    """Show a value for a person reading the explanation."""
     if value is UNKNOWN or value is None:
         return "（未回答）"
     return str(json_value(value))

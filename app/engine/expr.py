@@ -192,6 +192,7 @@ class _Parser:
 
     def nest(self) -> None:
         # Deep nesting would exhaust Python's stack; no real rule nests this far.
+        """Count one more level of nesting; refuse expressions nested too deeply."""
         self.depth += 1
         if self.depth > _MAX_DEPTH:
             raise ExprSyntaxError(
@@ -200,32 +201,39 @@ class _Parser:
 
     @property
     def tok(self) -> Token:
+        """Return the current token."""
         return self.tokens[self.i]
 
     def peek(self, n: int = 1) -> Token:
+        """Return the token n ahead."""
         return self.tokens[min(self.i + n, len(self.tokens) - 1)]
 
     def is_(self, text: str) -> bool:
+        """Tell whether the current token is this operator or keyword."""
         tok = self.tok
         return tok.kind in ("op", "name") and tok.text == text
 
     def take(self) -> Token:
+        """Consume and return the current token."""
         tok = self.tok
         self.i += 1
         return tok
 
     def expect(self, text: str, hint: str = "") -> Token:
+        """Consume this operator or keyword, or raise a syntax error."""
         if not self.is_(text):
             found = self.tok.text or "end of expression"
             raise ExprSyntaxError(f"expected '{text}' but found '{found}'", self.tok.at, hint)
         return self.take()
 
     def end(self) -> None:
+        """Require the end of the text."""
         if self.tok.kind != "end":
             hint = "use 'and' / 'or' to combine conditions" if self.tok.kind == "name" else ""
             raise ExprSyntaxError(f"unexpected '{self.tok.text}'", self.tok.at, hint)
 
     def expr(self) -> Node:
+        """Parse a full expression (a conditional at the top)."""
         self.nest()
         start = self.tok.at
         then = self.or_()
@@ -238,6 +246,7 @@ class _Parser:
         return then
 
     def or_(self) -> Node:
+        """Parse ``a or b``."""
         left = self.and_()
         while self.is_("or"):
             at = self.take().at
@@ -245,6 +254,7 @@ class _Parser:
         return left
 
     def and_(self) -> Node:
+        """Parse ``a and b``."""
         left = self.not_()
         while self.is_("and"):
             at = self.take().at
@@ -252,6 +262,7 @@ class _Parser:
         return left
 
     def not_(self) -> Node:
+        """Parse ``not a``."""
         if self.is_("not"):
             at = self.take().at
             self.nest()
@@ -261,6 +272,7 @@ class _Parser:
         return self.compare()
 
     def compare(self) -> Node:
+        """Parse one comparison or membership test."""
         left = self.sum()
         tok = self.tok
         if tok.kind == "op" and tok.text in _COMPARE:
@@ -276,6 +288,7 @@ class _Parser:
         return left
 
     def sum(self) -> Node:
+        """Parse ``a + b`` and ``a - b``."""
         left = self.product()
         while self.tok.kind == "op" and self.tok.text in ("+", "-"):
             tok = self.take()
@@ -283,6 +296,7 @@ class _Parser:
         return left
 
     def product(self) -> Node:
+        """Parse ``a * b`` and ``a / b``."""
         left = self.unary()
         while self.tok.kind == "op" and self.tok.text in ("*", "/"):
             tok = self.take()
@@ -290,6 +304,7 @@ class _Parser:
         return left
 
     def unary(self) -> Node:
+        """Parse ``-a``."""
         if self.tok.kind == "op" and self.tok.text == "-":
             at = self.take().at
             self.nest()
@@ -299,6 +314,7 @@ class _Parser:
         return self.postfix()
 
     def postfix(self) -> Node:
+        """Parse ``a.b.c``."""
         node = self.primary()
         while self.is_("."):
             self.take()
@@ -310,6 +326,7 @@ class _Parser:
         return node
 
     def primary(self) -> Node:
+        """Parse a literal, list, parenthesis, call or name."""
         tok = self.tok
         if tok.kind == "number":
             self.take()
@@ -353,6 +370,7 @@ class _Parser:
         raise ExprSyntaxError(f"unexpected '{tok.text}'", tok.at, "expected a value, a name or '('")
 
     def call(self, name: Token) -> Node:
+        """Parse a function call or a quantifier."""
         self.expect("(")
         if (
             name.text in QUANTIFIERS
@@ -373,6 +391,7 @@ class _Parser:
         return Call(name.at, name.text, tuple(args))
 
     def binder(self) -> Binder:
+        """Parse ``p in <list>: <condition>``."""
         var = self.tok
         if var.kind != "name" or var.text in KEYWORDS:
             raise ExprSyntaxError(

@@ -61,10 +61,12 @@ _KANA_OK = re.compile(r"^[\u30A1-\u30FA\u30FC\u30FB\u3000 ]+$")
 
 
 def _nfkc(text: str) -> str:
+    """Normalise full-width digits and letters to ASCII and strip spaces."""
     return unicodedata.normalize("NFKC", text).strip()
 
 
 def _as_int(fact: FactDef, raw: Any) -> int:
+    """Parse a whole number from a number or text (commas, 円, full width allowed)."""
     if isinstance(raw, bool):
         raise FactValueError(fact.id, f"{fact.label}は数字で入力してください")
     if isinstance(raw, int):
@@ -78,6 +80,7 @@ def _as_int(fact: FactDef, raw: Any) -> int:
 
 
 def _as_date(fact: FactDef, raw: Any, as_of: date) -> date:
+    """Parse a date from a date, ISO text or 和暦 text."""
     if isinstance(raw, date):
         return raw
     text = str(raw)
@@ -87,27 +90,42 @@ def _as_date(fact: FactDef, raw: Any, as_of: date) -> date:
         pass
     try:
         parsed = wareki.parse_date(text)
-    except wareki.WarekiParseError:
+    except wareki.WarekiParseError as exc:
+        if exc.impossible:
+            raise FactValueError(
+                fact.id,
+                f"{fact.label}：{text.strip()}という日付はありません。日付をお確かめください",
+            ) from None
         raise FactValueError(
             fact.id,
             f"{fact.label}は「令和7年4月1日」「R7.4.1」「2025-04-01」のように入力してください",
         ) from None
     if parsed.outside_era:
-        right = wareki.format_wareki(parsed.value)
+        right = _show_date(parsed.value)
         raise FactValueError(
             fact.id, f"{parsed.era}にその日付はありません（{right}ではありませんか）"
         )
     return parsed.value
 
 
+def _show_date(day: date) -> str:
+    """Show a date in 和暦, or ISO before 明治."""
+    try:
+        return wareki.format_wareki(day)
+    except wareki.OutsideEraError:
+        return day.isoformat()
+
+
 def _limit(fact: FactDef, key: str, as_of: date) -> Any:
+    """Return a validation bound, with ``today`` meaning the application date."""
     value = fact.validation.get(key)
     return as_of if value == "today" else value
 
 
 def _validate_range(fact: FactDef, value: Any, as_of: date) -> None:
+    """Check a value against the fact's min and max."""
     low, high = _limit(fact, "min", as_of), _limit(fact, "max", as_of)
-    shown = wareki.format_wareki if isinstance(value, date) else str
+    shown = _show_date if isinstance(value, date) else str
     if low is not None and value < low:
         raise FactValueError(fact.id, f"{fact.label}は{shown(low)}以降（以上）で入力してください")
     if high is not None and value > high:
@@ -115,6 +133,7 @@ def _validate_range(fact: FactDef, value: Any, as_of: date) -> None:
 
 
 def _text(fact: FactDef, raw: Any) -> str:
+    """Check text against length and pattern rules."""
     if not isinstance(raw, str | int) or isinstance(raw, bool):
         raise FactValueError(fact.id, f"{fact.label}を文字で入力してください")
     text = str(raw).strip()
@@ -133,6 +152,7 @@ def _text(fact: FactDef, raw: Any) -> str:
 
 
 def _kana(fact: FactDef, raw: Any) -> str:
+    """Convert to katakana and check that only kana remain."""
     text = kana.katakana(_text(fact, raw))
     if not _KANA_OK.match(text):
         raise FactValueError(fact.id, f"{fact.label}はカタカナ（またはひらがな）で入力してください")
@@ -140,6 +160,7 @@ def _kana(fact: FactDef, raw: Any) -> str:
 
 
 def _choice(fact: FactDef, raw: Any) -> str:
+    """Return the choice key for a key or a label."""
     text = str(raw).strip()
     if text in fact.choices:
         return text
@@ -151,6 +172,7 @@ def _choice(fact: FactDef, raw: Any) -> str:
 
 
 def _my_number(fact: FactDef, raw: Any) -> str:
+    """Check a My Number's length and check digit."""
     digits = re.sub(r"[\s\-]", "", _nfkc(str(raw)))
     if len(digits) != 12 or not digits.isascii() or not digits.isdigit():
         raise FactValueError(fact.id, "個人番号は12桁の数字で入力してください")
@@ -160,6 +182,7 @@ def _my_number(fact: FactDef, raw: Any) -> str:
 
 
 def _bank_account(fact: FactDef, raw: Any) -> dict[str, str]:
+    """Check a bank account's parts; the holder in katakana."""
     if not isinstance(raw, dict):
         raise FactValueError(
             fact.id, f"{fact.label}は金融機関名・支店名・種別・口座番号・口座名義を入力してください"

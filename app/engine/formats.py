@@ -15,6 +15,7 @@ class OutsideEra(Exception):
 
 
 def _wareki(value: Any) -> str:
+    """Format a date in 和暦 or raise OutsideEra."""
     try:
         return wareki.format_wareki(value)
     except wareki.OutsideEraError:
@@ -22,6 +23,7 @@ def _wareki(value: Any) -> str:
 
 
 def _wareki_parts(value: Any) -> Any:
+    """Split a date into era columns or raise OutsideEra."""
     try:
         return wareki.wareki_parts(value).as_dict()
     except wareki.OutsideEraError:
@@ -29,6 +31,7 @@ def _wareki_parts(value: Any) -> Any:
 
 
 def _text(value: Any) -> str:
+    """Format any value as plain text for print."""
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if isinstance(value, date):
@@ -45,11 +48,13 @@ def _text(value: Any) -> str:
 
 
 def _digits(value: Any) -> str:
+    """Group digits in fours."""
     text = str(value)
     return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
 def _masked(value: Any) -> str:
+    """Mask all but the last four digits."""
     text = str(value)
     if len(text) <= 4:
         return text
@@ -58,6 +63,7 @@ def _masked(value: Any) -> str:
 
 
 def _yen(value: Any) -> str:
+    """Format an amount as 50,000円."""
     return f"{int(round(value)):,}円"
 
 

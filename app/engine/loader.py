@@ -5,6 +5,7 @@ Each problem reads ``file:line:column: <what> '<id>': <what is wrong> (<how to f
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 from collections.abc import Iterable
@@ -13,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.compiler import Compiled, CompileError, Compiler, FactInfo, Scope, Symbols
-from app.engine.errors import LoadError, Problem, did_you_mean
-from app.engine.facts import FACT_TYPE_NAMES, SENSITIVITIES, FactDef
+from app.engine.errors import FactValueError, LoadError, Problem, did_you_mean
+from app.engine.facts import FACT_TYPE_NAMES, SENSITIVITIES, FactDef, parse_fact_value
 from app.engine.model import (
     Binding,
     Deadline,
@@ -132,9 +133,11 @@ class _Loader:
     # -- reporting helpers -----------------------------------------------------------------
 
     def problem(self, pos: Pos, ident: str, message: str, hint: str = "") -> None:
+        """Record one problem at a position."""
         self.problems.append(Problem(pos.file, pos.line, pos.column, ident, message, hint))
 
     def keys(self, data: YMap, ident: str, allowed: set[str], required: Iterable[str] = ()) -> None:
+        """Report unknown keys (with suggestions) and missing required keys."""
         for key in data:
             if key not in allowed:
                 hint = did_you_mean(key, allowed) or f"allowed keys: {', '.join(sorted(allowed))}"
@@ -144,6 +147,7 @@ class _Loader:
                 self.problem(data.pos, ident, f"missing '{key}'", f"add {key}:")
 
     def mapping(self, value: Any, pos: Pos, ident: str, what: str) -> YMap | None:
+        """Return the value if it is a mapping, else report it."""
         if isinstance(value, YMap):
             return value
         self.problem(
@@ -152,6 +156,7 @@ class _Loader:
         return None
 
     def items(self, value: Any, pos: Pos, ident: str, what: str) -> list[tuple[YMap, Pos]]:
+        """Return the mappings of a list with their positions, reporting anything else."""
         if value is None:
             return []
         if not isinstance(value, YList):
@@ -165,6 +170,7 @@ class _Loader:
         return out
 
     def text(self, data: YMap, key: str, ident: str, default: str | None = None) -> str | None:
+        """Return a text value, reporting non-text."""
         value = data.get(key)
         if value is None:
             return default
@@ -174,6 +180,7 @@ class _Loader:
         return str(value)
 
     def string_list(self, data: YMap, key: str, ident: str) -> list[tuple[str, Pos]]:
+        """Return a list of texts with their positions (a single text counts as one)."""
         value = data.get(key)
         if value is None:
             return []
@@ -185,6 +192,7 @@ class _Loader:
         return [(str(v), p) for v, p in zip(value, value.item_pos, strict=True)]
 
     def a_date(self, data: YMap, key: str, ident: str) -> date | None:
+        """Return a date value, reporting anything that is not YYYY-MM-DD."""
         value = data.get(key)
         if value is None or (isinstance(value, date) and not hasattr(value, "hour")):
             return value
@@ -203,6 +211,7 @@ class _Loader:
         expected: Ty | None,
         scope: Scope | None = None,
     ) -> Compiled | None:
+        """Compile the expression under a key, reporting errors at their column."""
         try:
             return compiler.compile(data[key], expected, scope)
         except CompileError as exc:
@@ -212,6 +221,7 @@ class _Loader:
     def binding(
         self, compiler: Compiler, data: YMap, key: str, ident: str, scope: Scope | None = None
     ) -> Binding | None:
+        """Compile ``p in <persons>: <cond>`` under a key."""
         try:
             var, source, cond = compiler.compile_binder(data[key], scope)
         except CompileError as exc:
@@ -221,6 +231,7 @@ class _Loader:
         return Binding(var, slot, source, cond)
 
     def dup(self, seen: dict[str, Pos], ident_id: str, pos: Pos, ident: str) -> bool:
+        """Report a duplicate id; return True when it is one."""
         first = seen.get(ident_id)
         if first is not None:
             self.problem(
@@ -236,6 +247,7 @@ class _Loader:
     # -- reading ---------------------------------------------------------------------------
 
     def read(self, files: list[Path]) -> str:
+        """Read every file, sort documents by their top-level key; return the version hash."""
         digest = hashlib.sha256()
         for path in files:
             name = str(path)
@@ -287,6 +299,7 @@ class _Loader:
     # -- municipality, roles, events -------------------------------------------------------
 
     def municipality(self) -> Municipality:
+        """Check and build the municipality profile."""
         docs = self.docs["municipality"]
         empty = Municipality("", "", "", "", "", {}, {})
         if not docs:
@@ -364,6 +377,7 @@ class _Loader:
         )
 
     def roles(self) -> dict[str, Role]:
+        """Check and build the roles."""
         roles: dict[str, Role] = {}
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["roles"]:
@@ -388,6 +402,7 @@ class _Loader:
     def facts(
         self, events: dict[str, str], roles: dict[str, Role]
     ) -> tuple[dict[str, FactDef], dict[str, tuple[YMap, str]]]:
+        """Check the fact declarations; return them and the derived ones to compile."""
         facts: dict[str, FactDef] = {
             "case.events": FactDef(
                 "case.events", "list", "届出の事由", choices=dict(events), order=-1
@@ -515,6 +530,7 @@ class _Loader:
     # -- parameters ------------------------------------------------------------------------
 
     def legal(self, data: YMap, key: str, ident: str) -> LegalBasis | None:
+        """Check and build a legal basis; report when it is missing."""
         if key not in data or data[key] is None:
             self.problem(
                 data.pos, ident, "no legal basis", "add legal_basis: {law: …, article: …, url: …}"
@@ -535,6 +551,7 @@ class _Loader:
         return LegalBasis(str(mapped.get("law", "")), self.text(mapped, "article", ident), url)
 
     def parameters(self) -> dict[str, Parameter]:
+        """Check and build dated parameters; refuse overlapping periods."""
         params: dict[str, Parameter] = {}
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["parameters"]:
@@ -597,6 +614,7 @@ class _Loader:
     # -- events, procedures, forms ---------------------------------------------------------
 
     def event_titles(self) -> dict[str, str]:
+        """Return event ids and titles (needed before facts are compiled)."""
         titles: dict[str, str] = {}
         for _, raw, pos in self.docs["events"]:
             for item, _ in self.items(raw, pos, "events", "events"):
@@ -605,6 +623,7 @@ class _Loader:
         return titles
 
     def events(self, compiler: Compiler) -> dict[str, Event]:
+        """Check and build life events with their compiled asks."""
         events: dict[str, Event] = {}
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["events"]:
@@ -626,6 +645,7 @@ class _Loader:
     def procedures(
         self, compiler: Compiler, muni: Municipality, events: dict[str, Event]
     ) -> tuple[list[Procedure], dict[str, list[tuple[Pos, str]]]]:
+        """Check and compile procedures; return them and which forms they name."""
         procedures: list[Procedure] = []
         form_refs: dict[str, list[tuple[Pos, str]]] = {}
         seen: dict[str, Pos] = {}
@@ -730,6 +750,7 @@ class _Loader:
         return procedures, form_refs
 
     def department(self, item: YMap, ident: str, muni: Municipality) -> Department | None:
+        """Return the department an item names, reporting unknown ones."""
         did = str(item.get("department", ""))
         found = muni.departments.get(did)
         if found is None and did:
@@ -743,6 +764,7 @@ class _Loader:
     def deadline(
         self, compiler: Compiler, item: YMap, ident: str, for_each: Binding | None
     ) -> Deadline | None:
+        """Check and compile a procedure's deadline."""
         if "deadline" not in item or item["deadline"] is None:
             return None
         data = self.mapping(item["deadline"], item.where("deadline"), ident, "deadline")
@@ -779,6 +801,7 @@ class _Loader:
     def field(
         self, compiler: Compiler, item: YMap, ident: str, scope: Scope, facts: dict[str, FactDef]
     ) -> FieldDef | None:
+        """Check and compile one form field, its format against its type."""
         self.keys(item, ident, FIELD_KEYS, ("id", "label"))
         if "value" not in item or item["value"] is None:
             self.problem(
@@ -834,6 +857,7 @@ class _Loader:
     def forms(
         self, compiler: Compiler, muni: Municipality, facts: dict[str, FactDef]
     ) -> dict[str, Form]:
+        """Check and compile every form with its fields and rows."""
         forms: dict[str, Form] = {}
         seen: dict[str, Pos] = {}
         for file, raw, pos in self.docs["form"]:
@@ -922,9 +946,51 @@ class _Loader:
 
     # -- scenarios -------------------------------------------------------------------------
 
+    def scenario_fact(
+        self, given: YMap, key: str, ident: str, facts: dict[str, FactDef], as_of: date
+    ) -> None:
+        """Check one fact of a scenario: declared, case or per-person as written, a valid value."""
+        per_person = _PERSON_KEY.match(key) is not None
+        fact_id = _PERSON_KEY.sub("", key)
+        if per_person and fact_id == "roles":
+            return
+        fact = facts.get(fact_id)
+        if fact is None or fact.per_person != per_person:
+            candidates = [
+                *(f for f, d in facts.items() if not d.per_person),
+                *(f"household[0].{f}" for f, d in facts.items() if d.per_person),
+            ]
+            hint = did_you_mean(key, candidates)
+            if fact is not None:
+                hint = f"write household[0].{fact_id}" if fact.per_person else f"write {fact_id}"
+            self.problem(
+                given.key_pos[key],
+                ident,
+                f"unknown fact '{key}'",
+                hint or "per-person facts are written household[0].name",
+            )
+            return
+        if fact.derived:
+            self.problem(
+                given.key_pos[key],
+                ident,
+                f"'{key}' is derived, not given",
+                "remove it: the engine computes it",
+            )
+            return
+        if given[key] is None:
+            return
+        try:
+            parse_fact_value(fact, given[key], as_of)
+        except FactValueError as exc:
+            self.problem(
+                given.where(key), ident, f"value of '{key}' is not valid: {exc.message}", ""
+            )
+
     def scenarios(
         self, procedures: list[Procedure], forms: dict[str, Form], facts: dict[str, FactDef]
     ) -> list[Scenario]:
+        """Check scenario tests: keys, facts, procedures and forms they name."""
         out: list[Scenario] = []
         procedure_ids = {p.id for p in procedures}
         for _, raw, pos in self.docs["scenarios"]:
@@ -946,19 +1012,7 @@ class _Loader:
                 if given is None or expect is None or as_of is None:
                     continue
                 for key in given:
-                    fact_id = _PERSON_KEY.sub("", key)
-                    if fact_id not in facts and fact_id != "roles":
-                        candidates = [
-                            *facts,
-                            *(f"household[0].{f}" for f, d in facts.items() if d.per_person),
-                        ]
-                        self.problem(
-                            given.key_pos[key],
-                            ident,
-                            f"unknown fact '{key}'",
-                            did_you_mean(key, candidates)
-                            or "per-person facts are written household[0].name",
-                        )
+                    self.scenario_fact(given, key, ident, facts, as_of)
                 self.keys(expect, ident, EXPECT_KEYS)
                 for key in ("procedures", "undecided"):
                     for pid, ppos in self.string_list(expect, key, ident):
@@ -990,6 +1044,7 @@ _PERSON_KEY = re.compile(r"^household\[\d+\]\.")
 
 
 def _plain(value: Any) -> Any:
+    """Turn YMap/YList into plain dicts and lists."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -998,6 +1053,7 @@ def _plain(value: Any) -> Any:
 
 
 def _param_value_ok(ptype: str, value: Any) -> bool:
+    """Tell whether a parameter value has the declared type."""
     if ptype in ("money", "integer"):
         return isinstance(value, int) and not isinstance(value, bool)
     if ptype == "number":
@@ -1010,15 +1066,14 @@ def _param_value_ok(ptype: str, value: Any) -> bool:
 
 
 def _choices_of(ty: Ty, facts: dict[str, FactDef]) -> dict[str, str] | None:
-    if not ty.choices:
+    """Return the labels of the choice fact a value comes from."""
+    if not ty.choices or ty.labels is None:
         return None
-    for fact in facts.values():
-        if fact.type == "choice" and tuple(fact.choices) == ty.choices:
-            return fact.choices
-    return None
+    return dict(zip(ty.choices, ty.labels, strict=True))
 
 
 def _format_hint(ty: Ty) -> str:
+    """Suggest formats that fit a value's type."""
     if ty.kind == "date":
         return "use format: wareki, wareki_parts or iso_date"
     if ty.kind == "boolean":
@@ -1029,10 +1084,13 @@ def _format_hint(ty: Ty) -> str:
 
 
 def _fact_ty(fact: FactDef) -> Ty:
+    """Return the expression type of a declared fact."""
     if fact.type == "choice":
-        return Ty("text", choices=tuple(fact.choices))
+        return Ty("text", choices=tuple(fact.choices), labels=tuple(fact.choices.values()))
     if fact.type == "list" and fact.choices:
-        return Ty("list", Ty("text", choices=tuple(fact.choices)))
+        return Ty(
+            "list", Ty("text", choices=tuple(fact.choices), labels=tuple(fact.choices.values()))
+        )
     return FACT_TYPES[fact.type]
 
 
@@ -1064,6 +1122,21 @@ def load(paths: Iterable[str | Path]) -> RuleSet:
 
     :raises LoadError: every problem found, each with file:line:column, id, what and fix.
     """
+    # Loading allocates hundreds of thousands of small, acyclic objects (YAML nodes, AST
+    # nodes, closures). With the cyclic GC on, its full collections rescan the growing heap
+    # again and again and load time grows faster than the rule set; pausing it for the
+    # load keeps it linear. It is switched back on even when the load fails.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(list(paths))
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(paths: list[str | Path]) -> RuleSet:
+    """Load without touching the garbage collector (see ``load``)."""
     loader = _Loader()
     files = yaml_files(paths)
     if not files:

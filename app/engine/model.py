@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.engine.compiler import UNKNOWN, Compiled, Symbols
+from app.engine.compiler import Compiled, Symbols
 from app.engine.facts import FactDef
+from app.engine.runtime import UNKNOWN
 from app.engine.source import Pos
 
 _PERSON_KEY = re.compile(r"^household\[\d+\]\.([a-z][a-z0-9_]*)$")
@@ -203,7 +204,22 @@ class RuleSet:
     version: str
     symbols: Symbols
     files: tuple[str, ...]
-    _params_on: dict[date, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _params_on: dict[date, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    _for_events: dict[frozenset[str], tuple[Procedure, ...]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def procedures_for(self, events: frozenset[str]) -> tuple[Procedure, ...]:
+        """Return, in file order, the procedures a case with these life events can bring."""
+        found = self._for_events.get(events)
+        if found is None:
+            found = tuple(
+                p for p in self.procedures if p.events is None or not p.events.isdisjoint(events)
+            )
+            if len(self._for_events) > 256:
+                self._for_events.clear()
+            self._for_events[events] = found
+        return found
 
     def fact_def(self, key: str) -> FactDef | None:
         """Return the declaration behind a fact id such as ``death.date`` or ``household[2].name``."""

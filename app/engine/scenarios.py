@@ -42,6 +42,7 @@ def _compare_set(what: str, expected: list[str], actual: list[tuple[str, str]]) 
 
 
 def _field_value(result: Result, key: str) -> tuple[bool, Any]:
+    """Return (found, value) for a scenario field key, or (False, why not)."""
     match = _FIELD_KEY.match(key)
     if not match:
         return (
@@ -68,6 +69,7 @@ def _field_value(result: Result, key: str) -> tuple[bool, Any]:
 
 
 def _same(expected: Any, actual: Any) -> bool:
+    """Compare an expected YAML value with a printed field value."""
     if isinstance(expected, dict):
         return isinstance(actual, dict) and {k: str(v) for k, v in expected.items()} == actual
     if expected is None or actual is None:

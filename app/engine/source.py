@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -18,10 +18,19 @@ class Pos:
     line: int
     column: int
     inline: bool = True  # the scalar is on one line, so columns inside it can be added
+    # For a scalar over several lines (a `>-` block, a long plain or quoted value): where
+    # each line's text starts and how long it is, to find an offset inside the joined text.
+    segments: tuple[tuple[int, int, int], ...] = field(default=(), compare=False)
 
     def at(self, offset: int) -> Pos:
-        """Return the position ``offset`` characters into a one-line scalar."""
-        return Pos(self.file, self.line, self.column + offset, self.inline) if self.inline else self
+        """Return the position ``offset`` characters into the scalar's text."""
+        if self.inline:
+            return Pos(self.file, self.line, self.column + offset)
+        for line, column, length in self.segments:
+            if offset <= length:
+                return Pos(self.file, line, column + offset)
+            offset -= length + 1  # the line break became one space or newline
+        return self
 
 
 class YMap(dict[str, Any]):
@@ -49,22 +58,38 @@ class YList(list[Any]):
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _scalar_pos(file: str, node: yaml.Node) -> Pos:
+def _scalar_pos(file: str, node: yaml.Node, lines: list[str]) -> Pos:
+    """Return where a node's text starts (after an opening quote), and its lines if several."""
     mark = node.start_mark
-    inline = node.start_mark.line == node.end_mark.line
     style = getattr(node, "style", None)
     skip = 1 if style in ("'", '"') else 0
-    return Pos(file, mark.line + 1, mark.column + 1 + skip, inline and style not in ("|", ">"))
+    block = style in ("|", ">")
+    if mark.line == node.end_mark.line and not block:
+        return Pos(file, mark.line + 1, mark.column + 1 + skip)
+    if not isinstance(node, yaml.ScalarNode):
+        return Pos(file, mark.line + 1, mark.column + 1, inline=False)
+    segments: list[tuple[int, int, int]] = []
+    first = mark.line + 1 if block else mark.line
+    end = node.end_mark.line if node.end_mark.column == 0 else node.end_mark.line + 1
+    for number in range(first, min(end, len(lines))):
+        text = lines[number]
+        start = mark.column + skip if number == mark.line else len(text) - len(text.lstrip(" "))
+        body = text[start:].rstrip()
+        segments.append((number + 1, start + 1, len(body)))
+    return Pos(file, mark.line + 1, mark.column + 1 + skip, inline=False, segments=tuple(segments))
 
 
-def _build(file: str, node: yaml.Node, loader: Any, problems: list[Problem]) -> Any:
+def _build(
+    file: str, node: yaml.Node, loader: Any, problems: list[Problem], lines: list[str]
+) -> Any:
+    """Turn a YAML node into YMap/YList/scalars with positions."""
     if isinstance(node, yaml.MappingNode):
         result = YMap()
         result.pos = Pos(file, node.start_mark.line + 1, node.start_mark.column + 1)
         result.key_pos, result.val_pos = {}, {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
-            key_pos = _scalar_pos(file, key_node)
+            key_pos = _scalar_pos(file, key_node, lines)
             if not isinstance(key, str):
                 key = str(key)
             if key in result:
@@ -79,17 +104,17 @@ def _build(file: str, node: yaml.Node, loader: Any, problems: list[Problem]) -> 
                     )
                 )
                 continue
-            result[key] = _build(file, value_node, loader, problems)
+            result[key] = _build(file, value_node, loader, problems, lines)
             result.key_pos[key] = key_pos
-            result.val_pos[key] = _scalar_pos(file, value_node)
+            result.val_pos[key] = _scalar_pos(file, value_node, lines)
         return result
     if isinstance(node, yaml.SequenceNode):
         items = YList()
         items.pos = Pos(file, node.start_mark.line + 1, node.start_mark.column + 1)
         items.item_pos = []
         for child in node.value:
-            items.append(_build(file, child, loader, problems))
-            items.item_pos.append(_scalar_pos(file, child))
+            items.append(_build(file, child, loader, problems, lines))
+            items.item_pos.append(_scalar_pos(file, child, lines))
         return items
     return loader.construct_object(node, deep=True)
 
@@ -121,12 +146,13 @@ def read_yaml(file: str, text: str) -> tuple[Any, list[Problem]]:
 
 
 def _read(file: str, text: str, loader_class: Any) -> tuple[Any, list[Problem]]:
+    """Compose and build one document with the given loader class."""
     problems: list[Problem] = []
     loader = loader_class(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, problems
-        return _build(file, node, loader, problems), problems
+        return _build(file, node, loader, problems, text.split("\n")), problems
     finally:
         loader.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,7 @@ class Ty:
     item: Ty | None = None
     choices: tuple[str, ...] | None = None
     fields: tuple[str, ...] | None = None  # record fields (bank_account)
+    labels: tuple[str, ...] | None = field(default=None, compare=False)  # choice labels, for print
 
     def __str__(self) -> str:
         if self.kind == "list" and self.item is not None:

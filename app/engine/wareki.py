@@ -38,7 +38,11 @@ class OutsideEraError(ValueError):
 
 
 class WarekiParseError(ValueError):
-    """The text is not a date in any form we read."""
+    """The text is not a date in any form we read (``impossible``: well formed, no such day)."""
+
+    def __init__(self, message: str, impossible: bool = False) -> None:
+        super().__init__(message)
+        self.impossible = impossible
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ _WESTERN = re.compile(r"^(?P<year>\d{4})[-/.年](?P<month>\d{1,2})[-/.月](?P<da
 
 def _normalise(text: str) -> str:
     # NFKC turns full-width digits and letters (Ｒ７．４．１) into ASCII, and ㋿ into 令和.
+    """Normalise full-width text for date parsing."""
     return unicodedata.normalize("NFKC", text).strip().upper()
 
 
@@ -119,7 +124,7 @@ def parse_date(text: str) -> ParsedDate:
         try:
             value = date(int(match["year"]), int(match["month"]), int(match["day"]))
         except ValueError:
-            raise WarekiParseError(f"{text} という日付はありません") from None
+            raise WarekiParseError(f"{text}という日付はありません", impossible=True) from None
         return ParsedDate(value, None, False)
     match = _KANJI.match(normal) or _LETTER.match(normal)
     if not match:
@@ -131,6 +136,6 @@ def parse_date(text: str) -> ParsedDate:
     try:
         value = date(era.first.year + year - 1, int(match["month"]), int(match["day"]))
     except ValueError:
-        raise WarekiParseError(f"{text} という日付はありません") from None
+        raise WarekiParseError(f"{text}という日付はありません", impossible=True) from None
     outside = value < era.first or (era.last is not None and value > era.last)
     return ParsedDate(value, era.name, outside)

@@ -19,10 +19,12 @@ from app.services.rules import rule_paths
 
 
 def _paths(given: tuple[str, ...]) -> list[Path]:
+    """Return the given paths, or the app's rule and form folders."""
     return [Path(p) for p in given] if given else rule_paths(current_app.config)
 
 
 def _load(given: tuple[str, ...]) -> RuleSet:
+    """Load the rules or exit with every problem printed."""
     try:
         return load(_paths(given))
     except LoadError as exc:
@@ -35,6 +37,7 @@ def _load(given: tuple[str, ...]) -> RuleSet:
 
 
 def _facts(path: str) -> dict[str, Any]:
+    """Read a JSON object of facts from a file or standard input."""
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
         data = json.loads(text)
@@ -50,6 +53,7 @@ def _facts(path: str) -> dict[str, Any]:
 
 
 def _as_of(value: str | None) -> date:
+    """Parse --as-of, defaulting to today."""
     if value is None:
         return date.today()
     try:

@@ -88,14 +88,19 @@ class RulesHolder:
             self._print = current  # do not retry the same broken files on every request
             log.error("procedure rules failed to load; keeping the previous version:\n%s", exc)
             return
-        # A rule set is large and lives for hours: move it out of the cyclic GC's young
-        # generations so that collections during evaluation do not rescan it every time.
-        gc.freeze()
-        if self._ruleset is not None:
-            log.info("procedure rules reloaded: version %s", ruleset.version)
+        replaced = self._ruleset is not None
         self._ruleset = ruleset
         self._print = current
         self.last_error = None
+        # A rule set is large and lives for hours: freezing moves it out of the cyclic GC's
+        # generations so collections during evaluation do not rescan it. Unfreeze first so
+        # that the rule set it replaces (its closures form cycles) can be collected.
+        gc.unfreeze()
+        if replaced:
+            gc.collect()
+        gc.freeze()
+        if replaced:
+            log.info("procedure rules reloaded: version %s", ruleset.version)
 
 
 def rule_paths(config: Mapping[str, Any]) -> list[Path]:

@@ -149,3 +149,21 @@ def test_the_rule_set_is_kept_on_the_app(app: Flask) -> None:
     holder = rules_holder(app)
     assert rules_holder(app) is holder
     assert holder.get() is holder.get()
+
+
+def test_a_replaced_rule_set_is_freed(tmp_path: Path) -> None:
+    import shutil
+    import weakref
+
+    rules = tmp_path / "procedure_rules"
+    shutil.copytree(SAMPLE / "procedure_rules", rules)
+    now = [0.0]
+    holder = RulesHolder([rules, SAMPLE / "form_definitions"], clock=lambda: now[0])
+    old = weakref.ref(holder.get())
+    profile = rules / "municipality.yaml"
+    profile.write_text(
+        profile.read_text(encoding="utf-8") + "\n# published again\n", encoding="utf-8"
+    )
+    now[0] += 5
+    holder.get()
+    assert old() is None

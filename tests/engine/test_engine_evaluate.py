@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from typing import Any
@@ -232,3 +233,20 @@ def test_explain_names_the_facts_of_a_false_condition(ruleset: RuleSet) -> None:
         "  判定: 該当しません — 条件が成り立ちません: deceased.kokuho_member",
         "    household[0].kokuho_member = False",
     ]
+
+
+def test_choice_label_prints_the_label_of_the_chosen_key(ruleset: RuleSet) -> None:
+    form = evaluate(ruleset, {**DEATH, "death.place": "hospital"}, AS_OF).form("kaso_kyoka")
+    assert form is not None and form.fields["death_place"] == "病院"
+
+
+def test_why_traces_mask_my_numbers(ruleset: RuleSet) -> None:
+    from app.engine.compiler import Compiler
+
+    compiled = Compiler(ruleset.symbols).compile("known(deceased.my_number)")
+    procedure = next(p for p in ruleset.procedures if p.id == "inkan_haishi")
+    ruleset_copy = dataclasses.replace(
+        ruleset, procedures=(dataclasses.replace(procedure, applies_when=compiled),)
+    )
+    result = evaluate(ruleset_copy, {**DEATH, "household[0].my_number": "123456789018"}, AS_OF)
+    assert result.procedures[0].why.facts["household[0].my_number"] == "**** **** 9018"

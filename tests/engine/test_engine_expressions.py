@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from app.engine import RuleSet
-from app.engine.compiler import UNKNOWN, CompileError, Compiler, Ctx, Scope
+from app.engine.compiler import CompileError, Compiler, Scope
 from app.engine.evaluate import fact_key_text, prepare_facts
+from app.engine.runtime import UNKNOWN, Ctx
 
 AS_OF = date(2025, 4, 10)
 
@@ -44,6 +45,7 @@ FAMILY = {
         ("days_between(date('2025-04-01'), as_of)", 9),
         ("add_days(as_of, 14)", date(2025, 4, 24)),
         ("wareki(deceased.birth_date)", "昭和22年3月2日"),
+        ("seireki(deceased.birth_date)", "1947年3月2日"),
         ("katakana('やまだ')", "ヤマダ"),
         ("concat('第', 3, '子')", "第3子"),
         ("count(p in household: 'child' in p.roles)", 1),

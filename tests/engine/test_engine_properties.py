@@ -54,3 +54,55 @@ def test_wareki_round_trips(day: date) -> None:
     letter = {"明治": "M", "大正": "T", "昭和": "S", "平成": "H", "令和": "R"}[parts.era]
     year = "1" if parts.year == "元" else parts.year
     assert parse_date(f"{letter}{year}.{parts.month}.{parts.day}").value == day
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(
+        [
+            "2025-04-01",
+            "R7.4.1",
+            "平成32年1月1日",
+            "0001-01-01",
+            "9999-12-31",
+            "123456789018",
+            "100-0001",
+            "はい",
+        ]
+    ),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+FACT_KEYS = st.sampled_from(
+    [
+        *(k for k, f in _RULESET.facts.items() if not f.per_person),
+        *(
+            f"household[{n}].{k}"
+            for n in range(3)
+            for k, f in _RULESET.facts.items()
+            if f.per_person
+        ),
+        "household[0].roles",
+        "household[1].roles",
+        "household[99].name",
+        "nonsense",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(FACT_KEYS, JSON_VALUES, max_size=12),
+    st.dates(min_value=date(1, 1, 2), max_value=date(9999, 12, 30)),
+)
+def test_evaluate_takes_any_json_without_crashing(facts: dict[str, object], as_of: date) -> None:
+    from app.engine import evaluate
+
+    result = evaluate(_RULESET, facts, as_of)
+    result.to_json()
