@@ -46,6 +46,14 @@ ANSWERS = [
 ]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """Return user+system CPU seconds of a process and its children (gunicorn's worker)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return total + sum(_cpu_seconds(int(child)) for child in children)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -221,10 +229,12 @@ def run(concurrency: int, duration: float, warmup: float) -> dict[str, object]:
             threading.Thread(target=work, args=(m, url, csrf, i))
             for i, (m, (url, csrf)) in enumerate(zip(staff, cases, strict=True))
         ]
+        cpu_before = _cpu_seconds(server.pid)
         for w in workers:
             w.start()
         for w in workers:
             w.join()
+        server_cpu = _cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -246,6 +256,9 @@ def run(concurrency: int, duration: float, warmup: float) -> dict[str, object]:
         "answers_stored": stored,
         "answers_refused": failed,
         "duration_s": duration,
+        # CPU the server process spent per answer: steadier than wall-clock on a busy host.
+        "server_cpu_ms_per_answer": round(server_cpu * 1000 / max(sent, 1), 2),
+        "load_average": round(os.getloadavg()[0], 2),
         "server": f"gunicorn 1 process x {threads} threads, SQLite",
     }
 

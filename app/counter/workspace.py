@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from flask import render_template
 from markupsafe import Markup
-from wtforms import Form
 
 from app.counter.fact_forms import fact_form_class
 from app.engine import Result, RuleSet
@@ -26,19 +26,13 @@ PROVENANCE_LABELS = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class QuestionRow:
-    """One fact on the interview screen: asked next, or already answered (and editable)."""
+    """One fact on the interview screen, asked next or already answered, and its HTML."""
 
     fact_id: str
-    label: str
-    help: str
-    form: Form
-    stored: StoredFact | None
-    display: str
     asked: bool
-    dom_id: str
-    input_html: Markup
+    html: Markup
 
 
 @dataclass
@@ -72,19 +66,7 @@ def dom_id(fact_id: str) -> str:
     return "f-" + fact_id.replace("[", "-").replace("].", "-").replace(".", "-")
 
 
-_INPUTS: dict[tuple[str, str, str], Markup] = {}
-
-
-def _input_html(version: str, fact_id: str, data: Any, form: Form) -> Markup:
-    # Rendering WTForms widgets is most of the cost of redrawing the interview after each
-    # answer, and almost every row is unchanged: keep the HTML per (rules, fact, value).
-    key = (version, fact_id, repr(data))
-    html = _INPUTS.get(key)
-    if html is None:
-        if len(_INPUTS) > 20000:
-            _INPUTS.clear()
-        html = _INPUTS[key] = form.value(**{"aria-describedby": dom_id(fact_id) + "-msg"})  # type: ignore[attr-defined]
-    return html
+_ROWS: dict[tuple[Any, ...], Markup] = {}
 
 
 def _row(
@@ -94,7 +76,22 @@ def _row(
     fact = ruleset.facts.get(name)
     if fact is None or fact.derived:
         return None
-    form_cls = fact_form_class(ruleset, fact)
+    state = (stored.value, stored.revision, stored.provenance, stored.locked) if stored else None
+    # Redrawing the interview after each answer re-renders every row, and almost every row
+    # is unchanged: keep each row's HTML per (rules version, fact, state). Building the
+    # WTForms widgets was most of the cost of an answer.
+    key = (ruleset.version, fact_id, asked, repr(state))
+    html = _ROWS.get(key)
+    if html is None:
+        if len(_ROWS) > 20000:
+            _ROWS.clear()
+        html = _ROWS[key] = _render_row(ruleset, fact, fact_id, stored, asked)
+    return QuestionRow(fact_id, asked, html)
+
+
+def _render_row(
+    ruleset: RuleSet, fact: Any, fact_id: str, stored: StoredFact | None, asked: bool
+) -> Markup:
     value = stored.value if stored is not None else None
     data: Any = value
     if fact.type == "date" and value:
@@ -103,17 +100,20 @@ def _row(
         data = "true" if value else "false"
     elif fact.type == "my_number" and value:
         data = ""  # never echo a My Number back into a page; staff retype to change it
-    form = form_cls(prefix=dom_id(fact_id), data={"value": data})
-    return QuestionRow(
-        input_html=_input_html(ruleset.version, fact_id, data, form),
-        fact_id=fact_id,
-        label=fact.label,
-        help=fact.help,
-        form=form,
-        stored=stored,
-        display=display_value(ruleset, fact_id, value),
-        asked=asked,
-        dom_id=dom_id(fact_id),
+    form = fact_form_class(ruleset, fact)(prefix=dom_id(fact_id), data={"value": data})
+    return Markup(  # noqa: S704 (the output of an autoescaping template)
+        render_template(
+            "counter/_row.html",
+            fact_id=fact_id,
+            label=fact.label,
+            help=fact.help,
+            field=form.value,  # type: ignore[attr-defined]
+            stored=stored,
+            display=display_value(ruleset, fact_id, value),
+            asked=asked,
+            dom_id=dom_id(fact_id),
+            provenance_labels=PROVENANCE_LABELS,
+        )
     )
 
 
