@@ -1,1 +1,102 @@
-"""Form rendering: one Jinja2 template per form, shown as HTML and printed as PDF."""
+"""Form rendering (帳票): one Jinja2 template per form, shown as HTML and printed as PDF.
+
+The app calls :func:`init_documents` once at start-up: it loads the templates, warms the
+fonts (so the first PDF is fast) and, when ``DOCUMENT_WORKERS`` > 0, starts the worker
+processes that render a packet's departments side by side. Everything else goes through
+the :class:`Documents` kept on the app (``documents()``), or the module functions below.
+"""
+
+from __future__ import annotations
+
+import atexit
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from markupsafe import Markup
+
+from app.documents.catalog import TemplateError
+from app.documents.render import (
+    DEFAULT_ROOT,
+    Documents,
+    FormDocument,
+    RenderContext,
+    document_hash,
+    qr_payload,
+)
+from app.documents.seal import Verdict, ensure_seal, seal_pdf, verify_pdf
+
+__all__ = [
+    "Documents",
+    "FormDocument",
+    "RenderContext",
+    "TemplateError",
+    "Verdict",
+    "document_hash",
+    "documents",
+    "ensure_seal",
+    "init_documents",
+    "qr_payload",
+    "render_form_html",
+    "render_form_pdf",
+    "render_packet_pdf",
+    "seal_pdf",
+    "verify_pdf",
+]
+
+EXTENSION = "documents"
+_default: Documents | None = None
+
+
+def init_documents(app: Flask) -> Documents:
+    """Load the templates once, warm fonts, start render workers; keep it all on the app."""
+    docs = Documents(app.config.get("PDF_TEMPLATES_DIR") or DEFAULT_ROOT)
+    app.extensions[EXTENSION] = docs
+    if app.testing:
+        return docs  # tests render on demand; warming every test app would only slow them
+    docs.warm_up()
+    workers = int(app.config.get("DOCUMENT_WORKERS", 2) or 0)
+    if workers > 0:
+        from app.documents.pool import DocumentPool
+
+        docs.pool = DocumentPool(str(docs.root), workers)
+        atexit.register(docs.pool.close)
+    return docs
+
+
+def documents() -> Documents:
+    """Return the app's renderer, or one for the default templates outside an app."""
+    global _default
+    if has_app_context():
+        if EXTENSION not in current_app.extensions:
+            root = current_app.config.get("PDF_TEMPLATES_DIR") or DEFAULT_ROOT
+            current_app.extensions[EXTENSION] = Documents(root)
+        docs: Documents = current_app.extensions[EXTENSION]
+        return docs
+    if _default is None:
+        _default = Documents(DEFAULT_ROOT)
+    return _default
+
+
+def render_form_html(
+    form_id: str, values: Mapping[str, Any], context: RenderContext | Mapping[str, Any]
+) -> Markup:
+    """Render one form's values as the HTML fragment shown on screen."""
+    return documents().render_form_html(form_id, values, context)
+
+
+def render_form_pdf(
+    form_id: str, values: Mapping[str, Any], context: RenderContext | Mapping[str, Any]
+) -> bytes:
+    """Render one form's values as a tagged PDF."""
+    return documents().render_form_pdf(form_id, values, context)
+
+
+def render_packet_pdf(
+    forms: Sequence[FormDocument | Mapping[str, Any]],
+    context: RenderContext | Mapping[str, Any],
+    *,
+    procedures: Sequence[Mapping[str, Any]] | None = None,
+) -> bytes:
+    """Render a case's forms (the Result's ``forms``) with a cover sheet as one PDF."""
+    return documents().render_packet_pdf(forms, context, procedures=procedures)
