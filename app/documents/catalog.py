@@ -112,6 +112,8 @@ class Catalog:
             lstrip_blocks=True,
             auto_reload=False,  # content is loaded once; restart to pick up edits
         )
+        # Helpers every template and macro may call: pure functions of their arguments.
+        self.env.globals.update(padded=padded, boxed=boxed, lines=lines_of)
 
     def _load_form(self, folder: Path, shared_digest: str) -> FormTemplate:
         for name in (TEMPLATE_FILE, STYLE_FILE, "meta.yaml", "sample.yaml"):
@@ -196,10 +198,12 @@ def padded(rows: list[Record] | None, size: int) -> list[Record]:
 
 
 def boxed(value: Any, size: int) -> list[str]:
-    """Split a value into ``size`` single-character cells (個人番号, 郵便番号 boxes)."""
+    """Split a value into single-character cells (個人番号, 被保険者番号 boxes).
+
+    A value longer than the boxes the paper has gets extra boxes: never drop a digit.
+    """
     text = "" if value is None else str(value).replace(" ", "").replace("-", "")
-    text = text.removeprefix("〒")
-    cells = list(text[:size])
+    cells = list(text.removeprefix("〒"))
     return cells + [""] * (size - len(cells))
 
 

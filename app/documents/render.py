@@ -28,10 +28,7 @@ from app.documents.catalog import (
     SHARED,
     Catalog,
     FormTemplate,
-    boxed,
     catalog_for,
-    lines_of,
-    padded,
     record_of,
 )
 from app.documents.fetcher import TemplateFetcher
@@ -210,9 +207,6 @@ class Documents:
             doc_hash=digest,
             hash_qr=hash_qr_uri(digest),
             signature=png_uri(ctx.signature_png),
-            padded=padded,
-            boxed=boxed,
-            lines=lines_of,
         )
         return Markup(html)  # noqa: S704  (output of an autoescaping template)
 
