@@ -169,7 +169,7 @@ class Record:
         if name in data:
             return data[name]
         if object.__getattribute__(self, "_strict"):
-            raise AttributeError(f"no value '{name}' (is it in the form definition?)")
+            raise AttributeError(f"no value '{name}'")
         return None
 
     def __getitem__(self, name: str) -> Any:

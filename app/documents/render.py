@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import segno
+from jinja2 import UndefinedError
 from markupsafe import Markup
 from weasyprint import CSS, HTML
 
@@ -28,6 +29,7 @@ from app.documents.catalog import (
     SHARED,
     Catalog,
     FormTemplate,
+    TemplateError,
     catalog_for,
     record_of,
 )
@@ -198,16 +200,22 @@ class Documents:
         template = self.catalog.form(form_id)
         digest = document_hash(form_id, template.version, values, ctx)
         fields, rows = record_of(values)
-        html = self.catalog.render(
-            f"{form_id}/template.html",
-            form=template,
-            fields=fields,
-            rows=rows,
-            ctx=ctx,
-            doc_hash=digest,
-            hash_qr=hash_qr_uri(digest),
-            signature=png_uri(ctx.signature_png),
-        )
+        try:
+            html = self.catalog.render(
+                f"{form_id}/template.html",
+                form=template,
+                fields=fields,
+                rows=rows,
+                ctx=ctx,
+                doc_hash=digest,
+                hash_qr=hash_qr_uri(digest),
+                signature=png_uri(ctx.signature_png),
+            )
+        except UndefinedError as exc:
+            raise TemplateError(
+                f"{template.folder / 'template.html'}: {exc.message} (the template prints a "
+                f"value the form's values lack: align it with form_definitions/{form_id}.yaml)"
+            ) from exc
         return Markup(html)  # noqa: S704  (output of an autoescaping template)
 
     def render_cover_html(
