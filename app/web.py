@@ -75,11 +75,12 @@ def _register_errors(app: Flask) -> None:
 def register_web(app: Flask) -> None:
     """Register blueprints, guards, headers, error pages and CLI commands on the app."""
     from app.admin.views import bp as admin_bp
+    from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
     from app.counter.views import bp as counter_bp
     from app.policy.views import bp as policy_bp
 
-    for bp in (auth_bp, counter_bp, policy_bp, admin_bp):
+    for bp in (auth_bp, counter_bp, policy_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
     app.view_functions["static"].access = frozenset({PUBLIC})  # type: ignore[attr-defined]

@@ -1,8 +1,145 @@
 """``flask rules``: lint, test, evaluate and explain procedure rules."""
 
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
 import click
+from flask import current_app
+
+from app.engine import LoadError, RuleSet, evaluate, load
+from app.engine.explain import explain
+from app.engine.scenarios import run_scenarios
+from app.services.rules import rule_paths
+
+
+def _paths(given: tuple[str, ...]) -> list[Path]:
+    return [Path(p) for p in given] if given else rule_paths(current_app.config)
+
+
+def _load(given: tuple[str, ...]) -> RuleSet:
+    try:
+        return load(_paths(given))
+    except LoadError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        count = len(exc.problems)
+        raise click.ClickException(
+            f"{count} problem{'s' if count != 1 else ''} in the rules"
+        ) from None
+
+
+def _facts(path: str) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(
+            f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}"
+        ) from None
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{path}: must be a JSON object of fact id → value")
+    return data
+
+
+def _as_of(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("write the date as YYYY-MM-DD", param_hint="--as-of") from None
 
 
 @click.group("rules")
 def rules_cli() -> None:
     """Procedure rules (手続ルール): lint, scenario tests, evaluate, explain."""
+
+
+@rules_cli.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+def lint(paths: tuple[str, ...]) -> None:
+    """Check the rules and forms; print every problem as file:line:column: id: what (fix)."""
+    ruleset = _load(paths)
+    click.echo(
+        f"ok: {len(ruleset.procedures)} procedures, {len(ruleset.forms)} forms, "
+        f"{len(ruleset.facts)} facts, {len(ruleset.scenarios)} scenarios (version {ruleset.version})"
+    )
+
+
+@rules_cli.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("-k", "match", help="Run only scenarios whose name contains this text.")
+def test(paths: tuple[str, ...], match: str | None) -> None:
+    """Run the YAML scenario tests and show a readable difference for each failure."""
+    ruleset = _load(paths)
+    outcomes = [o for o in run_scenarios(ruleset) if not match or match in o.scenario.name]
+    failed = 0
+    for outcome in outcomes:
+        pos = outcome.scenario.pos
+        if outcome.passed:
+            click.echo(f"PASS {outcome.scenario.name}")
+            continue
+        failed += 1
+        click.echo(f"FAIL {outcome.scenario.name}  ({pos.file}:{pos.line})")
+        for line in outcome.differences:
+            click.echo(line)
+    click.echo(f"{len(outcomes) - failed} passed, {failed} failed")
+    if failed:
+        raise SystemExit(1)
+
+
+@rules_cli.command("evaluate")
+@click.option(
+    "--facts", "facts_path", required=True, help="JSON file of fact id → value ('-' for stdin)."
+)
+@click.option("--as-of", "as_of", help="Application date YYYY-MM-DD (default: today).")
+@click.option(
+    "--rules",
+    "paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Rule/form folders (default: RULES_DIR and FORMS_DIR).",
+)
+def evaluate_command(facts_path: str, as_of: str | None, paths: tuple[str, ...]) -> None:
+    """Print the Result for a case as JSON (the stable machine contract)."""
+    ruleset = _load(paths)
+    result = evaluate(ruleset, _facts(facts_path), _as_of(as_of))
+    click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+
+
+@rules_cli.command("explain")
+@click.argument("procedure_id")
+@click.option(
+    "--facts", "facts_path", required=True, help="JSON file of fact id → value ('-' for stdin)."
+)
+@click.option("--as-of", "as_of", help="Application date YYYY-MM-DD (default: today).")
+@click.option(
+    "--rules",
+    "paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Rule/form folders (default: RULES_DIR and FORMS_DIR).",
+)
+def explain_command(
+    procedure_id: str, facts_path: str, as_of: str | None, paths: tuple[str, ...]
+) -> None:
+    """Explain whether and why one procedure applies to a case."""
+    ruleset = _load(paths)
+    try:
+        lines = explain(ruleset, _facts(facts_path), _as_of(as_of), procedure_id)
+    except KeyError:
+        ids = [p.id for p in ruleset.procedures]
+        from app.engine.errors import did_you_mean
+
+        raise click.ClickException(
+            f"unknown procedure '{procedure_id}' {did_you_mean(procedure_id, ids)}".rstrip()
+        ) from None
+    for line in lines:
+        click.echo(line)

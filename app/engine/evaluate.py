@@ -1,0 +1,429 @@
+"""Evaluate a compiled rule set on a case's facts as of a date: pure and deterministic."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from app.engine import wareki
+from app.engine.ages import add_months
+from app.engine.compiler import UNKNOWN, Ctx, FactKey, Person
+from app.engine.errors import FactValueError
+from app.engine.facts import parse_fact_value
+from app.engine.formats import OutsideEra, format_value
+from app.engine.model import FieldDef, Form, Procedure, RuleSet
+from app.engine.result import (
+    AppliedProcedure,
+    FilledForm,
+    Question,
+    Result,
+    UndecidedProcedure,
+    Warning,
+    Why,
+)
+
+MAX_MEMBERS = 50  # a household larger than this is a data error, not a family
+_PERSON_KEY = re.compile(r"^household\[(\d+)\]\.([a-z][a-z0-9_]*)$")
+
+
+def fact_key_text(key: FactKey) -> str:
+    """Return the public id of a fact key: ``death.date``, ``household[1].name``, ``role:deceased``."""
+    index, fid = key
+    if fid.startswith("@"):
+        return f"role:{fid[1:]}"
+    return fid if index is None else f"household[{index}].{fid}"
+
+
+def prepare_facts(
+    ruleset: RuleSet, facts: Mapping[str, Any], as_of: date
+) -> tuple[dict[str, Any], list[Person], list[Warning]]:
+    """Split flat facts into case facts and household members, parsing each value by its type."""
+    warnings: list[Warning] = []
+    case: dict[str, Any] = {}
+    members: dict[int, dict[str, Any]] = {}
+    roles: dict[int, tuple[str, ...]] = {}
+    known_facts = ruleset.facts
+    for key, raw in facts.items():
+        index: int | None = None
+        fid = key
+        if key.startswith("household["):
+            match = _PERSON_KEY.match(key)
+            if match is None or int(match[1]) >= MAX_MEMBERS:
+                warnings.append(
+                    Warning("unknown_fact", f"{key} は使えない事実IDです（無視しました）")
+                )
+                continue
+            index, fid = int(match[1]), match[2]
+            members.setdefault(index, {})
+            if fid == "roles":
+                listed = raw if isinstance(raw, list) else [raw]
+                unknown = [str(r) for r in listed if r not in ruleset.roles]
+                if unknown:
+                    warnings.append(
+                        Warning(
+                            "unknown_role",
+                            f"{key} の役割 {'、'.join(unknown)} は定義されていません",
+                        )
+                    )
+                roles[index] = tuple(str(r) for r in listed if r in ruleset.roles)
+                continue
+        fact = known_facts.get(fid)
+        if fact is None or fact.per_person != (index is not None):
+            warnings.append(
+                Warning("unknown_fact", f"{key} は定義されていない事実です（無視しました）")
+            )
+            continue
+        if fact.derived:
+            warnings.append(
+                Warning(
+                    "derived_fact_given",
+                    f"{key} は自動で計算される事実です（入力値は無視しました）",
+                )
+            )
+            continue
+        if raw is None:
+            continue
+        try:
+            value = parse_fact_value(fact, raw, as_of)
+        except FactValueError as exc:
+            warnings.append(Warning("invalid_fact", f"{key}: {exc.message}"))
+            continue
+        if index is None:
+            case[fid] = value
+        else:
+            members[index][fid] = value
+    size = max(members) + 1 if members else 0
+    persons = [Person(i, members.get(i, {}), roles.get(i, ())) for i in range(size)]
+    return case, persons, warnings
+
+
+class _Run:
+    """One evaluation: the context, and what it has found so far."""
+
+    def __init__(self, ruleset: RuleSet, ctx: Ctx) -> None:
+        self.ruleset = ruleset
+        self.ctx = ctx
+        self.questions: dict[FactKey, None] = {}
+        self.warnings: list[Warning] = []
+
+    def ask(self, keys: Iterable[FactKey]) -> None:
+        for key in keys:
+            self.questions[key] = None
+
+    def why(self, procedure: Procedure, reads: list[FactKey], rule: str) -> Why:
+        seen: dict[str, Any] = {}
+        if procedure.events is not None:
+            seen["case.events"] = self.ctx.case.get("case.events")
+        for key in reads:
+            text = fact_key_text(key)
+            if text not in seen:
+                value = self.ctx.value_of(key)
+                seen[text] = None if value is UNKNOWN else value
+        return Why(rule, procedure.reason, seen)
+
+    def deadline(self, procedure: Procedure) -> date | None:
+        rule = procedure.deadline
+        if rule is None:
+            return None
+        ctx = self.ctx
+        ctx.unk.clear()
+        start = rule.start.fn(ctx)
+        if start is UNKNOWN:
+            self.ask(ctx.unk)
+            return None
+        end: date = (
+            start + timedelta(days=rule.days)
+            if rule.days is not None
+            else add_months(start, rule.months or 0)
+        )
+        return end - timedelta(days=1) if rule.inclusive else end
+
+    def applied(
+        self, procedure: Procedure, person: Person | None, reads: list[FactKey], rule: str
+    ) -> AppliedProcedure:
+        due = self.deadline(procedure)
+        if due is not None and due < self.ctx.as_of:
+            self.warnings.append(
+                Warning(
+                    "deadline_passed",
+                    f"{procedure.title}の届出期限（{_wareki_or_iso(due)}、{procedure.deadline.label if procedure.deadline else ''}）を過ぎています",
+                )
+            )
+        return AppliedProcedure(
+            procedure.id,
+            procedure.title,
+            procedure.department.to_json(),
+            procedure.legal_basis.to_json(),
+            due,
+            procedure.deadline.label if procedure.deadline else None,
+            procedure.automatic,
+            procedure.note,
+            procedure.bring,
+            person.index if person is not None else None,
+            procedure.forms,
+            self.why(procedure, reads, rule),
+        )
+
+    def undecided(
+        self, procedure: Procedure, person: Person | None, waiting: list[FactKey]
+    ) -> UndecidedProcedure:
+        self.ask(waiting)
+        unique = tuple(dict.fromkeys(fact_key_text(k) for k in waiting))
+        return UndecidedProcedure(
+            procedure.id,
+            procedure.title,
+            procedure.department.to_json(),
+            person.index if person else None,
+            unique,
+        )
+
+    def procedures(self) -> tuple[list[AppliedProcedure], list[UndecidedProcedure]]:
+        ctx = self.ctx
+        as_of = ctx.as_of
+        raw_events = ctx.case.get("case.events")
+        events = frozenset(raw_events) if raw_events is not None else None
+        applied: list[AppliedProcedure] = []
+        undecided: list[UndecidedProcedure] = []
+        for procedure in self.ruleset.procedures:
+            if (procedure.valid_from and as_of < procedure.valid_from) or (
+                procedure.valid_until and as_of > procedure.valid_until
+            ):
+                continue
+            if procedure.events is not None:
+                if events is None:
+                    undecided.append(self.undecided(procedure, None, [(None, "case.events")]))
+                    continue
+                if not procedure.events & events:
+                    continue
+            ctx.unk.clear()
+            ctx.reads.clear()
+            if procedure.applies_when is not None:
+                rule = procedure.applies_when.text
+            else:
+                rule = (
+                    " or ".join(f"'{e}' in case.events" for e in sorted(procedure.events & events))
+                    if procedure.events and events
+                    else "always"
+                )
+            verdict = procedure.applies_when.fn(ctx) if procedure.applies_when else True
+            if verdict is False:
+                continue
+            if verdict is UNKNOWN:
+                undecided.append(self.undecided(procedure, None, list(ctx.unk)))
+                continue
+            reads = list(ctx.reads)
+            binding = procedure.for_each
+            if binding is None:
+                applied.append(self.applied(procedure, None, reads, rule))
+                continue
+            members = binding.source.fn(ctx)
+            if members is UNKNOWN:
+                undecided.append(self.undecided(procedure, None, list(ctx.unk)))
+                continue
+            for person in members:
+                ctx.unk.clear()
+                ctx.reads.clear()
+                ctx.vars[binding.slot] = person
+                verdict = binding.cond.fn(ctx)
+                if verdict is True:
+                    person_rule = f"{rule}; {binding.cond.text}" if rule else binding.cond.text
+                    applied.append(self.applied(procedure, person, reads + ctx.reads, person_rule))
+                elif verdict is UNKNOWN:
+                    undecided.append(self.undecided(procedure, person, list(ctx.unk)))
+        return applied, undecided
+
+    def field(
+        self,
+        fdef: FieldDef,
+        name: str,
+        values: dict[str, Any],
+        sources: dict[str, list[str]],
+        missing: list[FactKey],
+    ) -> None:
+        ctx = self.ctx
+        ctx.unk.clear()
+        ctx.reads.clear()
+        value = fdef.value.fn(ctx)
+        sources[name] = list(dict.fromkeys(fact_key_text(k) for k in ctx.reads))
+        if value is UNKNOWN:
+            values[fdef.id] = None
+            if fdef.required:
+                missing.extend(ctx.unk)
+            return
+        try:
+            values[fdef.id] = format_value(fdef.format, value, fdef.choices)
+        except OutsideEra as exc:
+            self.warnings.append(
+                Warning(
+                    "date_outside_era",
+                    f"{fdef.label}の日付（{exc}）は和暦で表せないため西暦で記載します",
+                )
+            )
+            values[fdef.id] = str(exc)
+
+    def fill(self, form: Form, person: Person | None) -> FilledForm:
+        ctx = self.ctx
+        if person is not None and form.per_person is not None:
+            ctx.vars[form.per_person.slot] = person
+        fields: dict[str, Any] = {}
+        sources: dict[str, list[str]] = {}
+        missing: list[FactKey] = []
+        for fdef in form.fields:
+            self.field(fdef, fdef.id, fields, sources, missing)
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for group in form.rows:
+            ctx.unk.clear()
+            members = group.for_each.source.fn(ctx)
+            out: list[dict[str, Any]] = []
+            rows[group.id] = out
+            if members is UNKNOWN:
+                missing.extend(ctx.unk)
+                continue
+            for member in members:
+                ctx.unk.clear()
+                ctx.vars[group.for_each.slot] = member
+                verdict = group.for_each.cond.fn(ctx)
+                if verdict is UNKNOWN:
+                    missing.extend(ctx.unk)
+                if verdict is not True:
+                    continue
+                row: dict[str, Any] = {}
+                n = len(out)
+                for fdef in group.fields:
+                    self.field(fdef, f"{group.id}[{n}].{fdef.id}", row, sources, missing)
+                out.append(row)
+            if group.max is not None and len(out) > group.max:
+                self.warnings.append(
+                    Warning(
+                        "rows_overflow",
+                        f"{form.title}の「{group.label or group.id}」欄は{group.max}行までです（{len(out)}人分あります。続紙を添付してください）",
+                    )
+                )
+        self.ask(missing)
+        index = person.index if person is not None else None
+        return FilledForm(
+            form.id,
+            form.id if index is None else f"{form.id}[{index}]",
+            form.title,
+            form.department.to_json(),
+            form.template,
+            index,
+            fields,
+            rows,
+            sources,
+            tuple(dict.fromkeys(fact_key_text(k) for k in missing)),
+            not missing and all(fields[f.id] is not None for f in form.fields if f.required),
+        )
+
+    def forms(self, applied: list[AppliedProcedure]) -> list[FilledForm]:
+        ctx = self.ctx
+        wanted: dict[str, tuple[Form, Person | None]] = {}
+        for procedure in applied:
+            for form_id in procedure.forms:
+                form = self.ruleset.forms[form_id]
+                binding = form.per_person
+                if binding is None:
+                    wanted.setdefault(form_id, (form, None))
+                    continue
+                if procedure.person is not None:
+                    members = [ctx.persons[procedure.person]]
+                else:
+                    ctx.unk.clear()
+                    members = binding.source.fn(ctx)
+                    if members is UNKNOWN:
+                        self.ask(ctx.unk)
+                        continue
+                for member in members:
+                    ctx.unk.clear()
+                    ctx.vars[binding.slot] = member
+                    verdict = binding.cond.fn(ctx)
+                    if verdict is True:
+                        wanted.setdefault(f"{form_id}[{member.index}]", (form, member))
+                    elif verdict is UNKNOWN:
+                        self.ask(ctx.unk)
+        return [self.fill(form, person) for form, person in wanted.values()]
+
+    def event_questions(self) -> None:
+        ctx = self.ctx
+        events = ctx.case.get("case.events")
+        if events is None:
+            self.ask([(None, "case.events")])
+            return
+        for event_id in events:
+            event = self.ruleset.events.get(event_id)
+            for ask in event.asks if event else ():
+                ctx.unk.clear()
+                ask.fn(ctx)
+                self.ask(ctx.unk)
+
+    def next_questions(self) -> list[Question]:
+        facts = self.ruleset.facts
+        questions: list[tuple[tuple[int, int, str], Question]] = []
+        for key in self.questions:
+            index, fid = key
+            if fid.startswith("@"):
+                role = self.ruleset.roles.get(fid[1:])
+                label = role.label if role else fid[1:]
+                question = Question(
+                    fact_key_text(key),
+                    f"{label}に当たる方はどなたですか",
+                    "role",
+                    None,
+                    None,
+                    "世帯の中から選んでください",
+                )
+                questions.append(((-1, -2, fid), question))
+                continue
+            fact = facts.get(fid)
+            if fact is None or fact.derived or not fact.ask:
+                continue
+            choices = (
+                [{"value": k, "label": v} for k, v in fact.choices.items()]
+                if fact.choices
+                else None
+            )
+            question = Question(
+                fact_key_text(key), fact.label, fact.type, index, choices, fact.help or None
+            )
+            questions.append(((-1 if index is None else index, fact.order, fid), question))
+        questions.sort(key=lambda item: item[0])
+        return [q for _, q in questions]
+
+    def missing_order(self, forms: list[FilledForm]) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for form in forms:
+            for key in form.missing:
+                seen[key] = None
+        return tuple(seen)
+
+
+def _wareki_or_iso(day: date) -> str:
+    try:
+        return wareki.format_wareki(day)
+    except wareki.OutsideEraError:
+        return day.isoformat()
+
+
+def evaluate(ruleset: RuleSet, facts: Mapping[str, Any], as_of: date) -> Result:
+    """Work out the procedures, forms, missing facts, next questions and warnings for a case."""
+    case, persons, warnings = prepare_facts(ruleset, facts, as_of)
+    ctx = Ctx(case, persons, as_of, ruleset.parameters_on(as_of), ruleset.municipality.options)
+    run = _Run(ruleset, ctx)
+    run.event_questions()
+    applied, undecided = run.procedures()
+    forms = run.forms(applied)
+    all_warnings = (
+        warnings + run.warnings + [Warning(code, message) for code, message in ctx.warnings]
+    )
+    return Result(
+        as_of,
+        ruleset.version,
+        tuple(applied),
+        tuple(undecided),
+        tuple(forms),
+        run.missing_order(forms),
+        tuple(run.next_questions()),
+        tuple(dict.fromkeys(all_warnings)),
+    )

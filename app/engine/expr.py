@@ -1,0 +1,402 @@
+"""The expression language's syntax: tokens and a recursive-descent parser into a small AST.
+
+Grammar (lowest precedence first)::
+
+    expr     := or ['if' or 'else' expr]
+    or       := and {'or' and}
+    and      := not {'and' not}
+    not      := 'not' not | compare
+    compare  := sum [('=='|'!='|'<'|'<='|'>'|'>='|'in'|'not' 'in') sum]
+    sum      := product {('+'|'-') product}
+    product  := unary {('*'|'/') unary}
+    unary    := '-' unary | postfix
+    postfix  := primary {'.' NAME}
+    primary  := NUMBER | STRING | 'true' | 'false' | '[' [expr {',' expr}] ']' | '(' expr ')'
+              | NAME '(' NAME 'in' expr ':' expr ')'       (a quantifier: any, all, count, …)
+              | NAME '(' [expr {',' expr}] ')'             (a whitelisted function)
+              | NAME
+    binder   := NAME 'in' expr ':' expr                    (for_each / per_person)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+class ExprSyntaxError(Exception):
+    """The text is not a well-formed expression; ``offset`` is 0-based into the text."""
+
+    def __init__(self, message: str, offset: int, hint: str = "") -> None:
+        self.message = message
+        self.offset = offset
+        self.hint = hint
+        super().__init__(message)
+
+
+# ---- AST ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    """An AST node; ``at`` is its 0-based offset in the expression text."""
+
+    at: int
+
+
+@dataclass(frozen=True)
+class Literal(Node):
+    """A number, string or boolean written in the expression."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class ListLit(Node):
+    """A list written in brackets."""
+
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    """A bare identifier."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Attr(Node):
+    """``obj.name``: a dotted name or a fact of a person."""
+
+    obj: Node
+    name: str
+
+
+@dataclass(frozen=True)
+class Unary(Node):
+    """``not x`` or ``-x``."""
+
+    op: str
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Binary(Node):
+    """A binary operator, including ``and``/``or``, comparisons and ``in``."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class IfElse(Node):
+    """``then if cond else otherwise``."""
+
+    cond: Node
+    then: Node
+    otherwise: Node
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    """A whitelisted function call."""
+
+    func: str
+    args: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Quantifier(Node):
+    """``any(p in household: cond)`` and its kin: any, all, count, filter, sum, first."""
+
+    func: str
+    var: str
+    source: Node
+    body: Node
+
+
+@dataclass(frozen=True)
+class Binder(Node):
+    """``p in household: cond`` as used by for_each and per_person."""
+
+    var: str
+    source: Node
+    cond: Node
+
+
+QUANTIFIERS = frozenset({"any", "all", "count", "filter", "sum", "first"})
+KEYWORDS = frozenset({"and", "or", "not", "in", "if", "else", "true", "false"})
+
+# ---- tokens -------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<number>\d+(?:\.\d+)?)
+  | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>==|!=|<=|>=|[<>+\-*/()\[\],.:])
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    """A lexical token: its kind (number, string, name, op, end), text and offset."""
+
+    kind: str
+    text: str
+    at: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split an expression into tokens.
+
+    :raises ExprSyntaxError: a character that belongs to no token, or an unclosed string.
+    """
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match:
+            char = text[pos]
+            if char in "'\"":
+                raise ExprSyntaxError("unclosed string", pos, f"close it with {char}")
+            hint = "use == to compare" if char == "=" else "remove it"
+            if char in "＝（）＜＞，．":
+                hint = "use the half-width (半角) character"
+            raise ExprSyntaxError(f"unexpected character {char!r}", pos, hint)
+        kind = match.lastgroup or ""
+        if kind != "space":
+            tokens.append(Token(kind, match.group(), pos))
+        pos = match.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+# ---- parser -------------------------------------------------------------------------------
+
+_MAX_DEPTH = 60
+_COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.depth = 0
+
+    def nest(self) -> None:
+        # Deep nesting would exhaust Python's stack; no real rule nests this far.
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise ExprSyntaxError(
+                "expression nested too deeply", self.tok.at, "split it into derived facts"
+            )
+
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def peek(self, n: int = 1) -> Token:
+        return self.tokens[min(self.i + n, len(self.tokens) - 1)]
+
+    def is_(self, text: str) -> bool:
+        tok = self.tok
+        return tok.kind in ("op", "name") and tok.text == text
+
+    def take(self) -> Token:
+        tok = self.tok
+        self.i += 1
+        return tok
+
+    def expect(self, text: str, hint: str = "") -> Token:
+        if not self.is_(text):
+            found = self.tok.text or "end of expression"
+            raise ExprSyntaxError(f"expected '{text}' but found '{found}'", self.tok.at, hint)
+        return self.take()
+
+    def end(self) -> None:
+        if self.tok.kind != "end":
+            hint = "use 'and' / 'or' to combine conditions" if self.tok.kind == "name" else ""
+            raise ExprSyntaxError(f"unexpected '{self.tok.text}'", self.tok.at, hint)
+
+    def expr(self) -> Node:
+        self.nest()
+        start = self.tok.at
+        then = self.or_()
+        if self.is_("if"):
+            self.take()
+            cond = self.or_()
+            self.expect("else", "a conditional is: x if condition else y")
+            then = IfElse(start, cond, then, self.expr())
+        self.depth -= 1
+        return then
+
+    def or_(self) -> Node:
+        left = self.and_()
+        while self.is_("or"):
+            at = self.take().at
+            left = Binary(at, "or", left, self.and_())
+        return left
+
+    def and_(self) -> Node:
+        left = self.not_()
+        while self.is_("and"):
+            at = self.take().at
+            left = Binary(at, "and", left, self.not_())
+        return left
+
+    def not_(self) -> Node:
+        if self.is_("not"):
+            at = self.take().at
+            self.nest()
+            operand = self.not_()
+            self.depth -= 1
+            return Unary(at, "not", operand)
+        return self.compare()
+
+    def compare(self) -> Node:
+        left = self.sum()
+        tok = self.tok
+        if tok.kind == "op" and tok.text in _COMPARE:
+            self.take()
+            return Binary(tok.at, tok.text, left, self.sum())
+        if self.is_("in"):
+            self.take()
+            return Binary(tok.at, "in", left, self.sum())
+        if self.is_("not") and self.peek().kind == "name" and self.peek().text == "in":
+            self.take()
+            self.take()
+            return Binary(tok.at, "not in", left, self.sum())
+        return left
+
+    def sum(self) -> Node:
+        left = self.product()
+        while self.tok.kind == "op" and self.tok.text in ("+", "-"):
+            tok = self.take()
+            left = Binary(tok.at, tok.text, left, self.product())
+        return left
+
+    def product(self) -> Node:
+        left = self.unary()
+        while self.tok.kind == "op" and self.tok.text in ("*", "/"):
+            tok = self.take()
+            left = Binary(tok.at, tok.text, left, self.unary())
+        return left
+
+    def unary(self) -> Node:
+        if self.tok.kind == "op" and self.tok.text == "-":
+            at = self.take().at
+            self.nest()
+            operand = self.unary()
+            self.depth -= 1
+            return Unary(at, "-", operand)
+        return self.postfix()
+
+    def postfix(self) -> Node:
+        node = self.primary()
+        while self.is_("."):
+            self.take()
+            tok = self.tok
+            if tok.kind != "name":
+                raise ExprSyntaxError("expected a name after '.'", tok.at)
+            self.take()
+            node = Attr(tok.at, node, tok.text)
+        return node
+
+    def primary(self) -> Node:
+        tok = self.tok
+        if tok.kind == "number":
+            self.take()
+            value: object = float(tok.text) if "." in tok.text else int(tok.text)
+            return Literal(tok.at, value)
+        if tok.kind == "string":
+            self.take()
+            body = tok.text[1:-1]
+            return Literal(tok.at, re.sub(r"\\(.)", r"\1", body))
+        if tok.kind == "op" and tok.text == "(":
+            self.take()
+            inner = self.expr()
+            self.expect(")", "close the parenthesis")
+            return inner
+        if tok.kind == "op" and tok.text == "[":
+            self.take()
+            items: list[Node] = []
+            if not self.is_("]"):
+                items.append(self.expr())
+                while self.is_(","):
+                    self.take()
+                    items.append(self.expr())
+            self.expect("]", "close the list with ]")
+            return ListLit(tok.at, tuple(items))
+        if tok.kind == "name":
+            if tok.text in ("true", "false"):
+                self.take()
+                return Literal(tok.at, tok.text == "true")
+            if tok.text in KEYWORDS:
+                raise ExprSyntaxError(f"unexpected '{tok.text}'", tok.at)
+            self.take()
+            if self.is_("("):
+                return self.call(tok)
+            return Name(tok.at, tok.text)
+        found = tok.text or "end of expression"
+        raise ExprSyntaxError(f"unexpected '{found}'", tok.at, "expected a value, a name or '('")
+
+    def call(self, name: Token) -> Node:
+        self.expect("(")
+        if (
+            name.text in QUANTIFIERS
+            and self.tok.kind == "name"
+            and self.peek().kind == "name"
+            and self.peek().text == "in"
+        ):
+            binder = self.binder()
+            self.expect(")", "close the parenthesis")
+            return Quantifier(name.at, name.text, binder.var, binder.source, binder.cond)
+        args: list[Node] = []
+        if not self.is_(")"):
+            args.append(self.expr())
+            while self.is_(","):
+                self.take()
+                args.append(self.expr())
+        self.expect(")", "close the parenthesis")
+        return Call(name.at, name.text, tuple(args))
+
+    def binder(self) -> Binder:
+        var = self.tok
+        if var.kind != "name" or var.text in KEYWORDS:
+            raise ExprSyntaxError(
+                "expected a variable name", var.at, "write: p in household: <condition>"
+            )
+        self.take()
+        self.expect("in", "write: p in household: <condition>")
+        source = self.or_()
+        self.expect(":", "write: p in household: <condition>")
+        return Binder(var.at, var.text, source, self.expr())
+
+
+def parse(text: str) -> Node:
+    """Parse an expression.
+
+    :raises ExprSyntaxError: the only exception it raises, with the offset of the problem.
+    """
+    parser = _Parser(text)
+    node = parser.expr()
+    parser.end()
+    return node
+
+
+def parse_binder(text: str) -> Binder:
+    """Parse ``p in household: <condition>`` (the form of for_each and per_person).
+
+    :raises ExprSyntaxError: the only exception it raises.
+    """
+    parser = _Parser(text)
+    binder = parser.binder()
+    parser.end()
+    return binder

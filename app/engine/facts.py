@@ -1,0 +1,243 @@
+"""Fact declarations and the parsing of a value a person typed (or JSON gave) for a fact."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from app.engine import kana, wareki
+from app.engine.compiler import Compiled
+from app.engine.errors import FactValueError
+from app.engine.mynumber import is_valid_my_number
+from app.engine.postal import normalise_postal_code
+from app.engine.types import BANK_FIELDS
+
+FACT_TYPE_NAMES = (
+    "text",
+    "kana",
+    "date",
+    "integer",
+    "money",
+    "boolean",
+    "choice",
+    "postal_code",
+    "address",
+    "my_number",
+    "bank_account",
+    "list",
+)
+SENSITIVITIES = ("normal", "personal", "special")
+
+
+@dataclass
+class FactDef:
+    """A declared fact (事実): the question asked, its type and how a value is checked."""
+
+    id: str
+    type: str
+    label: str
+    per_person: bool = False
+    help: str = ""
+    choices: dict[str, str] = field(default_factory=dict)
+    validation: dict[str, Any] = field(default_factory=dict)
+    sensitivity: str = "normal"
+    derive: Compiled | None = None
+    derive_text: str | None = None
+    order: int = 0  # declaration order: the stable order of next questions
+    ask: bool = True  # false: only ever filled from the registry or an ID scan, never asked
+
+    @property
+    def derived(self) -> bool:
+        """Tell whether the fact is computed rather than asked."""
+        return self.derive_text is not None
+
+
+_TRUE = {"true", "yes", "はい", "1", "on", "有", "あり"}
+_FALSE = {"false", "no", "いいえ", "0", "off", "無", "なし"}
+_KANA_OK = re.compile(r"^[\u30A1-\u30FA\u30FC\u30FB\u3000 ]+$")
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def _as_int(fact: FactDef, raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise FactValueError(fact.id, f"{fact.label}は数字で入力してください")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    text = _nfkc(str(raw)).replace(",", "").replace("円", "")
+    if not re.fullmatch(r"-?\d+", text):
+        raise FactValueError(fact.id, f"{fact.label}は数字で入力してください")
+    return int(text)
+
+
+def _as_date(fact: FactDef, raw: Any, as_of: date) -> date:
+    if isinstance(raw, date):
+        return raw
+    text = str(raw)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        parsed = wareki.parse_date(text)
+    except wareki.WarekiParseError:
+        raise FactValueError(
+            fact.id,
+            f"{fact.label}は「令和7年4月1日」「R7.4.1」「2025-04-01」のように入力してください",
+        ) from None
+    if parsed.outside_era:
+        right = wareki.format_wareki(parsed.value)
+        raise FactValueError(
+            fact.id, f"{parsed.era}にその日付はありません（{right}ではありませんか）"
+        )
+    return parsed.value
+
+
+def _limit(fact: FactDef, key: str, as_of: date) -> Any:
+    value = fact.validation.get(key)
+    return as_of if value == "today" else value
+
+
+def _validate_range(fact: FactDef, value: Any, as_of: date) -> None:
+    low, high = _limit(fact, "min", as_of), _limit(fact, "max", as_of)
+    shown = wareki.format_wareki if isinstance(value, date) else str
+    if low is not None and value < low:
+        raise FactValueError(fact.id, f"{fact.label}は{shown(low)}以降（以上）で入力してください")
+    if high is not None and value > high:
+        raise FactValueError(fact.id, f"{fact.label}は{shown(high)}以前（以下）で入力してください")
+
+
+def _text(fact: FactDef, raw: Any) -> str:
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        raise FactValueError(fact.id, f"{fact.label}を文字で入力してください")
+    text = str(raw).strip()
+    if not text:
+        raise FactValueError(fact.id, f"{fact.label}を入力してください")
+    low, high = fact.validation.get("min_length"), fact.validation.get("max_length")
+    if low is not None and len(text) < low:
+        raise FactValueError(fact.id, f"{fact.label}は{low}文字以上で入力してください")
+    if high is not None and len(text) > high:
+        raise FactValueError(fact.id, f"{fact.label}は{high}文字以内で入力してください")
+    pattern = fact.validation.get("pattern")
+    if pattern is not None and not re.fullmatch(pattern, text):
+        message = fact.validation.get("message") or f"{fact.label}の形式が正しくありません"
+        raise FactValueError(fact.id, str(message))
+    return text
+
+
+def _kana(fact: FactDef, raw: Any) -> str:
+    text = kana.katakana(_text(fact, raw))
+    if not _KANA_OK.match(text):
+        raise FactValueError(fact.id, f"{fact.label}はカタカナ（またはひらがな）で入力してください")
+    return text
+
+
+def _choice(fact: FactDef, raw: Any) -> str:
+    text = str(raw).strip()
+    if text in fact.choices:
+        return text
+    for key, label in fact.choices.items():
+        if text == label:
+            return key
+    listed = "、".join(fact.choices.values())
+    raise FactValueError(fact.id, f"{fact.label}は次のいずれかを選んでください：{listed}")
+
+
+def _my_number(fact: FactDef, raw: Any) -> str:
+    digits = re.sub(r"[\s\-]", "", _nfkc(str(raw)))
+    if len(digits) != 12 or not digits.isascii() or not digits.isdigit():
+        raise FactValueError(fact.id, "個人番号は12桁の数字で入力してください")
+    if not is_valid_my_number(digits):
+        raise FactValueError(fact.id, "個人番号の検査用数字が合いません。番号をお確かめください")
+    return digits
+
+
+def _bank_account(fact: FactDef, raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise FactValueError(
+            fact.id, f"{fact.label}は金融機関名・支店名・種別・口座番号・口座名義を入力してください"
+        )
+    missing = [name for name in BANK_FIELDS if not str(raw.get(name, "")).strip()]
+    names = {
+        "bank": "金融機関名",
+        "branch": "支店名",
+        "kind": "預金種別",
+        "number": "口座番号",
+        "holder": "口座名義（カタカナ）",
+    }
+    if missing:
+        raise FactValueError(fact.id, f"{fact.label}の{names[missing[0]]}を入力してください")
+    number = _nfkc(str(raw["number"]))
+    if not re.fullmatch(r"\d{7}", number):
+        raise FactValueError(fact.id, "口座番号は7桁の数字で入力してください")
+    holder = kana.katakana(str(raw["holder"]).strip())
+    if not _KANA_OK.match(holder):
+        raise FactValueError(fact.id, "口座名義はカタカナで入力してください")
+    return {
+        "bank": str(raw["bank"]).strip(),
+        "branch": str(raw["branch"]).strip(),
+        "kind": str(raw["kind"]).strip(),
+        "number": number,
+        "holder": holder,
+    }
+
+
+def parse_fact_value(fact: FactDef, raw: Any, as_of: date) -> Any:
+    """Parse and check a raw value (typed text or JSON) for a fact; return the typed value.
+
+    :raises FactValueError: with a Japanese message saying what to enter instead.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip() and fact.type != "list"):
+        raise FactValueError(fact.id, f"{fact.label}を入力してください")
+    kind = fact.type
+    if kind in ("text", "address"):
+        return _text(fact, raw)
+    if kind == "kana":
+        return _kana(fact, raw)
+    if kind == "date":
+        day = _as_date(fact, raw, as_of)
+        _validate_range(fact, day, as_of)
+        return day
+    if kind in ("integer", "money"):
+        number = _as_int(fact, raw)
+        if kind == "money" and number < 0:
+            raise FactValueError(fact.id, f"{fact.label}は0円以上で入力してください")
+        _validate_range(fact, number, as_of)
+        return number
+    if kind == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        text = _nfkc(str(raw)).lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise FactValueError(fact.id, f"{fact.label}は「はい」か「いいえ」で答えてください")
+    if kind == "choice":
+        return _choice(fact, raw)
+    if kind == "postal_code":
+        code = normalise_postal_code(str(raw))
+        if code is None:
+            raise FactValueError(fact.id, "郵便番号は7桁の数字で入力してください（例：123-4567）")
+        return code
+    if kind == "my_number":
+        return _my_number(fact, raw)
+    if kind == "bank_account":
+        return _bank_account(fact, raw)
+    if kind == "list":
+        items = (
+            raw
+            if isinstance(raw, list)
+            else [part for part in re.split(r"[,、\s]+", str(raw)) if part]
+        )
+        if fact.choices:
+            return [_choice(fact, item) for item in items]
+        return [str(item) for item in items]
+    raise FactValueError(fact.id, f"{fact.label}の型 {kind} は扱えません")  # pragma: no cover

@@ -1,0 +1,213 @@
+"""The compiled rule set: municipality, roles, facts, parameters, events, procedures, forms."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from app.engine.compiler import UNKNOWN, Compiled, Symbols
+from app.engine.facts import FactDef
+from app.engine.source import Pos
+
+
+@dataclass(frozen=True)
+class Department:
+    """A department (課) of the municipality and where its counter is."""
+
+    id: str
+    name: str
+    floor: int | None = None
+    counter: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the department as the Result shows it."""
+        return {"id": self.id, "name": self.name, "floor": self.floor, "counter": self.counter}
+
+
+@dataclass(frozen=True)
+class Municipality:
+    """The municipality profile: name, 全国地方公共団体コード, departments, local options."""
+
+    name: str
+    code: str
+    prefecture: str
+    address: str
+    phone: str
+    departments: dict[str, Department]
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role a household member can hold (故人, 世帯主, 子 …); single roles name one member."""
+
+    id: str
+    label: str
+    single: bool
+
+
+@dataclass(frozen=True)
+class LegalBasis:
+    """The law and article a procedure or parameter rests on."""
+
+    law: str
+    article: str | None = None
+    url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the legal basis as the Result shows it."""
+        return {"law": self.law, "article": self.article, "url": self.url}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A dated parameter (e.g. 葬祭費の額): values in force from given dates."""
+
+    id: str
+    label: str
+    type: str
+    legal_basis: LegalBasis
+    starts: tuple[date, ...]
+    ends: tuple[date | None, ...]
+    values: tuple[Any, ...]
+
+    def value_on(self, day: date) -> Any:
+        """Return the value in force on ``day``, or UNKNOWN when none is."""
+        index = bisect.bisect_right(self.starts, day) - 1
+        if index < 0:
+            return UNKNOWN
+        end = self.ends[index]
+        if end is not None and day > end:
+            return UNKNOWN
+        return self.values[index]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A life event (転入, 出生, 死亡 …) and the facts always worth asking for it."""
+
+    id: str
+    title: str
+    asks: tuple[Compiled, ...]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A compiled ``p in <persons>: <condition>``: the variable's slot, source and condition."""
+
+    var: str
+    slot: int
+    source: Compiled
+    cond: Compiled
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a procedure is due: a start date plus days (day one is the event day) or months."""
+
+    start: Compiled
+    days: int | None
+    months: int | None
+    inclusive: bool
+    label: str
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A procedure (手続) a life event can bring, with when it applies and what it produces."""
+
+    id: str
+    title: str
+    events: frozenset[str] | None
+    department: Department
+    legal_basis: LegalBasis
+    valid_from: date | None
+    valid_until: date | None
+    applies_when: Compiled | None
+    reason: str | None
+    for_each: Binding | None
+    deadline: Deadline | None
+    forms: tuple[str, ...]
+    automatic: bool
+    note: str | None
+    bring: tuple[str, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """A form field: an expression over facts and how to print it."""
+
+    id: str
+    label: str
+    value: Compiled
+    format: str
+    required: bool
+    choices: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class RowGroup:
+    """A table on a form with one row per matching household member."""
+
+    id: str
+    label: str
+    for_each: Binding
+    max: int | None
+    fields: tuple[FieldDef, ...]
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form (様式) whose every field is filled from facts."""
+
+    id: str
+    title: str
+    department: Department
+    template: str
+    per_person: Binding | None
+    fields: tuple[FieldDef, ...]
+    rows: tuple[RowGroup, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario test written by policy staff: facts, date and what must come out."""
+
+    name: str
+    as_of: date
+    facts: dict[str, Any]
+    expect: dict[str, Any]
+    pos: Pos
+
+
+@dataclass
+class RuleSet:
+    """Everything loaded and compiled from procedure_rules/ and form_definitions/."""
+
+    municipality: Municipality
+    roles: dict[str, Role]
+    facts: dict[str, FactDef]  # case facts by 'group.name', person facts by bare name
+    parameters: dict[str, Parameter]
+    events: dict[str, Event]
+    procedures: tuple[Procedure, ...]
+    forms: dict[str, Form]
+    scenarios: tuple[Scenario, ...]
+    version: str
+    symbols: Symbols
+    files: tuple[str, ...]
+    _params_on: dict[date, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def parameters_on(self, day: date) -> dict[str, Any]:
+        """Return every parameter's value in force on ``day`` (cached per day)."""
+        found = self._params_on.get(day)
+        if found is None:
+            if len(self._params_on) > 256:
+                self._params_on.clear()
+            found = {pid: p.value_on(day) for pid, p in self.parameters.items()}
+            found = {k: v for k, v in found.items() if v is not UNKNOWN}
+            self._params_on[day] = found
+        return found

@@ -1,0 +1,58 @@
+"""Static types of the expression language, checked when the rules load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Ty:
+    """A type: its kind, the item type of a list, and for choice facts the allowed keys."""
+
+    kind: str  # boolean number text date person record list any
+    item: Ty | None = None
+    choices: tuple[str, ...] | None = None
+    fields: tuple[str, ...] | None = None  # record fields (bank_account)
+
+    def __str__(self) -> str:
+        if self.kind == "list" and self.item is not None:
+            return f"list of {self.item}"
+        return "choice" if self.choices else self.kind
+
+    def accepts(self, other: Ty) -> bool:
+        """Tell whether a value of type ``other`` may stand where this type is expected."""
+        if self.kind == "any" or other.kind == "any":
+            return True
+        if self.kind != other.kind:
+            return False
+        if self.kind == "list" and self.item is not None and other.item is not None:
+            return self.item.accepts(other.item)
+        return True
+
+
+BOOL = Ty("boolean")
+NUM = Ty("number")
+TEXT = Ty("text")
+DATE = Ty("date")
+PERSON = Ty("person")
+ANY = Ty("any")
+LIST_ANY = Ty("list", ANY)
+LIST_TEXT = Ty("list", TEXT)
+LIST_PERSON = Ty("list", PERSON)
+BANK_FIELDS = ("bank", "branch", "kind", "number", "holder")
+BANK_ACCOUNT = Ty("record", fields=BANK_FIELDS)
+
+FACT_TYPES: dict[str, Ty] = {
+    "text": TEXT,
+    "kana": TEXT,
+    "address": TEXT,
+    "postal_code": TEXT,
+    "my_number": TEXT,
+    "date": DATE,
+    "integer": NUM,
+    "money": NUM,
+    "boolean": BOOL,
+    "choice": TEXT,
+    "bank_account": BANK_ACCOUNT,
+    "list": LIST_TEXT,
+}
