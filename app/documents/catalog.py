@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ import yaml
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
+
+from app.engine.wareki import format_wareki
 
 SHARED = "_shared"
 TEMPLATE_FILE = "template.html"
@@ -114,6 +117,7 @@ class Catalog:
         )
         # Helpers every template and macro may call: pure functions of their arguments.
         self.env.globals.update(padded=padded, boxed=boxed, lines=lines_of)
+        self.env.filters["wareki"] = wareki_of
 
     def _load_form(self, folder: Path, shared_digest: str) -> FormTemplate:
         for name in (TEMPLATE_FILE, STYLE_FILE, "meta.yaml", "sample.yaml"):
@@ -212,6 +216,16 @@ def lines_of(value: Any) -> Markup:
     text = "" if value is None else str(value).translate(PRINT_GLYPHS)
     # Each part is escaped; only the <br> we add is markup.
     return Markup("<br>".join(escape(part) for part in text.split("\n")))  # noqa: S704
+
+
+def wareki_of(value: Any) -> str:
+    """Write an ISO date (a Result's deadline) in the Japanese era: 令和7年4月21日."""
+    if not value:
+        return ""
+    try:
+        return format_wareki(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
 
 
 _CATALOGS: dict[Path, Catalog] = {}
