@@ -8,7 +8,7 @@ of the web process, which has threads) and warm their fonts once when they start
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,16 @@ def _render_department(forms: list[dict[str, Any]], context: dict[str, Any]) -> 
     return _worker.render_department_pdf(docs, RenderContext(**context))
 
 
+def _render_cover(
+    procedures: list[dict[str, Any]], forms: list[dict[str, Any]], context: dict[str, Any]
+) -> bytes:
+    from app.documents.render import FormDocument, RenderContext
+
+    assert _worker is not None, "worker not started"
+    docs = [FormDocument(**f) for f in forms]
+    return _worker.render_cover_pdf(procedures, RenderContext(**context), forms=docs)
+
+
 def _ping() -> bool:
     return _worker is not None
 
@@ -55,23 +65,40 @@ class DocumentPool:
         for future in [self.executor.submit(_ping) for _ in range(self.workers * 2)]:
             future.result()
 
+    def submit_cover(
+        self,
+        procedures: Sequence[Mapping[str, Any]],
+        forms: Sequence[FormDocument],
+        context: RenderContext,
+    ) -> Future[bytes]:
+        """Start rendering the cover sheet in a worker."""
+        return self.executor.submit(
+            _render_cover,
+            [dict(p) for p in procedures],
+            [asdict(d) for d in forms],
+            asdict(context),
+        )
+
     def submit_departments(
         self,
         documents: Documents,
         groups: Sequence[Sequence[FormDocument]],
         context: RenderContext,
     ) -> list[Future[bytes] | bytes]:
-        """Start rendering each department not in the cache; return futures or cached PDFs."""
+        """Start rendering each department not in the cache; return futures or cached PDFs.
+
+        The biggest departments go first, so that the workers finish at about the same time.
+        """
         ctx = asdict(context)
-        jobs: list[Future[bytes] | bytes] = []
-        for group in groups:
-            cached = documents.cache.get(documents.department_key(group, context))
+        jobs: dict[int, Future[bytes] | bytes] = {}
+        for i in sorted(range(len(groups)), key=lambda i: -len(groups[i])):
+            cached = documents.cache.get(documents.department_key(groups[i], context))
             if cached is not None:
-                jobs.append(cached)
+                jobs[i] = cached
             else:
-                forms = [asdict(d) for d in group]
-                jobs.append(self.executor.submit(_render_department, forms, ctx))
-        return jobs
+                forms = [asdict(d) for d in groups[i]]
+                jobs[i] = self.executor.submit(_render_department, forms, ctx)
+        return [jobs[i] for i in range(len(groups))]
 
     def collect(
         self,

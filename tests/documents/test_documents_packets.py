@@ -335,3 +335,20 @@ def test_cli_verify_reports_valid_and_invalid(app: Any, runner: Any, tmp_path: P
     result = runner.invoke(args=["documents", "verify", str(bad)])
     assert result.exit_code == 1
     assert "invalid:" in result.output
+
+
+def test_packet_rendered_by_worker_processes_matches_one_process(
+    docs: Documents, forms: list[dict[str, Any]]
+) -> None:
+    from app.documents.pool import DocumentPool
+
+    pooled = Documents(DEFAULT_ROOT, cache_size=16)
+    pooled.pool = DocumentPool(str(pooled.root), workers=1)
+    try:
+        parallel = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+        again = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+    finally:
+        pooled.pool.close()
+    sequential = docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+    assert pdf_text(parallel) == pdf_text(sequential)
+    assert pdf_text(again) == pdf_text(parallel)  # served from the departments' cache
