@@ -11,8 +11,9 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # PDFs fast), zbar for pyzbar, IPAex fonts for Japanese text, venv for a fresh Debian.
 APT_RUN  := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libzbar0 \
             fonts-ipaexfont
-# Test-only: pdftotext/pdffonts/pdftoppm, the system Chromium for Playwright, PostgreSQL.
-APT_TEST := poppler-utils chromium postgresql
+# Test-only: pdftotext/pdffonts/pdftoppm, the system Chromium for Playwright, PostgreSQL,
+# redis-server for the multi-process live-update broker.
+APT_TEST := poppler-utils chromium postgresql redis-server
 
 .PHONY: help setup setup-test run serve test test-pg lint bench clean
 
@@ -64,9 +65,9 @@ lint: setup
 test: setup-test lint
 	$(PY) -m pytest
 
-# The database-facing tests against a running PostgreSQL named by DATABASE_URL (.ci/run).
+# Every test but the browser ones, against the PostgreSQL named by DATABASE_URL (.ci/run).
 test-pg: setup-test
-	$(PY) -m pytest -m db
+	$(PY) -m pytest -m "not browser"
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b" >&2; $(PY) $$b || exit 1; done

@@ -15,7 +15,9 @@ from app.extensions import csrf, db, login_manager, migrate
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings validated once, extensions bound, blueprints registered."""
-    app = Flask(__name__, instance_relative_config=True)
+    # KAKANAI_INSTANCE_PATH lets tests and several deployments keep their own instance/.
+    instance_path = environ().get("KAKANAI_INSTANCE_PATH") or None
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
 

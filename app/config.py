@@ -7,6 +7,7 @@ and the ``test_config`` given to ``create_app``.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -98,6 +99,13 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         _str,
         "Signs sessions and CSRF tokens. Generated into instance/secret_key on first start.",
+    ),
+    Setting(
+        "DATA_KEY",
+        None,
+        _str,
+        "Fernet key(s) encrypting residents' facts at rest, comma-separated, newest first "
+        "(rotation). Generated into instance/data_key on first start.",
     ),
     Setting(
         "DATABASE_URL",
@@ -192,12 +200,18 @@ def _instance_overrides(instance_path: Path) -> dict[str, Any]:
     return {k: v for k, v in namespace.items() if k.isupper()}
 
 
-def _secret_key(instance_path: Path) -> str:
-    path = instance_path / "secret_key"
+def _generated(instance_path: Path, name: str, make: Callable[[], str]) -> str:
+    path = instance_path / name
     if not path.exists():
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
+        # Created private from the start: the key must never be world-readable, even briefly.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(make())
     return path.read_text(encoding="utf-8").strip()
+
+
+def _fernet_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 def load_settings(
@@ -244,7 +258,11 @@ def load_settings(
             settings[key] = value
 
     if not settings["SECRET_KEY"]:
-        settings["SECRET_KEY"] = _secret_key(instance_path)
+        settings["SECRET_KEY"] = _generated(
+            instance_path, "secret_key", lambda: secrets.token_hex(32)
+        )
+    if not settings["DATA_KEY"]:
+        settings["DATA_KEY"] = _generated(instance_path, "data_key", _fernet_key)
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'kakanai.sqlite3'}"
     return settings
@@ -254,7 +272,9 @@ def settings_help() -> str:
     """Render every setting with its environment variable, default and help as Markdown."""
     lines = ["| variable | default | what it does |", "|---|---|---|"]
     for s in SETTINGS:
-        default = "(generated)" if s.name == "SECRET_KEY" else s.default
+        default = "(generated)" if s.name in {"SECRET_KEY", "DATA_KEY"} else s.default
+        if default is None:
+            default = "(unset)"
         if isinstance(default, str) and default.startswith(str(ROOT)):
             default = default[len(str(ROOT)) + 1 :]
         lines.append(f"| `KAKANAI_{s.name}` | `{default}` | {s.help} |")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.auth.access import PUBLIC, ROLE_LABELS, enforce_access
@@ -37,6 +38,10 @@ ERROR_TEXT = {
     405: ("この操作はできません", "画面のボタンから操作してください。"),
     413: ("ファイルが大きすぎます", "16MB以下のファイルにしてください。"),
     429: ("操作が多すぎます", "しばらく待ってからもう一度お試しください。"),
+    503: (
+        "手続ルールを読み込めないため、この画面を表示できません",
+        "制度所管課に連絡してください。入力済みの内容は保存されています。",
+    ),
     500: (
         "システムエラーが発生しました",
         "入力内容は保存されています。しばらくしてから再度お試しください。",
@@ -67,6 +72,15 @@ def _register_errors(app: Flask) -> None:
             return jsonify(error={"code": code, "message": title, "hint": hint}), code
         return render_template("error.html", code=code, title=title, hint=hint), code
 
+    def handle_csrf(error: CSRFError) -> Any:
+        # A stale page or a forged token: say what to do rather than "bad request".
+        title = "画面の有効期限が切れました"
+        hint = "ページを再読み込みしてから、もう一度操作してください。"
+        if request.path.startswith("/api/"):
+            return jsonify(error={"code": 400, "message": title, "hint": hint}), 400
+        return render_template("error.html", code=400, title=title, hint=hint), 400
+
+    app.register_error_handler(CSRFError, handle_csrf)
     for code in ERROR_TEXT:
         app.register_error_handler(code, handle)
     app.register_error_handler(Exception, handle)
@@ -79,8 +93,9 @@ def register_web(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.counter.views import bp as counter_bp
     from app.policy.views import bp as policy_bp
+    from app.resident.views import bp as resident_bp
 
-    for bp in (auth_bp, counter_bp, policy_bp, admin_bp, api_bp):
+    for bp in (auth_bp, counter_bp, policy_bp, admin_bp, resident_bp, api_bp):
         app.register_blueprint(bp)
 
     app.view_functions["static"].access = frozenset({PUBLIC})  # type: ignore[attr-defined]

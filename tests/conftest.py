@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import MetaData
 
 from app import create_app
 from app.extensions import db
@@ -62,16 +63,20 @@ PASSWORD = "correct-horse-battery"
 
 
 def _reset_database() -> None:
-    db.drop_all()
+    # Drop what is there (Alembic's version table included), not only what the models know.
+    existing = MetaData()
+    existing.reflect(db.engine)
+    existing.drop_all(db.engine)
     db.create_all()
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """A fresh app with its own instance folder and an empty schema.
 
     SQLite by default; with ``DATABASE_URL`` set (CI), the same tests run on PostgreSQL.
     """
+    monkeypatch.setenv("KAKANAI_INSTANCE_PATH", str(tmp_path))
     config: dict[str, Any] = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -80,7 +85,6 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     if not os.environ.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{tmp_path / 'test.sqlite3'}"
     application = create_app(config)
-    application.instance_path = str(tmp_path)
     with application.app_context():
         _reset_database()
     yield application

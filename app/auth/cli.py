@@ -3,12 +3,13 @@
 from datetime import datetime
 
 import click
+from flask.cli import AppGroup
 
 from app.auth.access import STAFF_ROLES
 from app.services.accounts import AccountError, create_user
 
 
-@click.group("users")
+@click.group("users", cls=AppGroup)
 def users_cli() -> None:
     """Staff accounts (職員アカウント)."""
 

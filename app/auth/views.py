@@ -67,8 +67,6 @@ def login():
             return redirect(target or url_for(LANDING[outcome.user.role]))
         current_app.logger.info("login refused code=%s", outcome.code)
         error = FAILURES[outcome.code]
-    elif request.method == "POST" and form.errors.get("csrf_token"):
-        error = "画面の有効期限が切れました。もう一度ログインしてください。"
     status = 200 if error is None else 401
     return render_template("auth/login.html", form=form, error=error), status
 

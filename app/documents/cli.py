@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup
 
 from app.documents import RenderContext, documents, verify_pdf
 from app.documents.catalog import TemplateError
 
 
-@click.group("documents")
+@click.group("documents", cls=AppGroup)
 def documents_cli() -> None:
     """Documents (帳票): preview a form as PDF, verify a sealed packet."""
 
@@ -22,7 +22,6 @@ def documents_cli() -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="PDF file to write."
 )
-@with_appcontext
 def preview(form_id: str, output: Path | None) -> None:
     """Render FORM_ID with its sample.yaml data to a PDF file."""
     docs = documents()
@@ -40,7 +39,6 @@ def preview(form_id: str, output: Path | None) -> None:
 
 @documents_cli.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@with_appcontext
 def verify(file: Path) -> None:
     """Check that FILE carries the municipality's seal and is unchanged; exit 1 if not."""
     verdict = verify_pdf(file.read_bytes(), current_app.instance_path)

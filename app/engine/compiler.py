@@ -314,7 +314,7 @@ class Compiler:
         if src_ty != LIST_PERSON:
             raise CompileError(
                 f"expected a list of persons but this is {src_ty}",
-                binder.source.at,
+                _start(binder.source),
                 "write: p in household: …",
             )
         source = Compiled(src_fn, src_ty, frozenset(self._refs), text)
@@ -323,7 +323,7 @@ class Compiler:
         cond_fn, cond_ty = self._node(binder.cond, inner)
         if cond_ty.kind not in ("boolean", "any"):
             raise CompileError(
-                f"expected boolean but this is {cond_ty}", binder.cond.at, _type_hint(BOOL)
+                f"expected boolean but this is {cond_ty}", _start(binder.cond), _type_hint(BOOL)
             )
         return binder.var, source, Compiled(cond_fn, BOOL, frozenset(self._refs), text)
 
@@ -359,7 +359,9 @@ class Compiler:
         for (_, ty), item in zip(parts, node.items, strict=True):
             if not item_ty.accepts(ty):
                 raise CompileError(
-                    f"a list mixes {item_ty} and {ty}", item.at, "make every item the same type"
+                    f"a list mixes {item_ty} and {ty}",
+                    _start(item),
+                    "make every item the same type",
                 )
         if all(isinstance(item, Literal) for item in node.items):
             values = [item.value for item in node.items if isinstance(item, Literal)]
@@ -589,9 +591,9 @@ class Compiler:
     def _unary(self, node: Unary, scope: Scope) -> tuple[Fn, Ty]:
         fn, ty = self._node(node.operand, scope)
         if node.op == "not":
-            _require(ty, BOOL, node.operand.at, "not")
+            _require(ty, BOOL, _start(node.operand), "not")
             return (lambda c: _not(fn(c))), BOOL
-        _require(ty, NUM, node.operand.at, "-")
+        _require(ty, NUM, _start(node.operand), "-")
 
         def neg(c: Ctx) -> Any:
             v = fn(c)
@@ -604,8 +606,8 @@ class Compiler:
         rf, rt = self._node(node.right, scope)
         op = node.op
         if op in ("and", "or"):
-            _require(lt, BOOL, node.left.at, op)
-            _require(rt, BOOL, node.right.at, op)
+            _require(lt, BOOL, _start(node.left), op)
+            _require(rt, BOOL, _start(node.right), op)
             return (_and(lf, rf) if op == "and" else _or(lf, rf)), BOOL
         if op in ("==", "!="):
             if not (lt.accepts(rt) or (lt.kind == "number" and rt.kind == "number")):
@@ -627,7 +629,7 @@ class Compiler:
             if rt.kind not in ("list", "any") or (rt.item is not None and not rt.item.accepts(lt)):
                 raise CompileError(
                     f"'in' needs a list of {lt} on its right, not {rt}",
-                    node.right.at,
+                    _start(node.right),
                     "e.g. 'death' in case.events",
                 )
             if rt.item is not None:
@@ -638,8 +640,8 @@ class Compiler:
             if op == "in":
                 return _strict2(lf, rf, lambda a, b: a in b), BOOL
             return _strict2(lf, rf, lambda a, b: a not in b), BOOL
-        _require(lt, NUM, node.left.at, op)
-        _require(rt, NUM, node.right.at, op)
+        _require(lt, NUM, _start(node.left), op)
+        _require(rt, NUM, _start(node.right), op)
         if op == "/":
             return _divide(lf, rf), NUM
         return _strict2(lf, rf, _ARITH[op]), NUM
@@ -656,13 +658,13 @@ class Compiler:
 
     def _ifelse(self, node: IfElse, scope: Scope) -> tuple[Fn, Ty]:
         cf, ct = self._node(node.cond, scope)
-        _require(ct, BOOL, node.cond.at, "if")
+        _require(ct, BOOL, _start(node.cond), "if")
         tf, tt = self._node(node.then, scope)
         ef, et = self._node(node.otherwise, scope)
         if not tt.accepts(et):
             raise CompileError(
                 f"the branches differ: {tt} and {et}",
-                node.otherwise.at,
+                _start(node.otherwise),
                 "both branches must have the same type",
             )
 
@@ -679,16 +681,16 @@ class Compiler:
         if st.kind != "list":
             raise CompileError(
                 f"{node.func}() needs a list to go through, not {st}",
-                node.source.at,
+                _start(node.source),
                 "e.g. any(p in household: …)",
             )
         inner = scope.bind(node.var, st.item or ANY)
         slot = inner.vars[node.var][0]
         bf, bt = self._node(node.body, inner)
         if node.func == "sum":
-            _require(bt, NUM, node.body.at, "sum")
+            _require(bt, NUM, _start(node.body), "sum")
             return _sum(sf, bf, slot), NUM
-        _require(bt, BOOL, node.body.at, node.func)
+        _require(bt, BOOL, _start(node.body), node.func)
         if node.func == "any":
             return _any(sf, bf, slot), BOOL
         if node.func == "all":
@@ -713,7 +715,7 @@ class Compiler:
                 value = date.fromisoformat(arg.value)
             except ValueError:
                 raise CompileError(
-                    f"'{arg.value}' is not a date", arg.at, "write YYYY-MM-DD"
+                    f"'{arg.value}' is not a date", _start(arg), "write YYYY-MM-DD"
                 ) from None
             return (lambda c: value), DATE
         args = [self._node(arg, scope) for arg in node.args]
@@ -726,7 +728,7 @@ class Compiler:
             for (_, ty), want, arg in zip(args, params, node.args, strict=True):
                 if not want.accepts(ty):
                     raise CompileError(
-                        f"{name}() expects {want} here, not {ty}", arg.at, _type_hint(want)
+                        f"{name}() expects {want} here, not {ty}", _start(arg), _type_hint(want)
                     )
             if name == "has_role" and isinstance(node.args[1], Literal):
                 role = str(node.args[1].value)
@@ -757,7 +759,7 @@ class Compiler:
                 if ty.kind not in ("text", "number", "any"):
                     raise CompileError(
                         f"concat() joins texts and numbers, not {ty}",
-                        arg.at,
+                        _start(arg),
                         "format dates with wareki()",
                     )
             return _concat([f for f, _ in args]), TEXT
@@ -768,7 +770,7 @@ class Compiler:
             for (_, ty), arg in zip(args, node.args, strict=True):
                 if ty.kind not in ("number", "date") or not first.accepts(ty):
                     raise CompileError(
-                        f"{name}() takes numbers or dates of one kind, not {ty}", arg.at
+                        f"{name}() takes numbers or dates of one kind, not {ty}", _start(arg)
                     )
             return _call(min if name == "min" else max, [f for f, _ in args]), first
         raise CompileError(
@@ -779,6 +781,17 @@ class Compiler:
 
 
 # ---- closures --------------------------------------------------------------------------
+
+
+def _start(node: Node) -> int:
+    """Return where an expression begins in the text (the left end of ``a.b`` or ``a + b``)."""
+    while True:
+        if isinstance(node, Attr):
+            node = node.obj
+        elif isinstance(node, Binary):
+            node = node.left
+        else:
+            return node.at
 
 
 def _literal_text(value: Any) -> str:

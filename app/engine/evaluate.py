@@ -28,12 +28,21 @@ MAX_MEMBERS = 50  # a household larger than this is a data error, not a family
 _PERSON_KEY = re.compile(r"^household\[(\d+)\]\.([a-z][a-z0-9_]*)$")
 
 
+_KEY_TEXT: dict[FactKey, str] = {}  # fact keys are few (facts × members): remember their text
+
+
 def fact_key_text(key: FactKey) -> str:
     """Return the public id of a fact key: ``death.date``, ``household[1].name``, ``role:deceased``."""
-    index, fid = key
-    if fid.startswith("@"):
-        return f"role:{fid[1:]}"
-    return fid if index is None else f"household[{index}].{fid}"
+    text = _KEY_TEXT.get(key)
+    if text is None:
+        index, fid = key
+        if fid.startswith("@"):
+            text = f"role:{fid[1:]}"
+        else:
+            text = fid if index is None else f"household[{index}].{fid}"
+        if len(_KEY_TEXT) < 100_000:
+            _KEY_TEXT[key] = text
+    return text
 
 
 def prepare_facts(
@@ -234,34 +243,42 @@ class _Run:
                     undecided.append(self.undecided(procedure, person, list(ctx.unk)))
         return applied, undecided
 
-    def field(
+    def fill_fields(
         self,
-        fdef: FieldDef,
-        name: str,
+        fields: tuple[FieldDef, ...],
+        prefix: str,
         values: dict[str, Any],
         sources: dict[str, list[str]],
         missing: list[FactKey],
     ) -> None:
+        """Evaluate and format fields into ``values``; note sources and missing facts."""
         ctx = self.ctx
-        ctx.unk.clear()
-        ctx.reads.clear()
-        value = fdef.value.fn(ctx)
-        sources[name] = list(dict.fromkeys(fact_key_text(k) for k in ctx.reads))
-        if value is UNKNOWN:
-            values[fdef.id] = None
-            if fdef.required:
-                missing.extend(ctx.unk)
-            return
-        try:
-            values[fdef.id] = format_value(fdef.format, value, fdef.choices)
-        except OutsideEra as exc:
-            self.warnings.append(
-                Warning(
-                    "date_outside_era",
-                    f"{fdef.label}の日付（{exc}）は和暦で表せないため西暦で記載します",
+        reads = ctx.reads
+        unk = ctx.unk
+        for fdef in fields:
+            unk.clear()
+            reads.clear()
+            value = fdef.value.fn(ctx)
+            name = f"{prefix}{fdef.id}" if prefix else fdef.id
+            sources[name] = [fact_key_text(k) for k in dict.fromkeys(reads)] if reads else []
+            if value is UNKNOWN:
+                values[fdef.id] = None
+                if fdef.required:
+                    missing.extend(unk)
+                continue
+            if fdef.format == "text" and type(value) is str:
+                values[fdef.id] = value
+                continue
+            try:
+                values[fdef.id] = format_value(fdef.format, value, fdef.choices)
+            except OutsideEra as exc:
+                self.warnings.append(
+                    Warning(
+                        "date_outside_era",
+                        f"{fdef.label}の日付（{exc}）は和暦で表せないため西暦で記載します",
+                    )
                 )
-            )
-            values[fdef.id] = str(exc)
+                values[fdef.id] = str(exc)
 
     def fill(self, form: Form, person: Person | None) -> FilledForm:
         ctx = self.ctx
@@ -270,8 +287,7 @@ class _Run:
         fields: dict[str, Any] = {}
         sources: dict[str, list[str]] = {}
         missing: list[FactKey] = []
-        for fdef in form.fields:
-            self.field(fdef, fdef.id, fields, sources, missing)
+        self.fill_fields(form.fields, "", fields, sources, missing)
         rows: dict[str, list[dict[str, Any]]] = {}
         for group in form.rows:
             ctx.unk.clear()
@@ -291,8 +307,7 @@ class _Run:
                     continue
                 row: dict[str, Any] = {}
                 n = len(out)
-                for fdef in group.fields:
-                    self.field(fdef, f"{group.id}[{n}].{fdef.id}", row, sources, missing)
+                self.fill_fields(group.fields, f"{group.id}[{n}].", row, sources, missing)
                 out.append(row)
             if group.max is not None and len(out) > group.max:
                 self.warnings.append(
@@ -399,6 +414,26 @@ class _Run:
         return tuple(seen)
 
 
+def _role_conflicts(ruleset: RuleSet, persons: list[Person]) -> list[Warning]:
+    """Warn when a single role (故人, 世帯主 …) is given to more than one member."""
+    holders: dict[str, list[int]] = {}
+    for person in persons:
+        for role in person.roles:
+            holders.setdefault(role, []).append(person.index)
+    out = []
+    for role_id, indexes in holders.items():
+        declared = ruleset.roles[role_id]
+        if declared.single and len(indexes) > 1:
+            who = "、".join(f"household[{i}]" for i in indexes)
+            out.append(
+                Warning(
+                    "role_conflict",
+                    f"{declared.label}が複数の方（{who}）に設定されています。household[{indexes[0]}]として扱います",
+                )
+            )
+    return out
+
+
 def _wareki_or_iso(day: date) -> str:
     try:
         return wareki.format_wareki(day)
@@ -410,6 +445,7 @@ def evaluate(ruleset: RuleSet, facts: Mapping[str, Any], as_of: date) -> Result:
     """Work out the procedures, forms, missing facts, next questions and warnings for a case."""
     case, persons, warnings = prepare_facts(ruleset, facts, as_of)
     ctx = Ctx(case, persons, as_of, ruleset.parameters_on(as_of), ruleset.municipality.options)
+    warnings += _role_conflicts(ruleset, persons)
     run = _Run(ruleset, ctx)
     run.event_questions()
     applied, undecided = run.procedures()

@@ -344,8 +344,13 @@ class _Parser:
             if self.is_("("):
                 return self.call(tok)
             return Name(tok.at, tok.text)
-        found = tok.text or "end of expression"
-        raise ExprSyntaxError(f"unexpected '{found}'", tok.at, "expected a value, a name or '('")
+        if tok.kind == "end":
+            raise ExprSyntaxError(
+                "the expression ends too early",
+                tok.at,
+                "something is missing after the last word or operator",
+            )
+        raise ExprSyntaxError(f"unexpected '{tok.text}'", tok.at, "expected a value, a name or '('")
 
     def call(self, name: Token) -> Node:
         self.expect("(")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import jaconv
 
 _KATAKANA = re.compile(r"^[\u30A0-\u30FF\u3000 ]+$")
 
 
+@lru_cache(maxsize=4096)  # names repeat across every form of a case
 def katakana(text: str) -> str:
     """Return full-width katakana: hiragana and half-width kana are converted."""
     return str(jaconv.hira2kata(jaconv.h2z(text, kana=True, ascii=False, digit=False)))
 
 
+@lru_cache(maxsize=4096)  # names repeat across every form of a case
 def hiragana(text: str) -> str:
     """Return hiragana: katakana (full or half width) is converted."""
     return str(jaconv.kata2hira(jaconv.h2z(text, kana=True, ascii=False, digit=False)))

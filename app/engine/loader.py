@@ -625,9 +625,9 @@ class _Loader:
 
     def procedures(
         self, compiler: Compiler, muni: Municipality, events: dict[str, Event]
-    ) -> tuple[list[Procedure], dict[str, list[Pos]]]:
+    ) -> tuple[list[Procedure], dict[str, list[tuple[Pos, str]]]]:
         procedures: list[Procedure] = []
-        form_refs: dict[str, list[Pos]] = {}
+        form_refs: dict[str, list[tuple[Pos, str]]] = {}
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["procedures"]:
             for item, item_pos in self.items(raw, pos, "procedures", "procedures"):
@@ -668,7 +668,7 @@ class _Loader:
                 deadline = self.deadline(compiler, item, ident, for_each)
                 forms = self.string_list(item, "forms", ident)
                 for fid, fpos in forms:
-                    form_refs.setdefault(fid, []).append(fpos)
+                    form_refs.setdefault(fid, []).append((fpos, ident))
                 automatic = item.get("automatic", False)
                 if not isinstance(automatic, bool):
                     self.problem(
@@ -828,6 +828,7 @@ class _Loader:
             fmt,
             required is True,
             choices,
+            item.where("value"),
         )
 
     def forms(
@@ -1128,10 +1129,10 @@ def load(paths: Iterable[str | Path]) -> RuleSet:
 
     for fid, positions in form_refs.items():
         if fid not in forms:
-            for pos in positions:
+            for pos, ident in positions:
                 loader.problem(
                     pos,
-                    "procedure",
+                    ident,
                     f"unknown form '{fid}'",
                     did_you_mean(fid, forms) or f"add form_definitions/{fid}.yaml",
                 )
@@ -1190,7 +1191,7 @@ def _check_askable(loader: _Loader, forms: dict[str, Form], facts: dict[str, Fac
             for ref in sorted(fdef.value.facts):
                 if ref in facts and not obtainable(ref):
                     loader.problem(
-                        form.pos,
+                        fdef.pos,
                         f"form '{form.id}' field '{prefix}{fdef.id}'",
                         f"fact '{ref}' can never be asked (ask: false) nor derived",
                         "remove ask: false from the fact, derive it, or make the field optional",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from app.engine.compiler import UNKNOWN, Compiled, Symbols
 from app.engine.facts import FactDef
 from app.engine.source import Pos
+
+_PERSON_KEY = re.compile(r"^household\[\d+\]\.([a-z][a-z0-9_]*)$")
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class FieldDef:
     format: str
     required: bool
     choices: dict[str, str] | None
+    pos: Pos
 
 
 @dataclass(frozen=True)
@@ -200,6 +204,15 @@ class RuleSet:
     symbols: Symbols
     files: tuple[str, ...]
     _params_on: dict[date, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def fact_def(self, key: str) -> FactDef | None:
+        """Return the declaration behind a fact id such as ``death.date`` or ``household[2].name``."""
+        match = _PERSON_KEY.match(key)
+        if match:
+            fact = self.facts.get(match[1])
+            return fact if fact is not None and fact.per_person else None
+        fact = self.facts.get(key)
+        return fact if fact is not None and not fact.per_person else None
 
     def parameters_on(self, day: date) -> dict[str, Any]:
         """Return every parameter's value in force on ``day`` (cached per day)."""

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def era_of(day: date) -> Era:
     raise OutsideEraError(f"{day.isoformat()} は明治より前の日付で、和暦で表せません")
 
 
+@lru_cache(maxsize=4096)  # forms print the same few dates (as_of, birth dates) many times
 def wareki_parts(day: date) -> WarekiParts:
     """Split a date into era, year (元年 for the first year), month and day."""
     era = era_of(day)
@@ -81,6 +83,7 @@ def wareki_parts(day: date) -> WarekiParts:
     return WarekiParts(era.name, "元" if year == 1 else str(year), str(day.month), str(day.day))
 
 
+@lru_cache(maxsize=4096)
 def format_wareki(day: date) -> str:
     """Format a date as 和暦, e.g. 令和7年4月1日 or 令和元年5月1日."""
     parts = wareki_parts(day)
@@ -89,10 +92,10 @@ def format_wareki(day: date) -> str:
 
 _ERA_NAMES = "|".join(era.name for era in ERAS)
 _KANJI = re.compile(
-    rf"^(?P<era>{_ERA_NAMES})\s*(?P<year>元|\d{{1,2}})\s*年\s*(?P<month>\d{{1,2}})\s*月\s*(?P<day>\d{{1,2}})\s*日$"
+    rf"^(?P<era>{_ERA_NAMES})\s*(?P<year>元|\d{{1,3}})\s*年\s*(?P<month>\d{{1,2}})\s*月\s*(?P<day>\d{{1,2}})\s*日$"
 )
 _LETTER = re.compile(
-    r"^(?P<era>[MTSHR])\s*(?P<year>\d{1,2})[./-](?P<month>\d{1,2})[./-](?P<day>\d{1,2})$"
+    r"^(?P<era>[MTSHR])\s*(?P<year>\d{1,3})[./-](?P<month>\d{1,2})[./-](?P<day>\d{1,2})$"
 )
 _WESTERN = re.compile(r"^(?P<year>\d{4})[-/.年](?P<month>\d{1,2})[-/.月](?P<day>\d{1,2})日?$")
 

@@ -1,5 +1,19 @@
 """SQLAlchemy models; importing this package registers every table."""
 
+from app.models.case import AuditEvent, Case, FactChange, FactValue, RoutedProcedure
+from app.models.join import JoinLink, Kiosk
+from app.models.registry import RegistryHousehold, RegistryResident
 from app.models.user import StaffUser
 
-__all__ = ["StaffUser"]
+__all__ = [
+    "AuditEvent",
+    "Case",
+    "FactChange",
+    "FactValue",
+    "JoinLink",
+    "Kiosk",
+    "RegistryHousehold",
+    "RegistryResident",
+    "RoutedProcedure",
+    "StaffUser",
+]

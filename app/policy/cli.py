@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 from app.engine import LoadError, RuleSet, evaluate, load
 from app.engine.explain import explain
@@ -57,7 +58,7 @@ def _as_of(value: str | None) -> date:
         raise click.BadParameter("write the date as YYYY-MM-DD", param_hint="--as-of") from None
 
 
-@click.group("rules")
+@click.group("rules", cls=AppGroup)
 def rules_cli() -> None:
     """Procedure rules (手続ルール): lint, scenario tests, evaluate, explain."""
 

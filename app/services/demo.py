@@ -1,16 +1,20 @@
-"""Demo data for a local trial: one staff account per role (idempotent)."""
+"""Demo data for a local trial: one staff account per role and the demo resident registry (idempotent)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import click
-from flask.cli import with_appcontext
+from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import StaffUser
+from app.registry.demo import index_key, load_seed, seed_residents
 from app.services.accounts import create_user
+from app.services.cases import cipher
 
 DEMO_USERS = (
     ("madoguchi", "counter", "窓口 一郎", "madoguchi-demo-2026"),
@@ -19,28 +23,51 @@ DEMO_USERS = (
 )
 
 
-def load_demo(now: datetime) -> list[str]:
-    """Create the demo staff accounts that do not exist yet; return the ones created."""
+@dataclass(frozen=True)
+class DemoLoad:
+    """What one run of the demo loader added (nothing on a second run)."""
+
+    accounts: list[str]
+    households: int
+
+
+def load_demo(now: datetime) -> DemoLoad:
+    """Create the demo staff accounts and registry households that do not exist yet."""
     created = []
     for username, role, name, password in DEMO_USERS:
         if db.session.scalar(select(StaffUser).filter_by(username=username)) is None:
             create_user(username, password, role, name, now=now)
             created.append(username)
-    return created
+    return DemoLoad(accounts=created, households=load_demo_residents())
 
 
-@click.group("demo")
+def load_demo_residents() -> int:
+    """Seed the fictional みどり市 households not yet in the demo registry; return how many."""
+    added = seed_residents(
+        db.session, load_seed(), cipher(), index_key(current_app.config["SECRET_KEY"])
+    )
+    db.session.commit()
+    return added
+
+
+@click.group("demo", cls=AppGroup)
 def demo_cli() -> None:
     """Demo data for a local trial (never in production)."""
 
 
 @demo_cli.command("load")
-@with_appcontext
 def load() -> None:
     """Load the demo data; running it again changes nothing."""
-    created = load_demo(now=datetime.now())
+    loaded = load_demo(now=datetime.now())
     click.echo(
-        f"demo data: {len(created)} account(s) created" if created else "demo data: up to date"
+        f"demo data: {len(loaded.accounts)} account(s) created"
+        if loaded.accounts
+        else "demo data: up to date"
+    )
+    click.echo(
+        f"demo registry: {loaded.households} household(s) added"
+        if loaded.households
+        else "demo registry: up to date"
     )
     click.echo("demo logins (role / user / password):")
     for username, role, _name, password in DEMO_USERS:

@@ -6,10 +6,10 @@ import re
 from typing import Any
 
 import pytest
-from conftest import ROOT, filled_values, pdf_text, squash
 
 from app.documents.render import Documents, RenderContext
 from app.engine import evaluate, load
+from tests.documents.conftest import ROOT, filled_values, pdf_text, squash
 
 
 @pytest.fixture(scope="module")

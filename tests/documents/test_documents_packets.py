@@ -11,13 +11,13 @@ from typing import Any
 
 import pikepdf
 import pytest
-from conftest import CONTEXT, pdf_text, squash
 from PIL import Image, ImageDraw
 
 from app.documents.catalog import TemplateError
 from app.documents.fetcher import RefusedURL, TemplateFetcher
 from app.documents.render import DEFAULT_ROOT, Documents, RenderContext
 from app.documents.seal import seal_pdf, verify_pdf
+from tests.documents.conftest import CONTEXT, pdf_text, squash
 
 HOKEN = {"id": "hoken_nenkin", "name": "保険年金課", "floor": 1, "counter": "5番"}
 SHIMIN = {"id": "shimin", "name": "市民課", "floor": 1, "counter": "1番"}

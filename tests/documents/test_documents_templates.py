@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import tinycss2
 import zxingcpp
-from conftest import (
+
+from app.documents.render import Documents, document_hash, qr_payload
+from tests.documents.conftest import (
     CONTEXT,
     FORM_DEFINITIONS,
     definition,
@@ -20,8 +22,6 @@ from conftest import (
     pdf_text,
     squash,
 )
-
-from app.documents.render import Documents, document_hash, qr_payload
 
 FORM_IDS = [p.stem for p in FORM_DEFINITIONS]
 _rendered: dict[str, tuple[bytes, list[logging.LogRecord]]] = {}

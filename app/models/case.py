@@ -1,0 +1,121 @@
+"""Cases (受付案件), the facts gathered for them, and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+CASE_STATUSES = (
+    "new",
+    "interviewing",
+    "review",
+    "signed",
+    "issued",
+    "closed",
+    "cancelled",
+)
+CHANNELS = ("counter", "kiosk", "remote")
+PROVENANCES = ("interview", "registry", "id_qr", "pre_entry", "derived", "resident")
+
+
+class Case(db.Model):  # type: ignore[name-defined,misc]
+    """One resident's visit: life events, channel, status and the staff member serving."""
+
+    __tablename__ = "case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    channel: Mapped[str] = mapped_column(String(16), default="counter")
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    as_of: Mapped[datetime]
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    signature_mode: Mapped[str | None] = mapped_column(String(16), default=None)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    facts: Mapped[list[FactValue]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="FactValue.fact_id"
+    )
+
+
+class FactValue(db.Model):  # type: ignore[name-defined,misc]
+    """The current value of one fact of a case, encrypted at rest, with its provenance."""
+
+    __tablename__ = "fact_value"
+    __table_args__ = (UniqueConstraint("case_id", "fact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    fact_id: Mapped[str] = mapped_column(String(120))
+    value_enc: Mapped[str] = mapped_column(Text)
+    provenance: Mapped[str] = mapped_column(String(16))
+    locked: Mapped[bool] = mapped_column(default=False)
+    revision: Mapped[int] = mapped_column(default=1)
+    set_by: Mapped[str] = mapped_column(String(80))
+    set_at: Mapped[datetime]
+
+    case: Mapped[Case] = relationship(back_populates="facts")
+
+
+class FactChange(db.Model):  # type: ignore[name-defined,misc]
+    """History of a fact: old and new value (encrypted), who, when, from what source, why."""
+
+    __tablename__ = "fact_change"
+    __table_args__ = (Index("ix_fact_change_case_fact", "case_id", "fact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    fact_id: Mapped[str] = mapped_column(String(120))
+    old_enc: Mapped[str | None] = mapped_column(Text, default=None)
+    new_enc: Mapped[str | None] = mapped_column(Text, default=None)
+    provenance: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime]
+
+
+class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+    """Who read or changed what, and when: case views, document views and prints, statuses."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_case_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), default=None
+    )
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime]
+
+
+class RoutedProcedure(db.Model):  # type: ignore[name-defined,misc]
+    """A procedure of an issued case, routed to its department's worklist (snapshot at issue)."""
+
+    __tablename__ = "routed_procedure"
+    __table_args__ = (
+        UniqueConstraint("case_id", "procedure_key"),
+        Index("ix_routed_procedure_department_status", "department_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    procedure_key: Mapped[str] = mapped_column(String(120))
+    procedure_id: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[str] = mapped_column(String(40))
+    deadline: Mapped[datetime | None] = mapped_column(default=None)
+    automatic: Mapped[bool] = mapped_column(default=False)
+    forms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done
+    done_by: Mapped[str | None] = mapped_column(String(80), default=None)
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
+    routed_at: Mapped[datetime]

@@ -1,0 +1,289 @@
+"""Decode QR codes and barcodes in one camera frame (an ndarray), fast path first.
+
+The pipeline, in order, stopping at the first pass that finds anything:
+
+1. ``gray``: zxing-cpp on the grayscale frame (reads UTF-8 Japanese without ECI, Micro QR
+   and GS1, and is the fastest reader), then pyzbar on the same frame for the 1-D codes
+   zxing-cpp misses when they are tilted.
+2. Fallback passes, only when pass 1 found nothing: each is an OpenCV preprocessing step
+   followed by zxing-cpp. Which passes are here was decided by measurement on generated
+   webcam frames and ``tests/data/scan`` (``bench/scan.py --passes``, docs/scanning.md);
+   a pass that added (almost) nothing was dropped.
+
+Everything is pure: no I/O, no clock, no global state besides the immutable tables below.
+zxing-cpp, zbar and OpenCV release the GIL while they work, so a worker thread decoding a
+frame does not stall the media server's event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+import zxingcpp
+from numpy.typing import NDArray
+from pyzbar import pyzbar
+
+Decoder = Literal["zxing-cpp", "pyzbar"]
+GrayImage = NDArray[np.uint8]
+Corners = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
+
+# The symbologies a counter meets: QR family (My Number card, pre-entry, apps), retail and
+# GS1 barcodes (payment slips: コンビニ収納 GS1-128, EAN-13 on goods and books), Codabar
+# (NW-7, still on Japanese delivery and library slips), ITF and Code 39. Restricting the
+# set keeps zxing-cpp at ~1/3 of its all-formats time on a frame with nothing in it.
+ZXING_FORMATS = zxingcpp.BarcodeFormats(
+    [
+        zxingcpp.BarcodeFormat.QRCode,
+        zxingcpp.BarcodeFormat.MicroQRCode,
+        zxingcpp.BarcodeFormat.RMQRCode,
+        zxingcpp.BarcodeFormat.EAN13,
+        zxingcpp.BarcodeFormat.EAN8,
+        zxingcpp.BarcodeFormat.UPCA,
+        zxingcpp.BarcodeFormat.UPCE,
+        zxingcpp.BarcodeFormat.Code128,
+        zxingcpp.BarcodeFormat.Code39,
+        zxingcpp.BarcodeFormat.ITF,
+        zxingcpp.BarcodeFormat.Codabar,
+        zxingcpp.BarcodeFormat.DataBar,
+        zxingcpp.BarcodeFormat.DataBarExp,
+    ]
+)
+
+# pyzbar is the second opinion for 1-D codes only: on QR it found nothing zxing-cpp missed
+# in our measurements and costs ~4 ms more per empty frame.
+PYZBAR_SYMBOLS: tuple[pyzbar.ZBarSymbol, ...] = (
+    pyzbar.ZBarSymbol.EAN13,
+    pyzbar.ZBarSymbol.EAN8,
+    pyzbar.ZBarSymbol.UPCA,
+    pyzbar.ZBarSymbol.UPCE,
+    pyzbar.ZBarSymbol.CODE128,
+    pyzbar.ZBarSymbol.CODE39,
+    pyzbar.ZBarSymbol.I25,
+    pyzbar.ZBarSymbol.CODABAR,
+)
+
+# zbar's type names, mapped onto zxing-cpp's format names so callers see one vocabulary.
+_ZBAR_SYMBOLOGY = {
+    "QRCODE": "QRCode",
+    "EAN13": "EAN13",
+    "EAN8": "EAN8",
+    "UPCA": "UPCA",
+    "UPCE": "UPCE",
+    "CODE128": "Code128",
+    "CODE39": "Code39",
+    "CODE93": "Code93",
+    "I25": "ITF",
+    "CODABAR": "Codabar",
+    "DATABAR": "DataBar",
+    "DATABAR_EXP": "DataBarExp",
+}
+
+# In a webcam frame a card held at arm's length has QR modules of 1-2 px; doubling the frame
+# lets the finder-pattern search lock on. Frames whose longer side is above this (document
+# cameras) already have the pixels, and doubling them would cost more than it finds.
+_UPSCALE_UP_TO = 1280
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class DecodedCode:
+    """One symbol found in a frame.
+
+    ``text`` is the content as text (GS1 symbols in the human-readable form
+    ``(01)04912345678904``); ``raw`` the bytes the decoder gave; ``symbology`` a zxing-cpp
+    format name (``QRCode``, ``MicroQRCode``, ``EAN13``, ``Code128`` …); ``position`` the
+    four corners in frame pixels (top-left, top-right, bottom-right, bottom-left as the
+    decoder saw them); ``decoder`` which library read it; ``stage`` which pass.
+    """
+
+    text: str
+    raw: bytes
+    symbology: str
+    gs1: bool
+    position: Corners
+    decoder: Decoder
+    stage: str
+
+    def __repr__(self) -> str:
+        # The text may be a My Number or a resident's address: never put it in logs.
+        return (
+            f"DecodedCode(symbology={self.symbology!r}, decoder={self.decoder!r}, "
+            f"stage={self.stage!r}, chars={len(self.text)})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    name: str
+    prepare: Callable[[GrayImage], GrayImage]
+    binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage
+    rotated: float = 0.0  # degrees the pass turned the frame (counter-clockwise)
+
+
+def to_gray(image: NDArray[np.uint8]) -> GrayImage:
+    """Return the frame as an 8-bit grayscale image (accepts gray, BGR or BGRA).
+
+    :raises ValueError: the array is not an 8-bit image of one, three or four channels.
+    """
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected an 8-bit image, got dtype {image.dtype}")
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)  # type: ignore[return-value]
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)  # type: ignore[return-value]
+    raise ValueError(f"expected a gray, BGR or BGRA image, got shape {image.shape}")
+
+
+def _identity(gray: GrayImage) -> GrayImage:
+    return gray
+
+
+def _upscale(gray: GrayImage) -> GrayImage:
+    if max(gray.shape) > _UPSCALE_UP_TO:
+        return gray
+    return cv2.resize(gray, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)  # type: ignore[return-value]
+
+
+def _equalise(gray: GrayImage) -> GrayImage:
+    clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+    return clahe.apply(gray)  # type: ignore[return-value]
+
+
+def _adaptive_threshold(gray: GrayImage) -> GrayImage:
+    binary = cv2.adaptiveThreshold(
+        gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 31, 5
+    )
+    return binary  # type: ignore[return-value]
+
+
+def _sharpen(gray: GrayImage) -> GrayImage:
+    blurred = cv2.GaussianBlur(gray, (0, 0), 2.0)
+    return cv2.addWeighted(gray, 2.0, blurred, -1.0, 0)  # type: ignore[return-value]
+
+
+def _upscale_sharpen(gray: GrayImage) -> GrayImage:
+    return _sharpen(_upscale(gray))
+
+
+def _rotate_45(gray: GrayImage) -> GrayImage:
+    # zxing-cpp's 1-D readers scan rows (and columns with try_rotate): a barcode near 45°
+    # crosses no scan line whole. Rotating the frame by 45° puts it back near level.
+    # Positions from this pass are in the rotated frame; the caller maps them back.
+    height, width = gray.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), 45, 1.0)
+    return cv2.warpAffine(gray, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)  # type: ignore[return-value]
+
+
+_FIRST_PASS = _Pass("gray", _identity)
+
+# Every candidate pass, by name. ``bench/scan.py --passes DIR`` measures how many images
+# each rescues after the first pass; FALLBACK_PASSES is the greedy selection from that.
+CANDIDATE_PASSES: dict[str, _Pass] = {
+    "sharpen": _Pass("sharpen", _sharpen),
+    "upscale_sharpen": _Pass("upscale_sharpen", _upscale_sharpen),
+    "rotate_45": _Pass("rotate_45", _rotate_45, rotated=45.0),
+    "upscale": _Pass("upscale", _upscale),
+    "equalise": _Pass("equalise", _equalise),
+    "adaptive_threshold": _Pass("adaptive_threshold", _adaptive_threshold),
+    "global_histogram": _Pass("global_histogram", _identity, zxingcpp.Binarizer.GlobalHistogram),
+}
+
+# Measured on 300 generated webcam frames (make_images.py --sweep) and on tests/data/scan:
+# see docs/scanning.md. Each kept pass rescues frames the earlier ones miss; upscale alone,
+# equalise, adaptive threshold and the global-histogram binarizer rescued nothing more
+# (or under 1%) and would only slow down the frames that hold no code.
+FALLBACK_PASSES: tuple[str, ...] = ("sharpen", "upscale_sharpen", "rotate_45")
+
+
+def decode_frame(
+    image: NDArray[np.uint8],
+    *,
+    fallback: bool = True,
+    passes: Sequence[str] | None = None,
+    use_pyzbar: bool = True,
+) -> list[DecodedCode]:
+    """Decode every QR code and barcode in a frame; empty when there is none.
+
+    ``fallback=False`` runs only the first pass (for callers that poll many frames and
+    can afford to miss a hard one); ``passes`` and ``use_pyzbar`` exist for the benchmark
+    to measure what each step adds.
+
+    :raises ValueError: the array is not an 8-bit gray, BGR or BGRA image.
+    """
+    gray = to_gray(image)
+    found = _read_zxing(gray, _FIRST_PASS, gray.shape)
+    if not found and use_pyzbar:
+        found = _read_pyzbar(gray)
+    if found or not fallback:
+        return found
+    for name in FALLBACK_PASSES if passes is None else passes:
+        step = CANDIDATE_PASSES[name]
+        found = _read_zxing(step.prepare(gray), step, gray.shape)
+        if found:
+            return found
+    return []
+
+
+def _read_zxing(prepared: GrayImage, step: _Pass, shape: tuple[int, ...]) -> list[DecodedCode]:
+    barcodes = zxingcpp.read_barcodes(prepared, formats=ZXING_FORMATS, binarizer=step.binarizer)
+    if not barcodes:
+        return []
+    # Map corners back to the caller's frame: undo the scaling, then the rotation.
+    scale = prepared.shape[1] / shape[1]
+    height, width = shape[0], shape[1]
+    back = cv2.getRotationMatrix2D((width / 2, height / 2), -step.rotated, 1.0)
+    codes = []
+    for barcode in barcodes:
+        pos = barcode.position
+        points = np.array(
+            [
+                [point.x / scale, point.y / scale, 1.0]
+                for point in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)
+            ]
+        )
+        mapped = points @ back.T
+        corners = tuple((round(x), round(y)) for x, y in mapped)
+        codes.append(
+            DecodedCode(
+                text=barcode.text,
+                raw=bytes(barcode.bytes),
+                symbology=barcode.format.name,
+                gs1=barcode.content_type == zxingcpp.ContentType.GS1,
+                position=corners,  # type: ignore[arg-type]
+                decoder="zxing-cpp",
+                stage=step.name,
+            )
+        )
+    return codes
+
+
+def _read_pyzbar(gray: GrayImage) -> list[DecodedCode]:
+    codes = []
+    for symbol in pyzbar.decode(gray, symbols=PYZBAR_SYMBOLS):
+        left, top, width, height = symbol.rect
+        corners = (
+            (left, top),
+            (left + width, top),
+            (left + width, top + height),
+            (left, top + height),
+        )
+        codes.append(
+            DecodedCode(
+                # zbar hands back text it already transcoded to UTF-8.
+                text=symbol.data.decode("utf-8", errors="replace"),
+                raw=bytes(symbol.data),
+                symbology=_ZBAR_SYMBOLOGY.get(symbol.type, symbol.type),
+                gs1=False,
+                position=corners,
+                decoder="pyzbar",
+                stage="gray",
+            )
+        )
+    return codes

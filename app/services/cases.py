@@ -1,0 +1,273 @@
+"""Cases: open, record facts (committed before the UI hears back), move through statuses, audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEvent, Case, FactChange, FactValue
+from app.models.case import CHANNELS
+from app.services.encryption import FactCipher
+
+# Which status may follow which; reopening (from closed or cancelled) needs a reason.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "new": frozenset({"interviewing", "cancelled"}),
+    "interviewing": frozenset({"review", "cancelled"}),
+    "review": frozenset({"interviewing", "signed", "cancelled"}),
+    "signed": frozenset({"issued"}),
+    "issued": frozenset({"closed"}),
+    "closed": frozenset({"interviewing"}),
+    "cancelled": frozenset({"interviewing"}),
+}
+REOPEN_FROM = frozenset({"closed", "cancelled"})
+EDITABLE = frozenset({"new", "interviewing", "review"})
+
+STATUS_LABELS = {
+    "new": "受付",
+    "interviewing": "聞き取り中",
+    "review": "住民確認中",
+    "signed": "署名済み",
+    "issued": "交付済み",
+    "closed": "完了",
+    "cancelled": "取消",
+}
+
+
+class CaseError(Exception):
+    """A case operation was refused; ``code`` is stable, ``message`` is for staff (Japanese)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StoredFact:
+    """A fact as the counter sees it: value, provenance, lock and revision."""
+
+    fact_id: str
+    value: Any
+    provenance: str
+    locked: bool
+    revision: int
+    set_by: str
+    set_at: datetime
+
+
+def cipher() -> FactCipher:
+    """Return the app's fact cipher, built once from the DATA_KEY setting."""
+    existing = current_app.extensions.get("fact_cipher")
+    if existing is None:
+        existing = FactCipher(current_app.config["DATA_KEY"])
+        current_app.extensions["fact_cipher"] = existing
+    assert isinstance(existing, FactCipher)
+    return existing
+
+
+def _case_number(now: datetime) -> str:
+    year = now.year
+    prefix = f"{year}-"
+    count = db.session.scalar(select(func.count()).where(Case.number.like(f"{prefix}%"))) or 0
+    return f"{prefix}{count + 1:06d}"
+
+
+def audit(
+    case_id: int | None, actor: str, action: str, detail: dict[str, Any], now: datetime
+) -> None:
+    """Add an audit event to the current transaction (the caller commits)."""
+    db.session.add(AuditEvent(case_id=case_id, actor=actor, action=action, detail=detail, at=now))
+
+
+def open_case(
+    staff_id: int, events: list[str], channel: str, as_of: date, now: datetime, actor: str
+) -> Case:
+    """Open a case for one or more life events on a channel and commit it.
+
+    :raises CaseError: no event, or an unknown channel.
+    """
+    if not events:
+        raise CaseError("no_event", "ライフイベントを1つ以上選んでください。")
+    if channel not in CHANNELS:
+        raise CaseError(
+            "bad_channel", "受付の方法（窓口・支所キオスク・リモート）を選んでください。"
+        )
+    case = Case(
+        number=_case_number(now),
+        status="new",
+        channel=channel,
+        events=list(events),
+        as_of=datetime.combine(as_of, datetime.min.time()),
+        staff_id=staff_id,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(case)
+    db.session.flush()
+    audit(case.id, actor, "case_opened", {"events": events, "channel": channel}, now)
+    db.session.commit()
+    return case
+
+
+def stored_facts(case: Case) -> dict[str, StoredFact]:
+    """Return every stored fact of a case, decrypted, keyed by fact id."""
+    box = cipher()
+    return {
+        row.fact_id: StoredFact(
+            row.fact_id,
+            box.open(row.value_enc),
+            row.provenance,
+            row.locked,
+            row.revision,
+            row.set_by,
+            row.set_at,
+        )
+        for row in case.facts
+    }
+
+
+def fact_values(case: Case) -> dict[str, Any]:
+    """Return the case's facts in the engine's JSON form, with the case's events included."""
+    values = {fact_id: fact.value for fact_id, fact in stored_facts(case).items()}
+    values["case.events"] = list(case.events)
+    values["case.application_date"] = case.as_of.date().isoformat()
+    return values
+
+
+def record_fact(
+    case: Case,
+    fact_id: str,
+    value: Any,
+    *,
+    actor: str,
+    now: datetime,
+    provenance: str = "interview",
+    expected_revision: int | None = None,
+    reason: str | None = None,
+    lock: bool = False,
+) -> StoredFact:
+    """Store one already-validated fact value (JSON form) and commit before returning.
+
+    ``value=None`` removes the fact. ``expected_revision`` is the revision the editor saw
+    (0 for "was not set"): a different stored revision means someone else changed it.
+
+    :raises CaseError: the case is not editable, the fact changed meanwhile, or a locked
+        fact is changed without a reason.
+    """
+    if case.status not in EDITABLE:
+        raise CaseError(
+            "not_editable",
+            f"この案件は「{STATUS_LABELS[case.status]}」のため変更できません。",
+        )
+    row = db.session.scalar(
+        select(FactValue).where(FactValue.case_id == case.id, FactValue.fact_id == fact_id)
+    )
+    box = cipher()
+    current_revision = row.revision if row is not None else 0
+    if expected_revision is not None and expected_revision != current_revision:
+        shown = box.open(row.value_enc) if row is not None else "（未入力）"
+        who = row.set_by if row is not None else "他の職員"
+        raise CaseError(
+            "conflict",
+            f"この項目は{who}が先に変更しました（現在の値: {shown}）。"
+            "内容を確認してから、もう一度入力してください。",
+        )
+    if row is not None and row.locked and not (reason and reason.strip()):
+        raise CaseError(
+            "locked",
+            "この項目は住民記録から取り込んだため固定されています。変更するには理由を入力してください。",
+        )
+    old_enc = row.value_enc if row is not None else None
+    if value is None:
+        if row is None:
+            raise CaseError("nothing_to_clear", "この項目はまだ入力されていません。")
+        db.session.delete(row)
+        new_enc = None
+        stored = StoredFact(fact_id, None, provenance, False, current_revision + 1, actor, now)
+    else:
+        new_enc = box.seal(value)
+        if row is None:
+            row = FactValue(case_id=case.id, fact_id=fact_id, revision=0)
+            db.session.add(row)
+        row.value_enc = new_enc
+        row.provenance = provenance
+        row.locked = lock or (row.locked and provenance != "interview")
+        row.revision = current_revision + 1
+        row.set_by = actor
+        row.set_at = now
+        stored = StoredFact(fact_id, value, provenance, row.locked, row.revision, actor, now)
+    db.session.add(
+        FactChange(
+            case_id=case.id,
+            fact_id=fact_id,
+            old_enc=old_enc,
+            new_enc=new_enc,
+            provenance=provenance,
+            reason=reason,
+            actor=actor,
+            at=now,
+        )
+    )
+    if case.status == "new":
+        case.status = "interviewing"
+    case.updated_at = now
+    db.session.commit()
+    return stored
+
+
+def change_status(
+    case: Case, to: str, *, actor: str, now: datetime, reason: str | None = None
+) -> None:
+    """Move a case to another status, audited; reopening needs a reason.
+
+    :raises CaseError: the move is not allowed from the current status, or no reason.
+    """
+    if to not in TRANSITIONS.get(case.status, frozenset()):
+        raise CaseError(
+            "bad_transition",
+            f"「{STATUS_LABELS[case.status]}」から「{STATUS_LABELS.get(to, to)}」には変更できません。",
+        )
+    if case.status in REOPEN_FROM and not (reason and reason.strip()):
+        raise CaseError("reason_required", "再開する理由を入力してください。")
+    audit(case.id, actor, "status", {"from": case.status, "to": to, "reason": reason}, now)
+    case.status = to
+    case.updated_at = now
+    if to in ("closed", "cancelled"):
+        case.closed_at = now
+    db.session.commit()
+
+
+def fact_history(case: Case, fact_id: str | None = None) -> list[dict[str, Any]]:
+    """Return the case's fact changes (decrypted), newest first, optionally for one fact."""
+    query = select(FactChange).where(FactChange.case_id == case.id)
+    if fact_id is not None:
+        query = query.where(FactChange.fact_id == fact_id)
+    box = cipher()
+    return [
+        {
+            "fact_id": ch.fact_id,
+            "old": box.open(ch.old_enc) if ch.old_enc else None,
+            "new": box.open(ch.new_enc) if ch.new_enc else None,
+            "provenance": ch.provenance,
+            "reason": ch.reason,
+            "actor": ch.actor,
+            "at": ch.at,
+        }
+        for ch in db.session.scalars(query.order_by(FactChange.at.desc(), FactChange.id.desc()))
+    ]
+
+
+def record_paper_signature(case: Case, *, actor: str, now: datetime) -> None:
+    """Record that the resident signed the printed packet by hand (紙での署名), committed.
+
+    :raises CaseError: the case is not in resident review.
+    """
+    if case.status != "review":
+        raise CaseError("not_in_review", "住民確認中の案件だけ、紙での署名を記録できます。")
+    case.signature_mode = "paper"
+    change_status(case, "signed", actor=actor, now=now)

@@ -1,0 +1,35 @@
+"""Encrypt residents' fact values at rest (Fernet, with key rotation through MultiFernet)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+class FactCipher:
+    """Seal and open JSON-able values with the deployment's data key(s)."""
+
+    def __init__(self, keys: str) -> None:
+        """Build from comma-separated Fernet keys, the newest (used to encrypt) first."""
+        self._fernet = MultiFernet([Fernet(k.strip()) for k in keys.split(",") if k.strip()])
+
+    def seal(self, value: Any) -> str:
+        """Return the encrypted token of a JSON-able value."""
+        raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return self._fernet.encrypt(raw).decode("ascii")
+
+    def open(self, token: str) -> Any:
+        """Return the value sealed in a token.
+
+        :raises InvalidToken: the token was altered or sealed with an unknown key.
+        """
+        return json.loads(self._fernet.decrypt(token.encode("ascii")))
+
+    def rotate(self, token: str) -> str:
+        """Re-encrypt a token under the newest key."""
+        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+
+
+__all__ = ["FactCipher", "InvalidToken"]

@@ -1,0 +1,198 @@
+"""The interview of a case: answer a question, add household members, evaluate the case."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from app.engine import FactDef, FactValueError, Result, RuleSet, evaluate, parse_fact_value
+from app.engine.formats import OutsideEra, format_value
+from app.engine.result import json_value
+from app.models import Case
+from app.services.cases import CaseError, StoredFact, fact_values, record_fact, stored_facts
+
+PERSON_KEY = re.compile(r"^household\[(\d+)\]\.([a-z][a-z0-9_]*)$")
+MAX_MEMBERS = 50
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A stored answer and the evaluation of the case after it."""
+
+    fact: StoredFact
+    result: Result
+
+
+def split_fact_id(fact_id: str) -> tuple[int | None, str]:
+    """Split ``household[2].name`` into (2, 'name'); a case fact gives (None, its id)."""
+    match = PERSON_KEY.match(fact_id)
+    if match is None:
+        return None, fact_id
+    return int(match[1]), match[2]
+
+
+def fact_def_for(ruleset: RuleSet, fact_id: str) -> FactDef:
+    """Return the declaration of a full fact id (case or per-person).
+
+    :raises CaseError: the id names no fact that can be asked.
+    """
+    index, name = split_fact_id(fact_id)
+    fact = ruleset.facts.get(name)
+    if (
+        fact is None
+        or fact.per_person != (index is not None)
+        or fact.derived
+        or (index is not None and index >= MAX_MEMBERS)
+    ):
+        raise CaseError("unknown_fact", f"「{fact_id}」は入力できる項目ではありません。")
+    return fact
+
+
+def case_as_of(case: Case) -> date:
+    """Return the application date the case is evaluated on."""
+    return case.as_of.date()
+
+
+def evaluate_stored(ruleset: RuleSet, case: Case) -> Result:
+    """Evaluate a case's stored facts with a rule set on the case's application date."""
+    return evaluate(ruleset, fact_values(case), case_as_of(case))
+
+
+def answer(
+    ruleset: RuleSet,
+    case: Case,
+    fact_id: str,
+    raw: Any,
+    *,
+    actor: str,
+    now: datetime,
+    expected_revision: int | None = None,
+    reason: str | None = None,
+    provenance: str = "interview",
+) -> Answer:
+    """Check a typed answer against its fact's type, store it (committed), re-evaluate.
+
+    An empty answer clears the fact.
+
+    :raises CaseError: ``invalid`` with the Japanese message for the field, or any refusal of
+        ``record_fact`` (conflict, locked, not editable).
+    """
+    fact = fact_def_for(ruleset, fact_id)
+    blank = raw is None or (isinstance(raw, str) and not raw.strip())
+    if blank:
+        value = None
+    else:
+        try:
+            value = json_value(parse_fact_value(fact, raw, case_as_of(case)))
+        except FactValueError as error:
+            raise CaseError("invalid", str(error.message)) from None
+    stored = record_fact(
+        case,
+        fact_id,
+        value,
+        actor=actor,
+        now=now,
+        provenance=provenance,
+        expected_revision=expected_revision,
+        reason=reason,
+    )
+    return Answer(stored, evaluate_stored(ruleset, case))
+
+
+def member_indexes(case: Case) -> list[int]:
+    """Return the household member indexes that have any stored fact, in order."""
+    found = {split_fact_id(fid)[0] for fid in stored_facts(case)}
+    return sorted(i for i in found if i is not None)
+
+
+def add_member(ruleset: RuleSet, case: Case, roles: list[str], *, actor: str, now: datetime) -> int:
+    """Add a household member with roles (e.g. a newborn child) and return its index.
+
+    :raises CaseError: an unknown role, or a single role already held by someone.
+    """
+    unknown = [r for r in roles if r not in ruleset.roles]
+    if unknown:
+        raise CaseError("unknown_role", f"役割「{'、'.join(unknown)}」は定義されていません。")
+    if not roles:
+        raise CaseError("no_role", "追加する人の役割（子・配偶者など）を1つ以上選んでください。")
+    facts = stored_facts(case)
+    for role in roles:
+        holder = _single_role_holder(ruleset, facts, role)
+        if holder is not None:
+            raise CaseError(
+                "role_taken",
+                f"「{ruleset.roles[role].label}」は世帯員{holder + 1}に設定済みです。",
+            )
+    indexes = member_indexes(case)
+    index = (indexes[-1] + 1) if indexes else 0
+    if index >= MAX_MEMBERS:
+        raise CaseError("too_many", f"世帯員は{MAX_MEMBERS}人までです。")
+    record_fact(case, f"household[{index}].roles", list(roles), actor=actor, now=now)
+    return index
+
+
+def set_roles(
+    ruleset: RuleSet, case: Case, index: int, roles: list[str], *, actor: str, now: datetime
+) -> StoredFact:
+    """Replace the roles of household member ``index`` (committed).
+
+    :raises CaseError: an unknown role, or a single role another member already holds.
+    """
+    unknown = [r for r in roles if r not in ruleset.roles]
+    if unknown:
+        raise CaseError("unknown_role", f"役割「{'、'.join(unknown)}」は定義されていません。")
+    facts = stored_facts(case)
+    for role in roles:
+        holder = _single_role_holder(ruleset, facts, role)
+        if holder is not None and holder != index:
+            raise CaseError(
+                "role_taken",
+                f"「{ruleset.roles[role].label}」は世帯員{holder + 1}に設定済みです。",
+            )
+    return record_fact(case, f"household[{index}].roles", list(roles) or None, actor=actor, now=now)
+
+
+def _single_role_holder(ruleset: RuleSet, facts: dict[str, StoredFact], role: str) -> int | None:
+    if not ruleset.roles[role].single:
+        return None
+    for fact_id, fact in facts.items():
+        index, name = split_fact_id(fact_id)
+        if name == "roles" and index is not None and role in (fact.value or []):
+            return index
+    return None
+
+
+def display_value(ruleset: RuleSet, fact_id: str, value: Any) -> str:
+    """Format a stored value for staff screens: 和暦 dates, choice labels, masked My Number."""
+    if value is None:
+        return ""
+    _index, name = split_fact_id(fact_id)
+    if name == "roles":
+        return "・".join(ruleset.roles[r].label for r in value if r in ruleset.roles)
+    fact = ruleset.facts.get(name)
+    if fact is None:
+        return str(value)
+    kind = fact.type
+    if kind == "date":
+        day = value if isinstance(value, date) else date.fromisoformat(value)
+        try:
+            return str(format_value("wareki", day))
+        except OutsideEra:  # before 明治: no era to show it in
+            return day.isoformat()
+    if kind == "my_number":
+        return str(format_value("masked", value))
+    if kind == "boolean":
+        return "はい" if value else "いいえ"
+    if kind == "choice":
+        return fact.choices.get(value, str(value))
+    if kind == "list":
+        return "、".join(fact.choices.get(v, str(v)) for v in value)
+    if kind == "money":
+        return str(format_value("yen", value))
+    if kind == "bank_account":
+        return (
+            f"{value['bank']} {value['branch']} {value['kind']} {value['number']} {value['holder']}"
+        )
+    return str(value)

@@ -1,0 +1,183 @@
+"""Resident access to one case: join links with a PIN, and kiosks attached by staff."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import Case, JoinLink, Kiosk
+from app.services.cases import audit
+
+_pins = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+# Once signed, issued, closed or cancelled, a case is no longer open to its resident.
+OPEN_FOR_RESIDENT = frozenset({"new", "interviewing", "review"})
+
+JOIN_MESSAGES = {
+    "unknown": "このリンクは無効です。担当の職員に新しいリンクを発行してもらってください。",
+    "expired": "このリンクは有効期限が切れています。担当の職員に新しいリンクを発行してもらってください。",
+    "locked": "暗証番号を続けて間違えたため、このリンクは使えなくなりました。"
+    "担当の職員に新しいリンクを発行してもらってください。",
+    "closed": "この手続は署名が済んだため、このリンクでは開けません。"
+    "控えが必要な場合は担当の職員にお申し出ください。",
+    "wrong_pin": "暗証番号が違います。職員がお伝えした6桁の数字をもう一度入力してください。",
+    "bad_pin": "暗証番号は6桁の数字で入力してください。",
+    "kiosk_unknown": "この端末は登録されていません。支所の職員にお知らせください。",
+    "kiosk_waiting": "まだ職員が手続を開始していません。職員の案内をお待ちください。",
+}
+
+
+class JoinError(Exception):
+    """A resident could not be admitted; ``code`` is stable, ``message`` is for the resident."""
+
+    def __init__(self, code: str, remaining: int | None = None) -> None:
+        message = JOIN_MESSAGES[code]
+        if code == "wrong_pin" and remaining is not None:
+            message += f"（あと{remaining}回まで入力できます）"
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.remaining = remaining
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A freshly issued join link: the token goes in the URL, the PIN is read out over the call."""
+
+    token: str
+    pin: str
+    expires_at: datetime
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def issue_join_link(case: Case, *, actor: str, now: datetime, minutes: int) -> IssuedLink:
+    """Issue a new join link and PIN for a case, revoking any earlier link, and commit."""
+    db.session.execute(update(JoinLink).where(JoinLink.case_id == case.id).values(revoked=True))
+    token = secrets.token_urlsafe(24)
+    pin = f"{secrets.randbelow(10**6):06d}"
+    expires_at = now + timedelta(minutes=minutes)
+    db.session.add(
+        JoinLink(
+            case_id=case.id,
+            token_hash=_digest(token),
+            pin_hash=_pins.hash(pin),
+            expires_at=expires_at,
+            issued_by=actor,
+            created_at=now,
+        )
+    )
+    audit(case.id, actor, "join_link_issued", {"expires_at": expires_at.isoformat()}, now)
+    db.session.commit()
+    return IssuedLink(token, pin, expires_at)
+
+
+def check_link(token: str, now: datetime) -> JoinLink:
+    """Return the usable join link for a token, before the PIN is asked.
+
+    :raises JoinError: unknown, revoked, expired, locked, or the case is closed to residents.
+    """
+    link = db.session.scalar(select(JoinLink).where(JoinLink.token_hash == _digest(token)))
+    if link is None or link.revoked:
+        raise JoinError("unknown")
+    case = db.session.get(Case, link.case_id)
+    if case is None or case.status not in OPEN_FOR_RESIDENT:
+        raise JoinError("closed")
+    if link.locked:
+        raise JoinError("locked")
+    if link.expires_at <= now:
+        raise JoinError("expired")
+    return link
+
+
+def admit(token: str, pin: str, *, now: datetime, max_attempts: int) -> int:
+    """Check a join link's PIN and return the one case it admits to; commit the attempt.
+
+    :raises JoinError: as ``check_link``, or a wrong PIN (with the attempts remaining), which
+        locks the link at ``max_attempts``.
+    """
+    link = check_link(token, now)
+    if len(pin) != 6 or not pin.isascii() or not pin.isdigit():
+        raise JoinError("bad_pin")
+    try:
+        _pins.verify(link.pin_hash, pin)
+    except VerificationError:
+        link.failed_pins += 1
+        locked = link.failed_pins >= max_attempts
+        link.locked = locked
+        audit(link.case_id, "resident", "join_pin_wrong", {"failed": link.failed_pins}, now)
+        db.session.commit()
+        if locked:
+            raise JoinError("locked") from None
+        raise JoinError("wrong_pin", remaining=max_attempts - link.failed_pins) from None
+    audit(link.case_id, "resident", "resident_joined", {"via": "link"}, now)
+    db.session.commit()
+    return link.case_id
+
+
+def register_kiosk(name: str, *, actor: str, now: datetime) -> tuple[Kiosk, str]:
+    """Register a branch kiosk; return it with the device token to store on the tablet."""
+    token = secrets.token_urlsafe(32)
+    kiosk = Kiosk(name=name, token_hash=_digest(token), registered_by=actor, created_at=now)
+    db.session.add(kiosk)
+    audit(None, actor, "kiosk_registered", {"name": name}, now)
+    db.session.commit()
+    return kiosk, token
+
+
+def kiosk_for_token(token: str | None) -> Kiosk:
+    """Return the active kiosk a device token belongs to.
+
+    :raises JoinError: the device is not (or no longer) registered.
+    """
+    kiosk = (
+        db.session.scalar(select(Kiosk).where(Kiosk.token_hash == _digest(token)))
+        if token
+        else None
+    )
+    if kiosk is None or not kiosk.active:
+        raise JoinError("kiosk_unknown")
+    return kiosk
+
+
+def attach_kiosk(kiosk: Kiosk, case: Case | None, *, actor: str, now: datetime) -> None:
+    """Attach a kiosk to a case (or detach it with ``None``) and commit."""
+    kiosk.attached_case_id = case.id if case is not None else None
+    audit(
+        case.id if case is not None else None,
+        actor,
+        "kiosk_attached" if case is not None else "kiosk_detached",
+        {"kiosk": kiosk.name},
+        now,
+    )
+    db.session.commit()
+
+
+def admit_kiosk(token: str | None, *, now: datetime) -> int:
+    """Admit the resident at a kiosk to the case staff attached it to.
+
+    :raises JoinError: unknown device, nothing attached yet, or the case is closed.
+    """
+    kiosk = kiosk_for_token(token)
+    if kiosk.attached_case_id is None:
+        raise JoinError("kiosk_waiting")
+    case = db.session.get(Case, kiosk.attached_case_id)
+    if case is None or case.status not in OPEN_FOR_RESIDENT:
+        raise JoinError("closed")
+    audit(case.id, "resident", "resident_joined", {"via": "kiosk", "kiosk": kiosk.name}, now)
+    db.session.commit()
+    return case.id
+
+
+def case_open_for_resident(case_id: int) -> bool:
+    """Tell whether a resident session may still see its case (not yet signed or closed)."""
+    case = db.session.get(Case, case_id)
+    return case is not None and case.status in OPEN_FOR_RESIDENT

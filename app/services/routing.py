@@ -1,0 +1,90 @@
+"""Department routing: when a case is issued, each applicable procedure lands on a worklist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.engine import Result
+from app.extensions import db
+from app.models import Case, RoutedProcedure
+from app.services.cases import CaseError, audit, change_status
+
+
+def issue_case(case: Case, result: Result, *, actor: str, now: datetime) -> list[RoutedProcedure]:
+    """Mark a signed case issued and route each of its procedures to its department (committed).
+
+    :raises CaseError: the case is not signed yet.
+    """
+    if case.status != "signed":
+        raise CaseError("not_signed", "署名（または紙への署名）が済んでから交付してください。")
+    routed = []
+    for procedure in result.procedures:
+        deadline = (
+            datetime.combine(procedure.deadline, datetime.min.time())
+            if procedure.deadline
+            else None
+        )
+        row = RoutedProcedure(
+            case_id=case.id,
+            procedure_key=procedure.key,
+            procedure_id=procedure.id,
+            title=procedure.title,
+            department_id=procedure.department["id"],
+            deadline=deadline,
+            automatic=procedure.automatic,
+            forms=list(procedure.forms),
+            routed_at=now,
+        )
+        db.session.add(row)
+        routed.append(row)
+    audit(case.id, actor, "routed", {"procedures": len(routed)}, now)
+    change_status(case, "issued", actor=actor, now=now)  # commits
+    return routed
+
+
+def worklist(department_id: str, *, include_done: bool = False) -> list[dict[str, Any]]:
+    """Return a department's routed procedures across cases, soonest deadline first."""
+    query = (
+        select(RoutedProcedure, Case)
+        .join(Case, Case.id == RoutedProcedure.case_id)
+        .where(RoutedProcedure.department_id == department_id)
+    )
+    if not include_done:
+        query = query.where(RoutedProcedure.status == "pending")
+    rows = db.session.execute(query).all()
+    items = [
+        {
+            "id": routed.id,
+            "case_number": case.number,
+            "case_id": case.id,
+            "procedure": routed.procedure_id,
+            "procedure_key": routed.procedure_key,
+            "title": routed.title,
+            "deadline": routed.deadline.date().isoformat() if routed.deadline else None,
+            "automatic": routed.automatic,
+            "forms": list(routed.forms),
+            "status": routed.status,
+            "routed_at": routed.routed_at.isoformat(timespec="seconds"),
+        }
+        for routed, case in rows
+    ]
+    return sorted(items, key=lambda i: (i["deadline"] or "9999-12-31", i["case_number"]))
+
+
+def mark_done(routed_id: int, *, actor: str, now: datetime) -> RoutedProcedure:
+    """Mark a routed procedure as handled by its department (committed).
+
+    :raises CaseError: no such routed procedure.
+    """
+    routed = db.session.get(RoutedProcedure, routed_id)
+    if routed is None:
+        raise CaseError("not_found", "該当する手続が見つかりません。")
+    routed.status = "done"
+    routed.done_by = actor
+    routed.done_at = now
+    audit(routed.case_id, actor, "procedure_done", {"procedure": routed.procedure_key}, now)
+    db.session.commit()
+    return routed

@@ -1,0 +1,123 @@
+// Counter workspace: save each answer the moment it is entered, then redraw the
+// questions and the side panel from the server's answer (no page reload).
+(function () {
+  "use strict";
+  const questions = document.getElementById("questions");
+  const panel = document.getElementById("panel");
+  if (!questions) return;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const lastSent = new Map();
+
+  function factOrder() {
+    return Array.from(questions.querySelectorAll("form.q-row")).map((f) => f.dataset.fact);
+  }
+
+  function rowFor(fact) {
+    return Array.from(questions.querySelectorAll("form.q-row")).find((f) => f.dataset.fact === fact);
+  }
+
+  function focusNext(savedFact, order) {
+    const after = order.slice(order.indexOf(savedFact) + 1);
+    const asked = Array.from(questions.querySelectorAll("form.q-row.asked"));
+    const next = asked.find((f) => after.includes(f.dataset.fact)) || asked[0];
+    const input = next && next.querySelector("input:not([type=hidden]), select, textarea");
+    if (input) input.focus();
+  }
+
+  function showMessage(form, text, isError) {
+    const msg = form.querySelector(".q-msg");
+    if (msg) {
+      msg.textContent = text;
+      msg.classList.toggle("error", isError);
+    }
+    form.querySelectorAll("input, select").forEach((el) => {
+      if (el.type !== "hidden") el.toggleAttribute("aria-invalid", isError);
+      if (isError) el.setAttribute("aria-invalid", "true");
+    });
+  }
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      body: body,
+      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = { ok: false, error: "サーバーに接続できませんでした。入力は画面に残っています。もう一度お試しください。" };
+    }
+    return data;
+  }
+
+  function redraw(data) {
+    questions.innerHTML = data.questions_html;
+    panel.innerHTML = data.panel_html;
+    const status = document.getElementById("case-status");
+    if (status && data.status_label) status.textContent = data.status_label;
+  }
+
+  async function save(form) {
+    const fact = form.dataset.fact;
+    const body = new FormData(form);
+    const signature = JSON.stringify(Array.from(body.entries()));
+    if (lastSent.get(fact) === signature) return;
+    lastSent.set(fact, signature);
+    body.set("fact", fact);
+    body.set("revision", form.dataset.revision || "0");
+    showMessage(form, "保存しています…", false);
+    const order = factOrder();
+    const data = await post(questions.dataset.answerUrl, body);
+    if (!data.ok) {
+      lastSent.delete(fact);
+      if (data.revision !== undefined) form.dataset.revision = String(data.revision);
+      showMessage(form, data.error, true);
+      return;
+    }
+    lastSent.delete(fact);
+    redraw(data);
+    const saved = rowFor(fact);
+    if (saved) showMessage(saved, "保存しました", false);
+    focusNext(fact, order);
+  }
+
+  questions.addEventListener("submit", (event) => {
+    const form = event.target;
+    event.preventDefault();
+    if (form.classList.contains("q-row")) save(form);
+    if (form.classList.contains("member-form")) addMember(form);
+  });
+
+  questions.addEventListener("change", (event) => {
+    const form = event.target.closest("form.q-row");
+    if (!form || event.target.classList.contains("reason")) return;
+    // Rows with several inputs (a bank account) are saved with their button or Enter only.
+    if (form.dataset.multi !== undefined) return;
+    save(form);
+  });
+
+  // Kana helper: hiragana typed into a kana field becomes katakana as it is typed.
+  questions.addEventListener("input", (event) => {
+    const el = event.target;
+    if (el.dataset && el.dataset.type === "kana" && !event.isComposing) {
+      const converted = el.value.replace(/[\u3041-\u3096]/g, (ch) =>
+        String.fromCharCode(ch.charCodeAt(0) + 0x60)
+      );
+      if (converted !== el.value) el.value = converted;
+    }
+  });
+
+  async function addMember(form) {
+    const data = await post(questions.dataset.memberUrl, new FormData(form));
+    if (!data.ok) {
+      form.querySelector(".q-msg").textContent = data.error;
+      return;
+    }
+    redraw(data);
+    const section = questions.querySelector(`section[data-person="${data.person}"]`);
+    const input = section && section.querySelector("input:not([type=hidden]), select");
+    if (input) input.focus();
+  }
+})();

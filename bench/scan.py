@@ -1,0 +1,174 @@
+"""Benchmark the frame decoder: decode rate and time per frame on a folder of images.
+
+Usage: ``python bench/scan.py [DIR]`` (default ``tests/data/scan``), or
+``python bench/scan.py --passes [DIR]`` to measure what each candidate fallback pass adds. Every ``.png``/``.jpg``
+in DIR with a same-named ``.txt`` is one case; it counts as decoded when a code's text
+equals the file's text exactly. Prints one line per image, then as its last line the JSON
+summary (median figures):
+
+- ``images``, ``decoded``, ``rate``, ``ms_per_frame_p50``: the whole pipeline
+  (``decode_frame``) over every image;
+- ``ms_640x480_p50``: the same, over the 640×480 frames only (the video call's size);
+- ``ms_no_code_640x480_p50``: the 640×480 frames with their codes painted over (every
+  fallback pass runs: the cost of a frame of the call that shows no code);
+- ``zxing_only_decoded``, ``zxing_only_rate``, ``zxing_only_ms_p50``: zxing-cpp alone with
+  its defaults (``read_barcodes(frame)``), for comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import zxingcpp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.scanning.decode import CANDIDATE_PASSES, decode_frame  # noqa: E402
+
+REPEATS = 7
+
+
+def timed(fn: Callable[[], list[str]]) -> tuple[list[str], list[float]]:
+    """Run ``fn`` once to warm up, then REPEATS times; return its texts and the times in ms."""
+    texts = fn()
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return texts, times
+
+
+def load_cases(folder: Path) -> list[tuple[str, np.ndarray, str]]:
+    """Return (name, BGR frame, expected text) for every image with a .txt beside it."""
+    cases = []
+    for path in sorted(folder.iterdir()):
+        if (
+            path.suffix.lower() not in (".png", ".jpg", ".jpeg")
+            or not path.with_suffix(".txt").exists()
+        ):
+            continue
+        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise SystemExit(f"{path}: not an image OpenCV can read")
+        expected = path.with_suffix(".txt").read_text(encoding="utf-8").removesuffix("\n")
+        cases.append((path.name, frame, expected))
+    return cases
+
+
+def measure_passes(cases: list[tuple[str, np.ndarray, str]]) -> None:
+    """Print, for the frames the first pass misses, what each candidate pass rescues alone,
+    its median cost, and the greedy order in which passes add the most (last line, JSON)."""
+    missed = [
+        (name, frame, expected)
+        for name, frame, expected in cases
+        if expected not in [c.text for c in decode_frame(frame, fallback=False)]
+    ]
+    rescued: dict[str, set[str]] = {}
+    for pass_name in CANDIDATE_PASSES:
+        rescued[pass_name] = set()
+        times = []
+        for name, frame, expected in missed:
+            start = time.perf_counter()
+            codes = decode_frame(frame, passes=[pass_name], use_pyzbar=False)
+            times.append((time.perf_counter() - start) * 1000)
+            if expected in [c.text for c in codes if c.stage == pass_name]:
+                rescued[pass_name].add(name)
+        cost = statistics.median(times) if times else 0.0
+        print(
+            f"{pass_name:20} rescues {len(rescued[pass_name]):4d} of {len(missed)}  {cost:6.2f} ms (first pass included)"
+        )
+    left = {name for name, _, _ in missed}
+    greedy = []
+    while left:
+        best = max(rescued, key=lambda p: len(rescued[p] & left))
+        gain = len(rescued[best] & left)
+        if not gain:
+            break
+        greedy.append([best, gain])
+        left -= rescued[best]
+    print(
+        json.dumps(
+            {
+                "images": len(cases),
+                "first_pass_misses": len(missed),
+                "greedy": greedy,
+                "still_missed": len(left),
+            }
+        )
+    )
+
+
+def without_codes(frame: np.ndarray) -> np.ndarray | None:
+    """Return the same scene with every code painted over, or None if one still reads.
+
+    What a frame without a code costs (every fallback pass runs) depends on the scene:
+    this keeps the room, the hand, the clutter, and removes only the symbols.
+    """
+    blank = frame.copy()
+    for code in decode_frame(frame):
+        corners = np.array(code.position, np.float32)
+        centre = corners.mean(axis=0)
+        grown = (centre + (corners - centre) * 1.4).astype(np.int32)
+        fill = tuple(int(c) for c in np.median(frame.reshape(-1, frame.shape[2]), axis=0))
+        cv2.fillConvexPoly(blank, grown, fill)
+    return None if decode_frame(blank) else blank
+
+
+def main(argv: list[str]) -> None:
+    """Decode every case with the pipeline and with zxing-cpp alone; print the summary."""
+    args = [a for a in argv[1:] if a != "--passes"]
+    folder = Path(args[0]) if args else Path("tests/data/scan")
+    cases = load_cases(folder)
+    if "--passes" in argv and cases:
+        measure_passes(cases)
+        return
+    if not cases:
+        raise SystemExit(f"{folder}: no image with a same-named .txt")
+    decoded = zx_decoded = 0
+    all_ms: list[float] = []
+    vga_ms: list[float] = []
+    zx_ms: list[float] = []
+    empty_ms: list[float] = []
+    for name, frame, expected in cases:
+        texts, ms = timed(lambda frame=frame: [code.text for code in decode_frame(frame)])
+        zx_texts, zms = timed(lambda frame=frame: [b.text for b in zxingcpp.read_barcodes(frame)])
+        ok = expected in texts
+        zx_ok = expected in zx_texts
+        decoded += ok
+        zx_decoded += zx_ok
+        all_ms += ms
+        zx_ms += zms
+        if frame.shape[:2] == (480, 640):
+            vga_ms += ms
+            blank = without_codes(frame)
+            if blank is not None:
+                _, ems = timed(lambda blank=blank: [code.text for code in decode_frame(blank)])
+                empty_ms += ems
+        print(
+            f"{name:40} {'ok ' if ok else 'MISS'} zxing-only={'ok ' if zx_ok else 'MISS'} {statistics.median(ms):6.2f} ms"
+        )
+    n = len(cases)
+    summary = {
+        "images": n,
+        "decoded": decoded,
+        "rate": round(decoded / n, 3),
+        "ms_per_frame_p50": round(statistics.median(all_ms), 2),
+        "ms_640x480_p50": round(statistics.median(vga_ms), 2) if vga_ms else None,
+        "ms_no_code_640x480_p50": round(statistics.median(empty_ms), 2) if empty_ms else None,
+        "zxing_only_decoded": zx_decoded,
+        "zxing_only_rate": round(zx_decoded / n, 3),
+        "zxing_only_ms_p50": round(statistics.median(zx_ms), 2),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,109 @@
+"""The role × endpoint access matrix: every registered route, every kind of caller.
+
+A new route fails this test until it is added to EXPECTED with its audience, so nobody
+ships an endpoint without deciding who may reach it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+STAFF = ("counter", "policy", "admin")
+CALLERS = ("anonymous", "resident", *STAFF)
+
+# endpoint -> the callers that get through (anything else must be refused).
+EXPECTED: dict[str, set[str]] = {
+    "static": set(CALLERS),
+    "auth.home": set(CALLERS),
+    "auth.login": set(CALLERS),
+    "auth.logout": set(STAFF),
+    "counter.index": {"counter"},
+    "counter.create_case": {"counter"},
+    "counter.case": {"counter"},
+    "counter.answer_fact": {"counter"},
+    "counter.add_household_member": {"counter"},
+    "counter.set_status": {"counter"},
+    "counter.audit_trail": {"counter"},
+    "counter.paper_signature": {"counter"},
+    "counter.issue": {"counter"},
+    "counter.departments": {"counter", "admin"},
+    "counter.department_worklist": {"counter", "admin"},
+    "counter.department_worklist_json": {"counter", "admin"},
+    "counter.department_worklist_csv": {"counter", "admin"},
+    "counter.routed_done": {"counter", "admin"},
+    "policy.index": {"policy"},
+    "admin.index": {"admin"},
+    "admin.create_staff": {"admin"},
+    "admin.create_kiosk": {"admin"},
+    "resident.join": set(CALLERS),
+    "resident.kiosk_setup": set(CALLERS),
+    "resident.kiosk": set(CALLERS),
+    "resident.kiosk_status": set(CALLERS),
+    "resident.kiosk_join": set(CALLERS),
+    "resident.case": {"resident"},
+    "resident.leave": {"resident"},
+    "api.evaluate": set(STAFF),
+}
+
+_SAMPLE_ARGS = {"integer": 1, "unicode": "x", "path": "css/app.css", "default": "x"}
+
+
+def _url_for_rule(rule) -> str:
+    values = {}
+    for arg in rule.arguments:
+        converter = rule._converters[arg].__class__.__name__.lower().replace("converter", "")
+        values[arg] = _SAMPLE_ARGS.get(converter, _SAMPLE_ARGS["default"])
+    return rule.build(values)[1]
+
+
+def _routes(app):
+    return sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint)
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = endpoints - EXPECTED.keys()
+    stale = EXPECTED.keys() - endpoints
+    assert not missing, f"routes without a row in the access matrix: {sorted(missing)}"
+    assert not stale, f"matrix rows for routes that no longer exist: {sorted(stale)}"
+
+
+def test_every_view_declares_its_audience(app):
+    undeclared = [
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if getattr(view, "access", None) is None
+    ]
+    assert undeclared == []
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_matrix(app, client, make_user, caller):
+    if caller in STAFF:
+        user = make_user(caller)
+        client.post("/login", data={"username": user.username, "password": "correct-horse-battery"})
+
+    wrong = []
+    for rule in _routes(app):
+        if caller == "resident":  # some views end a resident session; start each afresh
+            with client.session_transaction() as session:
+                session["resident_case_id"] = 1
+        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"OPTIONS", "HEAD"})[0]
+        if rule.endpoint == "auth.logout":
+            continue  # logging out would end the session the rest of the loop relies on
+        response = client.open(_url_for_rule(rule), method=method)
+        refused = response.status_code in (401, 403) or (
+            response.status_code == 302
+            and "/login" in response.headers.get("Location", "")
+            and rule.endpoint not in ("auth.home",)
+        )
+        response.close()
+        allowed = caller in EXPECTED[rule.endpoint]
+        if allowed == refused:
+            wrong.append((rule.endpoint, method, response.status_code))
+    assert wrong == [], f"{caller}: (endpoint, method, status) not as the matrix says"
+
+
+def test_logout_needs_a_staff_login(client):
+    response = client.post("/logout")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

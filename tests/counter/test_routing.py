@@ -1,0 +1,79 @@
+import csv
+import io
+import json
+
+import pytest
+
+
+@pytest.fixture
+def staff(login_as):
+    return login_as("counter")
+
+
+def _issued_death_case(client):
+    url = client.post("/counter/cases", data={"events": ["death"], "channel": "counter"}).headers[
+        "Location"
+    ]
+    client.post(url + "/members", data={"roles": ["deceased", "household_head"]})
+    client.post(url + "/members", data={"roles": ["spouse", "notifier"]})
+    answers = {
+        "death.date": "令和7年4月7日",
+        "household[0].name": "山田 太郎",
+        "household[0].birth_date": "昭和22年3月2日",
+        "household[0].kokuho_member": "true",
+    }
+    for fact, value in answers.items():
+        prefix = "f-" + fact.replace("[", "-").replace("].", "-").replace(".", "-")
+        response = client.post(url + "/answer", data={"fact": fact, f"{prefix}-value": value})
+        assert response.get_json()["ok"], response.get_json()
+    client.post(url + "/status", data={"to": "review"})
+    client.post(url + "/paper-signature")
+    client.post(url + "/issue")
+    return url
+
+
+def test_issuing_routes_each_procedure_to_its_department(client, staff, ruleset):
+    url = _issued_death_case(client)
+    assert "交付済み" in client.get(url).get_data(as_text=True)
+    routed = {}
+    for dept in ruleset.municipality.departments:
+        body = client.get(f"/counter/departments/{dept}/worklist.json").get_json()
+        routed.update({i["procedure"]: dept for i in body["items"]})
+    assert routed, "no procedure was routed"
+    for procedure in ruleset.procedures:
+        if procedure.id in routed:
+            assert routed[procedure.id] == procedure.department.id
+
+
+def test_worklist_csv_opens_in_spreadsheets_and_done_items_leave_the_list(client, staff, ruleset):
+    _issued_death_case(client)
+    dept = next(
+        d
+        for d in ruleset.municipality.departments
+        if client.get(f"/counter/departments/{d}/worklist.json").get_json()["items"]
+    )
+    raw = client.get(f"/counter/departments/{dept}/worklist.csv").data
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["受付番号", "手続ID", "手続"] and len(rows) >= 2
+    items = client.get(f"/counter/departments/{dept}/worklist.json").get_json()["items"]
+    client.post(f"/counter/routed/{items[0]['id']}/done")
+    after = client.get(f"/counter/departments/{dept}/worklist.json").get_json()["items"]
+    assert [i["id"] for i in after] == [i["id"] for i in items[1:]]
+    assert json.dumps(after, ensure_ascii=False)
+
+
+def test_cannot_issue_before_signing(client, staff):
+    url = client.post("/counter/cases", data={"events": ["death"], "channel": "counter"}).headers[
+        "Location"
+    ]
+    client.post(url + "/issue")
+    assert "署名（または紙への署名）が済んでから" in client.get(url).get_data(as_text=True)
+
+
+def test_plain_status_button_cannot_skip_signing(client, staff):
+    url = client.post("/counter/cases", data={"events": ["death"], "channel": "counter"}).headers[
+        "Location"
+    ]
+    client.post(url + "/status", data={"to": "review"})
+    assert client.post(url + "/status", data={"to": "signed"}).status_code == 400

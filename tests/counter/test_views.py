@@ -1,0 +1,78 @@
+import pytest
+
+
+@pytest.fixture
+def staff(login_as):
+    return login_as("counter")
+
+
+def _open(client, events=("death",)):
+    response = client.post("/counter/cases", data={"events": list(events), "channel": "counter"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+def test_open_case_and_see_the_first_questions(client, staff):
+    url = _open(client)
+    page = client.get(url).get_data(as_text=True)
+    assert "受付番号" in page and "死亡（おくやみ）" in page
+    assert 'data-fact="death.date"' in page
+
+
+def test_opening_without_an_event_shows_the_error_next_to_the_field(client, staff):
+    response = client.post("/counter/cases", data={"channel": "counter"})
+    assert response.status_code == 400
+    assert "ライフイベントを1つ以上選んでください" in response.get_data(as_text=True)
+
+
+def test_answer_returns_new_questions_and_panel(client, staff):
+    url = _open(client)
+    member = client.post(url + "/members", data={"roles": ["deceased", "household_head"]})
+    assert member.get_json()["person"] == 0
+    response = client.post(
+        url + "/answer",
+        data={"fact": "death.date", "f-death-date-value": "令和7年4月7日", "revision": "0"},
+    )
+    body = response.get_json()
+    assert body["ok"] and body["revision"] == 1
+    assert "令和7年4月7日" in body["questions_html"]
+    assert "必要な手続" in body["panel_html"]
+
+
+def test_invalid_value_is_explained_and_not_stored(client, staff):
+    url = _open(client)
+    client.post(url + "/members", data={"roles": ["deceased"]})
+    response = client.post(
+        url + "/answer",
+        data={"fact": "household[0].birth_date", "f-household-0-birth_date-value": "令和0年1月1日"},
+    )
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["ok"] is False and body["code"] == "invalid"
+    assert (
+        "household[0].birth_date"
+        not in client.get(url).get_data(as_text=True).split('class="q-row asked')[0]
+    )
+
+
+def test_two_staff_editing_the_same_fact_do_not_overwrite_silently(client, staff):
+    url = _open(client)
+    first = client.post(
+        url + "/answer",
+        data={"fact": "death.date", "f-death-date-value": "R7.4.7", "revision": "0"},
+    )
+    assert first.get_json()["ok"]
+    stale = client.post(
+        url + "/answer",
+        data={"fact": "death.date", "f-death-date-value": "R7.4.6", "revision": "0"},
+    )
+    body = stale.get_json()
+    assert stale.status_code == 409 and body["code"] == "conflict"
+    assert "先に変更しました" in body["error"] and body["revision"] == 1
+
+
+def test_case_page_is_audited(client, staff):
+    url = _open(client)
+    client.get(url)
+    page = client.get(url + "/audit").get_data(as_text=True)
+    assert "case_viewed" in page and "case_opened" in page

@@ -1,0 +1,146 @@
+"""Browser fixtures: the real server (gunicorn, as in production) and the system Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PASSWORD = "browser-test-password"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The app served by gunicorn on a free loopback port, with its own instance folder."""
+
+    def __init__(self, instance: Path) -> None:
+        self.instance = instance
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "KAKANAI_INSTANCE_PATH": str(instance),
+            "KAKANAI_SECRET_KEY": "browser-tests",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def flask(self, *args: str) -> str:
+        """Run a ``flask`` CLI command against this server's instance; return its output."""
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr + result.stdout
+        return result.stdout
+
+    def start(self) -> None:
+        self.flask("db", "upgrade")
+        self._log = open(self.instance / "server.log", "wb")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "1",
+                "--threads",
+                "8",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "app:create_app()",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/login", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start:\n" + self.log())
+
+    def log(self) -> str:
+        return (self.instance / "server.log").read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+            self._log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path_factory.mktemp("live-instance"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def staff_account(live_server: LiveServer) -> Callable[[str], str]:
+    """Create (once per role) a staff account on the live server; return its username."""
+    made: dict[str, str] = {}
+
+    def account(role: str) -> str:
+        if role not in made:
+            username = f"e2e-{role}"
+            live_server.flask("users", "create", "--role", role, "--password", PASSWORD, username)
+            made[role] = username
+        return made[role]
+
+    return account
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Playwright gives every launch a fresh temporary user-data-dir.
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()

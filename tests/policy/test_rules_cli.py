@@ -1,0 +1,149 @@
+"""``flask rules``: lint, test, evaluate and explain, as policy staff run them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "tests" / "data" / "rules"
+PATHS = [str(SAMPLE / "procedure_rules"), str(SAMPLE / "form_definitions")]
+
+DEATH = {
+    "case.events": ["death"],
+    "death.date": "2025-04-07",
+    "household[0].roles": ["deceased", "household_head"],
+    "household[0].name": "山田 太郎",
+    "household[0].birth_date": "1947-03-02",
+    "household[1].roles": ["spouse", "applicant"],
+}
+
+
+@pytest.fixture
+def sample_app(app: Flask) -> Flask:
+    app.config.update(RULES_DIR=PATHS[0], FORMS_DIR=PATHS[1])
+    return app
+
+
+@pytest.fixture
+def facts_file(tmp_path: Path) -> Path:
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(DEATH, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_lint_clean_sample(sample_app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["rules", "lint"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: 10 procedures, 8 forms, ")
+
+
+def test_lint_reports_every_problem_with_position(
+    runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    base = ["tests/data/rules/procedure_rules", "tests/data/rules/form_definitions"]
+    result = runner.invoke(
+        args=["rules", "lint", *base, "tests/data/broken/22_all_problems_together"]
+    )
+    assert result.exit_code == 1
+    expected = (ROOT / "tests/data/broken/22_all_problems_together/expected.txt").read_text(
+        encoding="utf-8"
+    )
+    assert expected in result.output
+    assert "Error: 4 problems in the rules" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_scenarios_pass(sample_app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["rules", "test"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("4 passed, 0 failed")
+
+
+def test_failing_scenario_shows_a_diff(tmp_path: Path, runner: FlaskCliRunner) -> None:
+    rules = tmp_path / "procedure_rules"
+    shutil.copytree(SAMPLE / "procedure_rules", rules)
+    scenario = rules / "scenarios" / "death.yaml"
+    scenario.write_text(
+        scenario.read_text(encoding="utf-8").replace(
+            "sosaihi_kokuho.amount: 70,000円", "sosaihi_kokuho.amount: 50,000円"
+        ),
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["rules", "test", str(rules), PATHS[1]])
+    assert result.exit_code == 1
+    assert "FAIL 78歳の世帯主が死亡、配偶者と子が残る" in result.output
+    assert "  ≠ field sosaihi_kokuho.amount: expected '50,000円', got '70,000円'" in result.output
+    assert result.output.strip().endswith("3 passed, 1 failed")
+
+
+def test_scenario_files_reject_unknown_keys(tmp_path: Path, runner: FlaskCliRunner) -> None:
+    rules = tmp_path / "procedure_rules"
+    shutil.copytree(SAMPLE / "procedure_rules", rules)
+    (rules / "scenarios" / "extra.yaml").write_text(
+        "scenarios:\n  - name: x\n    as_of: 2025-04-10\n    facts: {}\n    expect: {procedures: []}\n    expected: {}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["rules", "test", str(rules), PATHS[1]])
+    assert result.exit_code == 1
+    assert (
+        "extra.yaml:6:5: scenario 'x': unknown key 'expected' (did you mean 'expect'?)"
+        in result.output
+    )
+
+
+def test_evaluate_prints_the_result_json(
+    sample_app: Flask, runner: FlaskCliRunner, facts_file: Path
+) -> None:
+    result = runner.invoke(
+        args=["rules", "evaluate", "--facts", str(facts_file), "--as-of", "2025-04-10"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["as_of"] == "2025-04-10"
+    assert [p["id"] for p in data["procedures"]] == ["kaso_kyoka", "kaigo_soshitsu"]
+    assert [u["id"] for u in data["undecided"]] == [
+        "kokuho_soshitsu",
+        "sosaihi_kokuho",
+        "inkan_haishi",
+    ]
+    assert data["next_questions"][0]["fact"] == "household[0].kokuho_member"
+
+
+def test_evaluate_refuses_bad_input(
+    sample_app: Flask, runner: FlaskCliRunner, tmp_path: Path, facts_file: Path
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    result = runner.invoke(args=["rules", "evaluate", "--facts", str(bad), "--as-of", "2025-04-10"])
+    assert result.exit_code == 1
+    assert "bad.json:1:2: not JSON" in result.output
+    result = runner.invoke(
+        args=["rules", "evaluate", "--facts", str(facts_file), "--as-of", "10/4/2025"]
+    )
+    assert result.exit_code == 2
+    assert "write the date as YYYY-MM-DD" in result.output
+
+
+def test_explain(sample_app: Flask, runner: FlaskCliRunner, facts_file: Path) -> None:
+    args = ["rules", "explain", "--facts", str(facts_file), "--as-of", "2025-04-10"]
+    applies = runner.invoke(args=[*args, "kaigo_soshitsu"])
+    assert applies.exit_code == 0, applies.output
+    assert "判定: 該当します（household[0]）" in applies.output
+    assert "    household[0].age = 78" in applies.output
+    waiting = runner.invoke(args=[*args, "kokuho_soshitsu"])
+    assert (
+        "判定: まだ決まりません — 次の事実が分かれば決まります: household[0].kokuho_member"
+        in waiting.output
+    )
+    other_event = runner.invoke(args=[*args, "teitaijuji"])
+    assert "判定: 該当しません — 事由 birth のいずれでもありません" in other_event.output
+    typo = runner.invoke(args=[*args, "kokuho_sositsu"])
+    assert typo.exit_code == 1
+    assert "unknown procedure 'kokuho_sositsu' did you mean 'kokuho_soshitsu'?" in typo.output

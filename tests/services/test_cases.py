@@ -1,0 +1,122 @@
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.models import AuditEvent, Case
+from app.services.cases import (
+    CaseError,
+    change_status,
+    fact_history,
+    fact_values,
+    open_case,
+    record_fact,
+)
+
+pytestmark = pytest.mark.db
+NOW = datetime(2026, 4, 1, 9, 30)
+
+
+@pytest.fixture
+def make_case(app, make_user):
+    """Factory: ``make_case(events=["death"], channel="counter")`` returns a case id."""
+    staff = make_user("counter")
+
+    def make(events=("death",), channel="counter"):
+        with app.app_context():
+            case = open_case(staff.id, list(events), channel, date(2026, 4, 1), NOW, "counter1")
+            return case.id
+
+    return make
+
+
+def test_case_numbers_count_up_per_year(app, make_case):
+    first, second = make_case(), make_case()
+    with app.app_context():
+        assert db.session.get(Case, first).number == "2026-000001"
+        assert db.session.get(Case, second).number == "2026-000002"
+
+
+def test_a_case_needs_an_event(app, make_user):
+    staff = make_user("counter")
+    with app.app_context(), pytest.raises(CaseError, match="ライフイベント"):
+        open_case(staff.id, [], "counter", date(2026, 4, 1), NOW, "x")
+
+
+def test_recorded_fact_is_committed_encrypted_and_starts_the_interview(app, make_case):
+    case_id = make_case()
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        record_fact(case, "household[0].name", "髙橋 一郎", actor="counter1", now=NOW)
+        db.session.remove()  # a new session sees only what was committed
+        case = db.session.get(Case, case_id)
+        assert fact_values(case)["household[0].name"] == "髙橋 一郎"
+        assert case.status == "interviewing"
+        raw = db.session.execute(text("SELECT value_enc FROM fact_value")).scalar_one()
+        assert "髙橋" not in raw and "\\u9ad9" not in raw
+
+
+def test_stale_revision_is_refused_not_overwritten(app, make_case):
+    case_id = make_case()
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        record_fact(case, "death.date", "2026-03-30", actor="a", now=NOW, expected_revision=0)
+        with pytest.raises(CaseError) as error:
+            record_fact(case, "death.date", "2026-03-29", actor="b", now=NOW, expected_revision=0)
+        assert error.value.code == "conflict" and "2026-03-30" in error.value.message
+        assert fact_values(case)["death.date"] == "2026-03-30"
+
+
+def test_locked_fact_changes_only_with_a_reason_and_is_audited(app, make_case):
+    case_id = make_case()
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        record_fact(
+            case,
+            "household[0].name",
+            "山田 太郎",
+            actor="registry",
+            now=NOW,
+            provenance="registry",
+            lock=True,
+        )
+        with pytest.raises(CaseError) as error:
+            record_fact(case, "household[0].name", "山田 太朗", actor="a", now=NOW)
+        assert error.value.code == "locked"
+        later = NOW + timedelta(minutes=1)
+        record_fact(
+            case, "household[0].name", "山田 太朗", actor="a", now=later, reason="戸籍の表記どおり"
+        )
+        history = fact_history(case, "household[0].name")
+        assert [(h["old"], h["new"], h["reason"]) for h in history] == [
+            ("山田 太郎", "山田 太朗", "戸籍の表記どおり"),
+            (None, "山田 太郎", None),
+        ]
+
+
+def test_lifecycle_and_reopening_needs_a_reason(app, make_case):
+    case_id = make_case()
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        with pytest.raises(CaseError, match="変更できません"):
+            change_status(case, "signed", actor="a", now=NOW)
+        for status in ("interviewing", "review", "signed", "issued", "closed"):
+            change_status(case, status, actor="a", now=NOW)
+        with pytest.raises(CaseError, match="理由"):
+            change_status(case, "interviewing", actor="a", now=NOW)
+        change_status(case, "interviewing", actor="a", now=NOW, reason="記載誤りの訂正")
+        reopen = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "status").order_by(AuditEvent.id.desc())
+        ).first()
+        assert reopen.detail == {"from": "closed", "to": "interviewing", "reason": "記載誤りの訂正"}
+
+
+def test_closed_case_cannot_be_edited(app, make_case):
+    case_id = make_case()
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        change_status(case, "cancelled", actor="a", now=NOW)
+        with pytest.raises(CaseError) as error:
+            record_fact(case, "death.date", "2026-03-30", actor="a", now=NOW)
+        assert error.value.code == "not_editable"
