@@ -200,7 +200,12 @@ class Documents:
         self._css: dict[str, CSS] = {}
         self._css_lock = threading.Lock()
         self.pool: Any = None  # a DocumentPool when parallel packet rendering is on
-        self._local = threading.local()
+        # One font configuration kept across renders: WeasyPrint otherwise builds a new Pango
+        # font map per document; reusing it keeps Pango's font and shaping caches warm
+        # (about a fifth off every render). Pango objects are not thread-safe, so renders
+        # take turns; they hold the GIL throughout anyway, so threads lose no parallelism.
+        self._font_config = FontConfiguration()
+        self._render_lock = threading.Lock()
 
     # ---- HTML ---------------------------------------------------------------------------
 
@@ -291,33 +296,19 @@ class Documents:
                 )
             return self._css[name]
 
-    def _font_config(self) -> FontConfiguration:
-        """Return this thread's font configuration, kept across renders.
-
-        WeasyPrint makes a new one (a new Pango font map) per document by default; reusing
-        it keeps Pango's font and shaping caches warm: about a fifth off every render.
-        Pango font maps are not thread-safe, hence one per thread.
-        """
-        config: FontConfiguration | None = getattr(self._local, "font_config", None)
-        if config is None:
-            config = self._local.font_config = FontConfiguration()
-        return config
-
     def _pdf(
         self, title: str, parts: Sequence[str], stylesheets: Sequence[str], tagged: bool
     ) -> bytes:
         names = list(dict.fromkeys(stylesheets))
-        html = HTML(
-            string=self.document_html(title, parts, ()),
-            base_url=self.root.as_uri() + "/",
-            url_fetcher=self.fetcher,
-        )
-        pdf: bytes = html.write_pdf(
-            stylesheets=[self._stylesheet(n) for n in names],
-            font_config=self._font_config(),
-            pdf_variant=PDF_UA if tagged else None,
-            uncompressed_pdf=False,
-        )
+        sheets = [self._stylesheet(n) for n in names]
+        source = self.document_html(title, parts, ())
+        with self._render_lock:
+            html = HTML(string=source, base_url=self.root.as_uri() + "/", url_fetcher=self.fetcher)
+            pdf: bytes = html.write_pdf(
+                stylesheets=sheets,
+                font_config=self._font_config,
+                pdf_variant=PDF_UA if tagged else None,
+            )
         return pdf
 
     def render_form_pdf(

@@ -36,3 +36,40 @@ def test_staff_preview_shows_the_sample_with_the_pdf_stylesheets(
 def test_preview_and_assets_need_a_login(documents_app: Flask, client: FlaskClient) -> None:
     assert client.get("/documents/assets/_shared/base.css").status_code in (302, 401, 403)
     assert client.get("/documents/preview/kaso_kyoka").status_code in (302, 401, 403)
+
+
+def test_init_documents_keeps_one_renderer_on_the_app(app: Flask) -> None:
+    from app.documents import documents, init_documents
+
+    docs = init_documents(app)
+    with app.app_context():
+        assert documents() is docs
+    assert "jumin_idou" in docs.catalog.forms
+
+
+def test_warm_up_loads_everything_and_leaves_no_cached_pdf(tmp_path: Any) -> None:
+    from app.documents.render import DEFAULT_ROOT, Documents
+
+    docs = Documents(DEFAULT_ROOT, cache_size=8)
+    docs.warm_up()
+    assert docs._css  # stylesheets parsed once
+    assert docs.cache.get("anything") is None and not docs.cache._items
+
+
+def test_threads_can_render_at_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.documents.render import DEFAULT_ROOT, Documents, RenderContext
+
+    docs = Documents(DEFAULT_ROOT, cache_size=0)
+    sample = docs.catalog.form("inu_henko").sample
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        pdfs = list(
+            pool.map(
+                lambda i: docs.render_form_pdf(
+                    "inu_henko", sample, RenderContext(case_number=f"T-{i}")
+                ),
+                range(3),
+            )
+        )
+    assert all(p.startswith(b"%PDF") for p in pdfs) and len(set(pdfs)) == 3
