@@ -86,10 +86,14 @@ def render_form_html(
 
 
 def render_form_pdf(
-    form_id: str, values: Mapping[str, Any], context: RenderContext | Mapping[str, Any]
+    form_id: str,
+    values: Mapping[str, Any],
+    context: RenderContext | Mapping[str, Any],
+    *,
+    tagged: bool = False,
 ) -> bytes:
-    """Render one form's values as a tagged PDF."""
-    return documents().render_form_pdf(form_id, values, context)
+    """Render one form's values as a PDF (``tagged=True``: the PDF/UA variant)."""
+    return documents().render_form_pdf(form_id, values, context, tagged=tagged)
 
 
 def render_packet_pdf(
@@ -97,6 +101,7 @@ def render_packet_pdf(
     context: RenderContext | Mapping[str, Any],
     *,
     procedures: Sequence[Mapping[str, Any]] | None = None,
+    tagged: bool = False,
 ) -> bytes:
     """Render a case's forms (the Result's ``forms``) with a cover sheet as one PDF."""
-    return documents().render_packet_pdf(forms, context, procedures=procedures)
+    return documents().render_packet_pdf(forms, context, procedures=procedures, tagged=tagged)

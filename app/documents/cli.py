@@ -22,7 +22,8 @@ def documents_cli() -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="PDF file to write."
 )
-def preview(form_id: str, output: Path | None) -> None:
+@click.option("--tagged", is_flag=True, help="Write the tagged PDF/UA variant (screen readers).")
+def preview(form_id: str, output: Path | None, tagged: bool) -> None:
     """Render FORM_ID with its sample.yaml data to a PDF file."""
     docs = documents()
     try:
@@ -31,7 +32,7 @@ def preview(form_id: str, output: Path | None) -> None:
         known = ", ".join(sorted(docs.catalog.forms)) or "none"
         raise click.ClickException(f"{exc}\nknown forms: {known}") from None
     context = RenderContext(case_number="見本", ruleset_version="sample", municipality="見本市")
-    pdf = docs.render_form_pdf(form_id, template.sample, context)
+    pdf = docs.render_form_pdf(form_id, template.sample, context, tagged=tagged)
     target = output or Path(template.file_name)
     target.write_bytes(pdf)
     click.echo(f"wrote {target} ({len(pdf):,} bytes)")

@@ -312,6 +312,18 @@ def test_cli_preview_writes_the_sample_pdf(runner: Any, tmp_path: Path) -> None:
     assert "児童生徒" in pdf_text(target.read_bytes())
 
 
+def test_cli_preview_writes_the_tagged_variant(runner: Any, tmp_path: Path) -> None:
+    target = tmp_path / "tagged.pdf"
+    result = runner.invoke(
+        args=["documents", "preview", "kaso_kyoka", "--tagged", "-o", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    with pikepdf.open(target) as pdf:
+        assert "/StructTreeRoot" in pdf.Root
+        assert str(pdf.Root.Lang).startswith("ja")
+        assert str(pdf.docinfo.Title) == "火葬許可申請書"
+
+
 def test_cli_preview_names_unknown_forms(runner: Any) -> None:
     result = runner.invoke(args=["documents", "preview", "no_such_form"])
     assert result.exit_code == 1
