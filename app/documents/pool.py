@@ -13,6 +13,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from app.documents.stamp import Rendered
+
 if TYPE_CHECKING:
     from app.documents.render import Documents, FormDocument, RenderContext
 
@@ -27,22 +29,22 @@ def _start_worker(root: str) -> None:
     _worker.warm_up()
 
 
-def _render_department(forms: list[dict[str, Any]], context: dict[str, Any]) -> bytes:
+def _render_department(forms: list[dict[str, Any]], context: dict[str, Any]) -> Rendered:
     from app.documents.render import FormDocument, RenderContext
 
     assert _worker is not None, "worker not started"
     docs = [FormDocument(**f) for f in forms]
-    return _worker.render_department_pdf(docs, RenderContext(**context))
+    return _worker.rendered_department(docs, RenderContext(**context))
 
 
 def _render_cover(
     procedures: list[dict[str, Any]], forms: list[dict[str, Any]], context: dict[str, Any]
-) -> bytes:
+) -> Rendered:
     from app.documents.render import FormDocument, RenderContext
 
     assert _worker is not None, "worker not started"
     docs = [FormDocument(**f) for f in forms]
-    return _worker.render_cover_pdf(procedures, RenderContext(**context), forms=docs)
+    return _worker.rendered_cover(procedures, RenderContext(**context), docs)
 
 
 def _ping() -> bool:
@@ -70,7 +72,7 @@ class DocumentPool:
         procedures: Sequence[Mapping[str, Any]],
         forms: Sequence[FormDocument],
         context: RenderContext,
-    ) -> Future[bytes]:
+    ) -> Future[Rendered]:
         """Start rendering the cover sheet in a worker."""
         return self.executor.submit(
             _render_cover,
@@ -84,13 +86,13 @@ class DocumentPool:
         documents: Documents,
         groups: Sequence[Sequence[FormDocument]],
         context: RenderContext,
-    ) -> list[Future[bytes] | bytes]:
+    ) -> list[Future[Rendered] | Rendered]:
         """Start rendering each department not in the cache; return futures or cached PDFs.
 
         The biggest departments go first, so that the workers finish at about the same time.
         """
         ctx = asdict(context)
-        jobs: dict[int, Future[bytes] | bytes] = {}
+        jobs: dict[int, Future[Rendered] | Rendered] = {}
         for i in sorted(range(len(groups)), key=lambda i: -len(groups[i])):
             cached = documents.cache.get(documents.department_key(groups[i], context))
             if cached is not None:
@@ -105,10 +107,10 @@ class DocumentPool:
         documents: Documents,
         groups: Sequence[Sequence[FormDocument]],
         context: RenderContext,
-        jobs: list[Future[bytes] | bytes],
-    ) -> list[bytes]:
+        jobs: list[Future[Rendered] | Rendered],
+    ) -> list[Rendered]:
         """Wait for the departments' PDFs and keep them in the cache."""
-        out: list[bytes] = []
+        out: list[Rendered] = []
         for group, job in zip(groups, jobs, strict=True):
             if isinstance(job, Future):
                 job = job.result()

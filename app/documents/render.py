@@ -16,8 +16,8 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from app.documents.catalog import (
     record_of,
 )
 from app.documents.fetcher import TemplateFetcher
+from app.documents.stamp import Rendered, SignBox, assemble
 
 log = logging.getLogger("app.documents")
 
@@ -44,6 +45,8 @@ COVER_TEMPLATE = f"{SHARED}/cover.html"
 DOCUMENT_TEMPLATE = f"{SHARED}/document.html"
 COVER_STYLESHEETS = (f"{SHARED}/base.css", f"{SHARED}/cover.css")
 PDF_UA = "pdf/ua-1"
+PACKET_TITLE = "申請書類一式"
+PT_PER_PX = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is in points
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class RenderContext:
 
     @property
     def signature_sha256(self) -> str | None:
-        """Return the hash of the signature image, part of what a document's hash covers."""
+        """Return the hash of the signature image (part of a tagged document's cache key)."""
         return hashlib.sha256(self.signature_png).hexdigest() if self.signature_png else None
 
 
@@ -104,7 +107,11 @@ def _canonical(value: Any) -> bytes:
 def document_hash(
     form_id: str, version: str, values: Mapping[str, Any], context: RenderContext
 ) -> str:
-    """Return the SHA-256 that identifies a printed document: form, values, case, signature."""
+    """Return the SHA-256 that identifies a printed document: form, template, values, case.
+
+    The signature is not part of it: the hash (and its QR) is printed before the resident
+    signs; the seal over the signed packet is what protects the signature.
+    """
     return hashlib.sha256(
         _canonical(
             {
@@ -115,7 +122,6 @@ def document_hash(
                 "case": context.case_number,
                 "ruleset": context.ruleset_version,
                 "municipality": context.municipality,
-                "signature": context.signature_sha256,
             }
         )
     ).hexdigest()
@@ -165,17 +171,17 @@ class _LRU:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._items: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> Any:
         with self._lock:
             value = self._items.get(key)
             if value is not None:
                 self._items.move_to_end(key)
             return value
 
-    def put(self, key: str, value: bytes) -> None:
+    def put(self, key: str, value: Any) -> None:
         if self.size <= 0:
             return
         with self._lock:
@@ -296,44 +302,25 @@ class Documents:
                 )
             return self._css[name]
 
-    def _pdf(
+    def _render(
         self, title: str, parts: Sequence[str], stylesheets: Sequence[str], tagged: bool
-    ) -> bytes:
-        names = list(dict.fromkeys(stylesheets))
-        sheets = [self._stylesheet(n) for n in names]
+    ) -> Rendered:
+        """Lay out and write one PDF; note where its signature boxes landed."""
+        sheets = [self._stylesheet(n) for n in dict.fromkeys(stylesheets)]
         source = self.document_html(title, parts, ())
         with self._render_lock:
             html = HTML(string=source, base_url=self.root.as_uri() + "/", url_fetcher=self.fetcher)
-            pdf: bytes = html.write_pdf(
-                stylesheets=sheets,
-                font_config=self._font_config,
-                pdf_variant=PDF_UA if tagged else None,
+            document = html.render(
+                stylesheets=sheets, font_config=self._font_config, pdf_tags=tagged
             )
-        return pdf
+            pdf: bytes = document.write_pdf(pdf_variant=PDF_UA if tagged else None)
+            boxes = tuple(_sign_boxes(document))
+        return Rendered(pdf, boxes)
 
-    def render_form_pdf(
-        self,
-        form_id: str,
-        values: Mapping[str, Any],
-        context: RenderContext | Mapping[str, Any] | None = None,
-        *,
-        tagged: bool = False,
+    def _pdf(
+        self, title: str, parts: Sequence[str], stylesheets: Sequence[str], tagged: bool
     ) -> bytes:
-        """Render one form as a PDF, from the cache when unchanged.
-
-        ``tagged=True`` gives the PDF/UA-1 variant (a structure tree for screen readers);
-        it costs about 7% more to write, so print and preview PDFs go without it.
-        """
-        ctx = RenderContext.of(context)
-        template = self.catalog.form(form_id)
-        key = self._form_key(template, values, ctx, tagged)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        fragment = self.render_form_html(form_id, values, ctx)
-        pdf = self._pdf(template.title, [fragment], template.stylesheets, tagged)
-        self.cache.put(key, pdf)
-        return pdf
+        return self._render(title, parts, stylesheets, tagged).pdf
 
     def _form_key(
         self, template: FormTemplate, values: Mapping[str, Any], ctx: RenderContext, tagged: bool
@@ -349,20 +336,56 @@ class Documents:
         procedures: Sequence[Mapping[str, Any]] | None,
         title: str,
         tagged: bool,
+        cover_forms: Sequence[FormDocument] | None = None,
     ) -> str:
         """Return the cache key of a document of forms: their values and template versions."""
         keys = [self._form_key(self.catalog.form(d.form_id), d.values, ctx, tagged) for d in docs]
+        listed = docs if cover_forms is None else cover_forms
         return hashlib.sha256(
             _canonical(
                 {
                     "forms": keys,
                     "procedures": list(procedures) if procedures is not None else None,
+                    "cover_forms": [[f.key, f.title, dict(f.department)] for f in listed],
                     "context": [ctx.case_number, ctx.ruleset_version, ctx.municipality],
+                    # Only tagged documents draw the signature through the template.
+                    "signature": ctx.signature_sha256 if tagged else None,
                     "title": title,
                     "tagged": tagged,
                 }
             )
         ).hexdigest()
+
+    def rendered_forms(
+        self,
+        docs: Sequence[FormDocument],
+        ctx: RenderContext,
+        *,
+        procedures: Sequence[Mapping[str, Any]] | None = None,
+        title: str,
+        tagged: bool = False,
+        cover_forms: Sequence[FormDocument] | None = None,
+    ) -> Rendered:
+        """Render forms (after a cover sheet when ``procedures`` is given) as ONE HTML
+        document, from the cache when nothing changed."""
+        key = self.forms_key(
+            docs, ctx, procedures=procedures, title=title, tagged=tagged, cover_forms=cover_forms
+        )
+        cached: Rendered | None = self.cache.get(key)
+        if cached is not None:
+            return cached
+        parts: list[str] = []
+        stylesheets: list[str] = [f"{SHARED}/base.css"]
+        if procedures is not None:
+            listed = docs if cover_forms is None else cover_forms
+            parts.append(self.render_cover_html(procedures, ctx, forms=listed))
+            stylesheets.extend(COVER_STYLESHEETS)
+        for doc in docs:
+            parts.append(self.render_form_html(doc.form_id, doc.values, ctx))
+            stylesheets.extend(self.catalog.form(doc.form_id).stylesheets)
+        rendered = self._render(title, parts, stylesheets, tagged)
+        self.cache.put(key, rendered)
+        return rendered
 
     def render_forms_pdf(
         self,
@@ -370,45 +393,41 @@ class Documents:
         context: RenderContext | Mapping[str, Any] | None = None,
         *,
         procedures: Sequence[Mapping[str, Any]] | None = None,
-        title: str = "",
+        title: str = "申請書類一式",
         tagged: bool = False,
     ) -> bytes:
-        """Render forms (and a cover sheet when ``procedures`` is given) as ONE HTML document."""
+        """Render forms (and a cover sheet when ``procedures`` is given) as one PDF.
+
+        Untagged PDFs are rendered unsigned (so the cache serves them again once the resident
+        signs) and the signature is stamped into the recorded signature boxes. The tagged
+        PDF/UA variant draws the signature through the template, inside the structure tree.
+        """
         ctx = RenderContext.of(context)
         docs = [FormDocument.of(f) for f in forms]
-        title = title or "申請書類一式"
-        key = self.forms_key(docs, ctx, procedures=procedures, title=title, tagged=tagged)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        parts: list[str] = []
-        stylesheets: list[str] = [f"{SHARED}/base.css"]
-        if procedures is not None:
-            parts.append(self.render_cover_html(procedures, ctx, forms=docs))
-            stylesheets.extend(COVER_STYLESHEETS)
-        for doc in docs:
-            parts.append(self.render_form_html(doc.form_id, doc.values, ctx))
-            stylesheets.extend(self.catalog.form(doc.form_id).stylesheets)
-        pdf = self._pdf(title, parts, stylesheets, tagged)
-        self.cache.put(key, pdf)
-        return pdf
+        if tagged:
+            return self.rendered_forms(
+                docs, ctx, procedures=procedures, title=title, tagged=True
+            ).pdf
+        rendered = self.rendered_forms(docs, unsigned(ctx), procedures=procedures, title=title)
+        return assemble([rendered], ctx.signature_png, title)
 
-    def cover_key(
+    def render_form_pdf(
         self,
-        procedures: Sequence[Mapping[str, Any]],
-        ctx: RenderContext,
-        forms: Sequence[FormDocument],
-    ) -> str:
-        """Return the cache key of a cover sheet."""
-        return hashlib.sha256(
-            _canonical(
-                {
-                    "cover": list(procedures),
-                    "forms": [[f.key, f.title, dict(f.department)] for f in forms],
-                    "context": [ctx.case_number, ctx.ruleset_version, ctx.municipality],
-                }
-            )
-        ).hexdigest()
+        form_id: str,
+        values: Mapping[str, Any],
+        context: RenderContext | Mapping[str, Any] | None = None,
+        *,
+        tagged: bool = False,
+    ) -> bytes:
+        """Render one form as a PDF, from the cache when unchanged.
+
+        ``tagged=True`` gives the PDF/UA-1 variant (a structure tree for screen readers);
+        it costs about 7% more to write, so print and preview PDFs go without it.
+        """
+        template = self.catalog.form(form_id)
+        return self.render_forms_pdf(
+            [FormDocument(form_id, values)], context, title=template.title, tagged=tagged
+        )
 
     def render_cover_pdf(
         self,
@@ -418,20 +437,28 @@ class Documents:
         forms: Sequence[FormDocument] = (),
     ) -> bytes:
         """Render the cover sheet (受付案内票) alone as a PDF."""
-        ctx = RenderContext.of(context)
-        key = self.cover_key(procedures, ctx, forms)
-        cached = self.cache.get(key)
-        if cached is None:
-            cover = self.render_cover_html(procedures, ctx, forms=forms)
-            cached = self._pdf("受付案内票", [cover], COVER_STYLESHEETS, False)
-            self.cache.put(key, cached)
-        return cached
+        return self.rendered_cover(procedures, unsigned(RenderContext.of(context)), forms).pdf
+
+    def rendered_cover(
+        self,
+        procedures: Sequence[Mapping[str, Any]],
+        ctx: RenderContext,
+        forms: Sequence[FormDocument],
+    ) -> Rendered:
+        """Render (or fetch from the cache) the cover sheet listing ``forms``."""
+        return self.rendered_forms(
+            [], ctx, procedures=procedures, title="受付案内票", cover_forms=forms
+        )
 
     def department_key(self, docs: Sequence[FormDocument], ctx: RenderContext) -> str:
-        """Return the cache key of one department's document."""
+        """Return the cache key of one department's (unsigned) document."""
         return self.forms_key(
             docs, ctx, procedures=None, title=_department_title(docs), tagged=False
         )
+
+    def rendered_department(self, docs: Sequence[FormDocument], ctx: RenderContext) -> Rendered:
+        """Render (or fetch from the cache) one department's unsigned document."""
+        return self.rendered_forms(docs, ctx, title=_department_title(docs))
 
     def render_department_pdf(
         self,
@@ -452,33 +479,54 @@ class Documents:
     ) -> bytes:
         """Render every form of a case with its cover sheet (受付案内票) as one PDF.
 
-        Untagged packets are rendered per department (in worker processes when a pool is
-        running, each department cached on its own) and joined; each department's pages
-        are numbered on their own, since each department files its own. ``tagged=True``
-        gives the PDF/UA variant, rendered as one HTML document so that the structure
-        tree stays whole.
+        Untagged packets are rendered per department, unsigned (in worker processes when a
+        pool is running; each department cached on its own), joined, and signed by stamping
+        the signature into every signature box. Each department's pages are numbered on
+        their own, since each department files its own. ``tagged=True`` gives the PDF/UA
+        variant, rendered as one HTML document so that the structure tree stays whole.
         """
         ctx = RenderContext.of(context)
         docs = [FormDocument.of(f) for f in forms]
         cover_procedures = procedures if procedures is not None else _procedures_of(docs)
         if tagged:
             return self.render_forms_pdf(
-                docs, ctx, procedures=cover_procedures, title="申請書類一式", tagged=True
+                docs, ctx, procedures=cover_procedures, title=PACKET_TITLE, tagged=True
             )
+        plain = unsigned(ctx)
         groups = group_by_department(docs)
         pool = self.pool if len(groups) > 1 else None
         if pool is None:
-            cover = self.render_cover_pdf(cover_procedures, ctx, forms=docs)
-            parts = [self.render_department_pdf(g, ctx) for g in groups]
+            cover = self.rendered_cover(cover_procedures, plain, docs)
+            parts = [self.rendered_department(g, plain) for g in groups]
         else:
-            jobs = pool.submit_departments(self, groups, ctx)
-            cover_key = self.cover_key(cover_procedures, ctx, docs)
+            jobs = pool.submit_departments(self, groups, plain)
+            cover_key = self.forms_key(
+                [],
+                plain,
+                procedures=cover_procedures,
+                title="受付案内票",
+                tagged=False,
+                cover_forms=docs,
+            )
             cover = self.cache.get(cover_key)
             if cover is None:
-                cover = pool.submit_cover(cover_procedures, docs, ctx).result()
+                cover = pool.submit_cover(cover_procedures, docs, plain).result()
                 self.cache.put(cover_key, cover)
-            parts = pool.collect(self, groups, ctx, jobs)
-        return join_pdfs([cover, *parts])
+            parts = pool.collect(self, groups, plain, jobs)
+        return assemble([cover, *parts], ctx.signature_png, PACKET_TITLE)
+
+    def prepare_packet(
+        self,
+        forms: Sequence[FormDocument | Mapping[str, Any]],
+        context: RenderContext | Mapping[str, Any] | None = None,
+        *,
+        procedures: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Render a case's packet unsigned into the cache while the resident reviews it.
+
+        Signing then only stamps the signature and joins the cached documents.
+        """
+        self.render_packet_pdf(forms, unsigned(RenderContext.of(context)), procedures=procedures)
 
     # ---- start-up -----------------------------------------------------------------------
 
@@ -500,6 +548,34 @@ class Documents:
         self.cache.clear()
 
 
+def unsigned(ctx: RenderContext) -> RenderContext:
+    """Return the context without the signature (what the cached PDFs are rendered with)."""
+    return replace(ctx, signature_png=None) if ctx.signature_png else ctx
+
+
+def _sign_boxes(document: Any) -> Iterator[SignBox]:
+    """Yield where each signature box (``div.ksign-box``) landed, in PDF points.
+
+    WeasyPrint has no public API for box positions; ``_page_box`` is its laid-out tree.
+    """
+    for number, page in enumerate(document.pages):
+        for box in page._page_box.descendants(placeholders=True):
+            box = getattr(box, "_box", box)  # absolutely positioned boxes sit in placeholders
+            element = box.element
+            if element is None or box.element_tag != "div":
+                continue
+            if "ksign-box" not in (element.get("class") or "").split():
+                continue
+            x, y = box.content_box_x(), box.content_box_y()
+            yield SignBox(
+                number,
+                x * PT_PER_PX,
+                (page.height - y - box.height) * PT_PER_PX,
+                box.width * PT_PER_PX,
+                box.height * PT_PER_PX,
+            )
+
+
 def group_by_department(docs: Sequence[FormDocument]) -> list[list[FormDocument]]:
     """Group forms by department, keeping the order in which departments first appear."""
     groups: dict[str, list[FormDocument]] = {}
@@ -519,25 +595,3 @@ def _procedures_of(docs: Sequence[FormDocument]) -> list[dict[str, Any]]:
     return [
         {"id": d.key, "title": d.title or d.form_id, "department": dict(d.department)} for d in docs
     ]
-
-
-def join_pdfs(pdfs: Sequence[bytes], title: str = "申請書類一式") -> bytes:
-    """Concatenate PDFs page by page (pikepdf: qpdf does it in milliseconds)."""
-    import pikepdf
-
-    if len(pdfs) == 1:
-        return pdfs[0]
-    with pikepdf.Pdf.new() as out:
-        sources = [pikepdf.Pdf.open(io.BytesIO(pdf)) for pdf in pdfs]
-        try:
-            for source in sources:
-                out.pages.extend(source.pages)
-            out.docinfo["/Title"] = title
-            if "/Lang" in sources[0].Root:
-                out.Root.Lang = sources[0].Root.Lang
-            buffer = io.BytesIO()
-            out.save(buffer)
-        finally:
-            for source in sources:
-                source.close()
-    return buffer.getvalue()

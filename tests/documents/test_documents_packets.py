@@ -11,13 +11,13 @@ from typing import Any
 
 import pikepdf
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from app.documents.catalog import TemplateError
 from app.documents.fetcher import RefusedURL, TemplateFetcher
-from app.documents.render import DEFAULT_ROOT, Documents, RenderContext
+from app.documents.render import DEFAULT_ROOT, Documents, RenderContext, document_hash
 from app.documents.seal import seal_pdf, verify_pdf
-from tests.documents.conftest import CONTEXT, pdf_text, squash
+from tests.documents.conftest import CONTEXT, page_image, pdf_text, squash
 
 HOKEN = {"id": "hoken_nenkin", "name": "保険年金課", "floor": 1, "counter": "5番"}
 SHIMIN = {"id": "shimin", "name": "市民課", "floor": 1, "counter": "1番"}
@@ -172,10 +172,51 @@ def test_signature_is_placed_in_every_signature_box(
     assert 'alt="届出人の署名"' in html and "data:image/png;base64," in html
 
 
-def test_signature_changes_the_document_hash(docs: Documents, forms: list[dict[str, Any]]) -> None:
+def test_signature_lands_inside_the_signature_box_and_nowhere_else(docs: Documents) -> None:
+    from app.documents.render import FormDocument, unsigned
+
     signed = RenderContext(**{**CONTEXT.__dict__, "signature_png": signature_png()})
-    plain = docs.render_form_html("jumin_idou", forms[0], CONTEXT)
-    assert docs.render_form_html("jumin_idou", forms[0], signed) != plain
+    sample = docs.catalog.form("kaso_kyoka").sample
+    rendered = docs.rendered_forms(
+        [FormDocument("kaso_kyoka", sample)], unsigned(signed), title="t"
+    )
+    (box,) = rendered.sign_boxes
+    plain = page_image(docs.render_form_pdf("kaso_kyoka", sample, CONTEXT), dpi=72)
+    stamped = page_image(docs.render_form_pdf("kaso_kyoka", sample, signed), dpi=72)
+    diff = ImageChops.difference(plain, stamped).getbbox()
+    assert diff is not None, "no signature was drawn"
+    left, top, right, bottom = diff  # pixels at 72 dpi = points, from the top-left
+    height = plain.size[1]
+    assert box.x - 1 <= left and right <= box.x + box.width + 1
+    assert height - (box.y + box.height) - 1 <= top and bottom <= height - box.y + 1
+
+
+def test_signature_does_not_change_the_document_hash(docs: Documents) -> None:
+    """The hash and its QR are printed before signing; the seal protects the signature."""
+    signed = RenderContext(**{**CONTEXT.__dict__, "signature_png": signature_png()})
+    sample = docs.catalog.form("kaso_kyoka").sample
+    assert document_hash("kaso_kyoka", "1", sample, signed) == document_hash(
+        "kaso_kyoka", "1", sample, CONTEXT
+    )
+    assert docs.render_form_pdf("kaso_kyoka", sample, signed) != docs.render_form_pdf(
+        "kaso_kyoka", sample, CONTEXT
+    )
+
+
+def test_tagged_variant_draws_the_signature_inside_the_structure_tree(
+    docs: Documents, tmp_path: Path
+) -> None:
+    signed = RenderContext(**{**CONTEXT.__dict__, "signature_png": signature_png()})
+    sample = docs.catalog.form("kaso_kyoka").sample
+    pdf = docs.render_form_pdf("kaso_kyoka", sample, signed, tagged=True)
+    with pikepdf.open(io.BytesIO(pdf)) as reader:
+        assert "/StructTreeRoot" in reader.Root
+    path = tmp_path / "tagged.pdf"
+    path.write_bytes(pdf)
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    assert any(line.split()[3:5] == ["600", "150"] for line in listing.splitlines()[2:])
 
 
 def test_values_are_escaped_not_markup(docs: Documents, forms: list[dict[str, Any]]) -> None:
