@@ -5,8 +5,10 @@ The case is the largest demo case: the scenario of procedure_rules/ with the mos
 
 - single_form_warm_ms: one form as a tagged PDF, warm process, cache off (median over
   the case's forms and several rounds)
-- packet_warm_ms: the whole packet (cover sheet + every form), departments rendered in two
-  warmed worker processes, cache cold (every round a new case number)
+- packet_warm_ms: the whole signed packet (cover sheet + every form), departments rendered
+  in two warmed worker processes, cache cold (every round a new case number)
+- packet_signing_after_prepare_ms: the app's path at signing: the packet was prepared
+  unsigned while the resident reviewed it (prepare_packet), signing stamps and joins
 - packet_sequential_ms: the same packet in one process, cache off
 - packet_tagged_ms: the PDF/UA variant of the packet (one HTML document, one process)
 - packet_cached_ms: the packet again with unchanged values (served from the cache)
@@ -20,12 +22,14 @@ The case is the largest demo case: the scenario of procedure_rules/ with the mos
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +76,17 @@ def largest_case() -> tuple[str, list[dict[str, Any]], list[dict[str, Any]], str
             for t in docs.catalog.forms.values()
         ]
         return "all samples", forms, [], "sample", "見本市"
+
+
+def signature_png() -> bytes:
+    """A drawn signature like the resident view sends (600 x 150 PNG)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (600, 150), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line([(20, 120), (150, 30), (300, 110), (580, 40)], fill="black", width=6)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def ms(start: float) -> float:
@@ -137,10 +152,16 @@ def main() -> None:
     pooled.pool.wait_ready()
     parallel: list[float] = []
     cached: list[float] = []
+    signing: list[float] = []
+    signature = signature_png()
     try:
         for i in range(ROUNDS):
+            # Cold cache: a new case number every round; the resident's signature included.
             context = RenderContext(
-                case_number=f"B-{i + 1}", ruleset_version=version, municipality=municipality
+                case_number=f"B-{i + 1}",
+                ruleset_version=version,
+                municipality=municipality,
+                signature_png=signature,
             )
             start = time.perf_counter()
             pooled.render_packet_pdf(items, context, procedures=procedures)
@@ -148,6 +169,16 @@ def main() -> None:
             start = time.perf_counter()
             pooled.render_packet_pdf(items, context, procedures=procedures)
             cached.append(ms(start))
+            # The app's path: prepared (unsigned) while the resident reviews, then signed.
+            review = RenderContext(
+                case_number=f"R-{i + 1}", ruleset_version=version, municipality=municipality
+            )
+            pooled.prepare_packet(items, review, procedures=procedures)
+            start = time.perf_counter()
+            pooled.render_packet_pdf(
+                items, replace(review, signature_png=signature), procedures=procedures
+            )
+            signing.append(ms(start))
     finally:
         pooled.pool.close()
 
@@ -167,6 +198,7 @@ def main() -> None:
                 "first_pdf_after_start_ms": med([f for _, f in fresh]),
                 "packet_tagged_ms": med(tagged),
                 "packet_cached_ms": med(cached),
+                "packet_signing_after_prepare_ms": med(signing),
                 "startup_warm_up_ms": med([w for w, _ in fresh]),
                 "first_pdf_cold_ms": med(cold),
                 "single_form_max_ms": round(max(single), 1),

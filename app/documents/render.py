@@ -499,7 +499,6 @@ class Documents:
             cover = self.rendered_cover(cover_procedures, plain, docs)
             parts = [self.rendered_department(g, plain) for g in groups]
         else:
-            jobs = pool.submit_departments(self, groups, plain)
             cover_key = self.forms_key(
                 [],
                 plain,
@@ -508,9 +507,11 @@ class Documents:
                 tagged=False,
                 cover_forms=docs,
             )
-            cover = self.cache.get(cover_key)
-            if cover is None:
-                cover = pool.submit_cover(cover_procedures, docs, plain).result()
+            # The cover goes first: it is a page or two, as long as a large department.
+            cover = self.cache.get(cover_key) or pool.submit_cover(cover_procedures, docs, plain)
+            jobs = pool.submit_departments(self, groups, plain)
+            if not isinstance(cover, Rendered):
+                cover = cover.result()
                 self.cache.put(cover_key, cover)
             parts = pool.collect(self, groups, plain, jobs)
         return assemble([cover, *parts], ctx.signature_png, PACKET_TITLE)
