@@ -17,6 +17,11 @@ from PIL import Image
 
 SIGNATURE_NAME = "/KSignature"
 PADDING_PT = 2.0
+MAX_SIGNATURE_PIXELS = 4_000_000  # a drawn signature is ~600 x 150; refuse image bombs
+
+
+class SignatureError(ValueError):
+    """The signature is not a PNG image of a sensible size."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,11 @@ class Rendered:
 
 def _signature_image(pdf: pikepdf.Pdf, png: bytes) -> tuple[pikepdf.Stream, int, int]:
     """Make an image XObject (RGB with its alpha as a soft mask) of the signature PNG."""
+    if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise SignatureError("the signature must be a PNG image")
     with Image.open(io.BytesIO(png)) as image:
+        if image.width * image.height > MAX_SIGNATURE_PIXELS:
+            raise SignatureError(f"the signature image is too large ({image.width}x{image.height})")
         rgba = image.convert("RGBA")
     width, height = rgba.size
     alpha = pikepdf.Stream(

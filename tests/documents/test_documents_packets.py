@@ -405,3 +405,20 @@ def test_packet_rendered_by_worker_processes_matches_one_process(
     sequential = docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
     assert pdf_text(parallel) == pdf_text(sequential)
     assert pdf_text(again) == pdf_text(parallel)  # served from the departments' cache
+
+
+@pytest.mark.parametrize(
+    "png",
+    [b"GIF89a not a png", None],
+    ids=["not-png", "huge"],
+)
+def test_a_bad_signature_image_is_refused(docs: Documents, png: bytes | None) -> None:
+    from app.documents.stamp import SignatureError
+
+    if png is None:
+        buffer = io.BytesIO()
+        Image.new("L", (4000, 1200)).save(buffer, format="PNG")
+        png = buffer.getvalue()
+    signed = RenderContext(**{**CONTEXT.__dict__, "signature_png": png})
+    with pytest.raises(SignatureError):
+        docs.render_form_pdf("kaso_kyoka", docs.catalog.form("kaso_kyoka").sample, signed)
