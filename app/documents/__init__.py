@@ -41,6 +41,7 @@ __all__ = [
     "render_form_pdf",
     "render_packet_pdf",
     "seal_pdf",
+    "sealed_packet",
     "verify_pdf",
 ]
 
@@ -105,3 +106,17 @@ def render_packet_pdf(
 ) -> bytes:
     """Render a case's forms (the Result's ``forms``) with a cover sheet as one PDF."""
     return documents().render_packet_pdf(forms, context, procedures=procedures, tagged=tagged)
+
+
+def sealed_packet(
+    forms: Sequence[FormDocument | Mapping[str, Any]],
+    context: RenderContext | Mapping[str, Any],
+    *,
+    procedures: Sequence[Mapping[str, Any]] | None = None,
+) -> bytes:
+    """Render the signed packet (signature in ``context``) and seal it with the city's seal."""
+    ctx = RenderContext.of(context)
+    if not ctx.signature_png:
+        raise ValueError("a packet is sealed once the resident has signed it")
+    pdf = documents().render_packet_pdf(forms, ctx, procedures=procedures)
+    return seal_pdf(pdf, current_app.instance_path, municipality=ctx.municipality or "デモ市")

@@ -73,3 +73,23 @@ def test_threads_can_render_at_once() -> None:
             )
         )
     assert all(p.startswith(b"%PDF") for p in pdfs) and len(set(pdfs)) == 3
+
+
+def test_sealed_packet_needs_a_signature_and_verifies(app: Flask) -> None:
+    import io
+
+    from PIL import Image
+
+    from app.documents import RenderContext, sealed_packet, verify_pdf
+    from app.documents.render import DEFAULT_ROOT, Documents
+
+    docs = Documents(DEFAULT_ROOT, cache_size=0)
+    form = {"id": "inu_henko", **docs.catalog.form("inu_henko").sample}
+    buffer = io.BytesIO()
+    Image.new("L", (300, 80), 255).save(buffer, format="PNG")
+    with app.app_context():
+        with pytest.raises(ValueError, match="signed"):
+            sealed_packet([form], RenderContext(municipality="みどり市"))
+        signed = RenderContext(municipality="みどり市", signature_png=buffer.getvalue())
+        pdf = sealed_packet([form], signed)
+        assert verify_pdf(pdf, app.instance_path).valid
