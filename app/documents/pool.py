@@ -55,6 +55,7 @@ class DocumentPool:
     """A pool of warmed renderer processes for one templates root."""
 
     def __init__(self, root: str, workers: int = 2) -> None:
+        self.root = root
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["app.documents.render"])
         self.workers = workers
@@ -121,3 +122,8 @@ class DocumentPool:
     def close(self) -> None:
         """Stop the workers."""
         self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def restarted(self) -> DocumentPool:
+        """Shut this (broken) pool down and return a fresh one with as many workers."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        return DocumentPool(self.root, self.workers)

@@ -17,6 +17,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -495,26 +496,38 @@ class Documents:
         plain = unsigned(ctx)
         groups = group_by_department(docs)
         pool = self.pool if len(groups) > 1 else None
+        if pool is not None:
+            try:
+                cover, parts = self._rendered_in_pool(pool, groups, plain, cover_procedures, docs)
+            except BrokenProcessPool:
+                # A worker died (out of memory, killed): render here, and start new workers.
+                log.exception("documents: render workers died; rendering in this process")
+                self.pool = pool.restarted()
+                pool = None
         if pool is None:
             cover = self.rendered_cover(cover_procedures, plain, docs)
             parts = [self.rendered_department(g, plain) for g in groups]
-        else:
-            cover_key = self.forms_key(
-                [],
-                plain,
-                procedures=cover_procedures,
-                title="受付案内票",
-                tagged=False,
-                cover_forms=docs,
-            )
-            # The cover goes first: it is a page or two, as long as a large department.
-            cover = self.cache.get(cover_key) or pool.submit_cover(cover_procedures, docs, plain)
-            jobs = pool.submit_departments(self, groups, plain)
-            if not isinstance(cover, Rendered):
-                cover = cover.result()
-                self.cache.put(cover_key, cover)
-            parts = pool.collect(self, groups, plain, jobs)
         return assemble([cover, *parts], ctx.signature_png, PACKET_TITLE)
+
+    def _rendered_in_pool(
+        self,
+        pool: Any,
+        groups: Sequence[Sequence[FormDocument]],
+        plain: RenderContext,
+        procedures: Sequence[Mapping[str, Any]],
+        docs: Sequence[FormDocument],
+    ) -> tuple[Rendered, list[Rendered]]:
+        """Render the cover and the departments in the worker processes (cache first)."""
+        cover_key = self.forms_key(
+            [], plain, procedures=procedures, title="受付案内票", tagged=False, cover_forms=docs
+        )
+        # The cover goes first: it is a page or two, as long as a large department.
+        cover = self.cache.get(cover_key) or pool.submit_cover(procedures, docs, plain)
+        jobs = pool.submit_departments(self, groups, plain)
+        if not isinstance(cover, Rendered):
+            cover = cover.result()
+            self.cache.put(cover_key, cover)
+        return cover, pool.collect(self, groups, plain, jobs)
 
     def prepare_packet(
         self,

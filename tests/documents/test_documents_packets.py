@@ -422,3 +422,28 @@ def test_a_bad_signature_image_is_refused(docs: Documents, png: bytes | None) ->
     signed = RenderContext(**{**CONTEXT.__dict__, "signature_png": png})
     with pytest.raises(SignatureError):
         docs.render_form_pdf("kaso_kyoka", docs.catalog.form("kaso_kyoka").sample, signed)
+
+
+def test_packet_survives_a_dead_worker(
+    docs: Documents, forms: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    import os
+    import signal
+
+    from app.documents.pool import DocumentPool
+
+    pooled = Documents(DEFAULT_ROOT, cache_size=0)
+    pooled.pool = DocumentPool(str(pooled.root), workers=1)
+    try:
+        pooled.pool.wait_ready()
+        for pid in list(pooled.pool.executor._processes):
+            os.kill(pid, signal.SIGKILL)
+        with caplog.at_level(logging.ERROR):
+            pdf = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+        assert "render workers died" in caplog.text
+        assert pdf_text(pdf) == pdf_text(
+            docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+        )
+        assert pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)  # new workers
+    finally:
+        pooled.pool.close()
