@@ -1,14 +1,13 @@
 """Form rendering (帳票): one Jinja2 template per form, shown as HTML and printed as PDF.
 
-The app calls :func:`init_documents` once at start-up: it loads the templates, warms the
-fonts (so the first PDF is fast) and, when ``DOCUMENT_WORKERS`` > 0, starts the worker
-processes that render a packet's departments side by side. Everything else goes through
+The app calls :func:`init_documents` once at start-up: it loads the templates and warms the
+fonts (so the first PDF is fast); with ``DOCUMENT_WORKERS`` > 0 the worker processes that
+render a packet's departments side by side start with the first packet. Everything else goes through
 the :class:`Documents` kept on the app (``documents()``), or the module functions below.
 """
 
 from __future__ import annotations
 
-import atexit
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,18 +49,13 @@ _default: Documents | None = None
 
 
 def init_documents(app: Flask) -> Documents:
-    """Load the templates once, warm fonts, start render workers; keep it all on the app."""
+    """Load the templates once, warm fonts, ready the render workers; keep it on the app."""
     docs = Documents(app.config.get("PDF_TEMPLATES_DIR") or DEFAULT_ROOT)
     app.extensions[EXTENSION] = docs
     if app.testing:
         return docs  # tests render on demand; warming every test app would only slow them
     docs.warm_up()
-    workers = int(app.config.get("DOCUMENT_WORKERS", 2) or 0)
-    if workers > 0:
-        from app.documents.pool import DocumentPool
-
-        docs.pool = DocumentPool(str(docs.root), workers)
-        atexit.register(docs.pool.close)
+    docs.workers = int(app.config.get("DOCUMENT_WORKERS", 2) or 0)  # started with 1st packet
     return docs
 
 

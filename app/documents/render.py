@@ -207,6 +207,8 @@ class Documents:
         self._css: dict[str, CSS] = {}
         self._css_lock = threading.Lock()
         self.pool: Any = None  # a DocumentPool when parallel packet rendering is on
+        self.workers = 0  # > 0: start that many workers with the first packet (see _packet_pool)
+        self._pool_lock = threading.Lock()
         # One font configuration kept across renders: WeasyPrint otherwise builds a new Pango
         # font map per document; reusing it keeps Pango's font and shaping caches warm
         # (about a fifth off every render). Pango objects are not thread-safe, so renders
@@ -495,7 +497,7 @@ class Documents:
             )
         plain = unsigned(ctx)
         groups = group_by_department(docs)
-        pool = self.pool if len(groups) > 1 else None
+        pool = self._packet_pool() if len(groups) > 1 else None
         if pool is not None:
             try:
                 cover, parts = self._rendered_in_pool(pool, groups, plain, cover_procedures, docs)
@@ -508,6 +510,24 @@ class Documents:
             cover = self.rendered_cover(cover_procedures, plain, docs)
             parts = [self.rendered_department(g, plain) for g in groups]
         return assemble([cover, *parts], ctx.signature_png, PACKET_TITLE)
+
+    def _packet_pool(self) -> Any:
+        """Return the worker pool, starting it with the first packet when ``workers`` > 0.
+
+        Started on first use, not at app start, so that CLI commands never spawn workers;
+        the first packet is usually ``prepare_packet`` while the resident reviews, which
+        hides the start-up.
+        """
+        if self.pool is None and self.workers > 0:
+            with self._pool_lock:
+                if self.pool is None:
+                    import atexit
+
+                    from app.documents.pool import DocumentPool
+
+                    self.pool = DocumentPool(str(self.root), self.workers)
+                    atexit.register(self.pool.close)
+        return self.pool
 
     def _rendered_in_pool(
         self,

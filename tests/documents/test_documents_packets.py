@@ -396,9 +396,11 @@ def test_packet_rendered_by_worker_processes_matches_one_process(
     from app.documents.pool import DocumentPool
 
     pooled = Documents(DEFAULT_ROOT, cache_size=16)
-    pooled.pool = DocumentPool(str(pooled.root), workers=1)
+    pooled.workers = 1
+    assert pooled.pool is None  # workers start with the first packet, not before
     try:
         parallel = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+        assert isinstance(pooled.pool, DocumentPool)
         again = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
     finally:
         pooled.pool.close()
