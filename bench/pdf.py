@@ -6,10 +6,13 @@ The case is the largest demo case: the scenario of procedure_rules/ with the mos
 - single_form_warm_ms: one form as a tagged PDF, warm process, cache off (median over
   the case's forms and several rounds)
 - packet_warm_ms: the whole signed packet (cover sheet + every form), departments rendered
-  in two warmed worker processes, cache cold (every round a new case number)
+  side by side in two warmed worker processes (split=True), cache cold (every round a new
+  case number)
+- packet_one_document_in_worker_ms: the default packet (ONE HTML document) rendered by a
+  worker, cache cold
 - packet_signing_after_prepare_ms: the app's path at signing: the packet was prepared
   unsigned while the resident reviewed it (prepare_packet), signing stamps and joins
-- packet_sequential_ms: the same packet in one process, cache off
+- packet_sequential_ms: the default packet (one HTML document) in this process, cache off
 - packet_tagged_ms: the PDF/UA variant of the packet (one HTML document, one process)
 - packet_cached_ms: the packet again with unchanged values (served from the cache)
 - first_pdf_after_start_ms: in a fresh process, after the start-up warm-up the app runs,
@@ -147,6 +150,7 @@ def main() -> None:
     parallel: list[float] = []
     cached: list[float] = []
     signing: list[float] = []
+    in_worker: list[float] = []
     signature = signature_png()
     try:
         # One process and the pool take turns every round, so both meet the same load.
@@ -164,11 +168,16 @@ def main() -> None:
             sequential_cpu.append((time.process_time() - cpu) * 1000)
 
             start = time.perf_counter()
-            pooled.render_packet_pdf(items, context, procedures=procedures)
+            pooled.render_packet_pdf(items, context, procedures=procedures, split=True)
             parallel.append(ms(start))
             start = time.perf_counter()
-            pooled.render_packet_pdf(items, context, procedures=procedures)
+            pooled.render_packet_pdf(items, context, procedures=procedures, split=True)
             cached.append(ms(start))
+            start = time.perf_counter()
+            pooled.render_packet_pdf(
+                items, replace(context, case_number=f"W-{i}"), procedures=procedures
+            )
+            in_worker.append(ms(start))
             # The app's path: prepared (unsigned) while the resident reviews, then signed.
             review = RenderContext(
                 case_number=f"R-{i + 1}", ruleset_version=version, municipality=municipality
@@ -198,6 +207,7 @@ def main() -> None:
                 "first_pdf_after_start_ms": med([f for _, f in fresh]),
                 "packet_tagged_ms": med(tagged),
                 "packet_cached_ms": med(cached),
+                "packet_one_document_in_worker_ms": med(in_worker),
                 "packet_signing_after_prepare_ms": med(signing),
                 "startup_warm_up_ms": med([w for w, _ in fresh]),
                 "first_pdf_cold_ms": med(cold),

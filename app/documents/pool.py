@@ -1,8 +1,10 @@
-"""Worker processes that render the departments of a packet side by side.
+"""Worker processes that render packets away from the web process.
 
-WeasyPrint lays out in pure Python, so one process uses one core; a packet of a dozen
-forms renders about twice as fast on two. Workers come from a fork server (never a fork
-of the web process, which has threads) and warm their fonts once when they start.
+WeasyPrint lays out in pure Python holding the GIL: a one-second packet rendered in the web
+process would stall every other request for that second. Workers render it instead, and
+with ``split=True`` render a packet's departments side by side (one process uses one core).
+Workers come from a fork server (never a fork of the web process, which has threads) and
+warm their fonts once when they start.
 """
 
 from __future__ import annotations
@@ -47,6 +49,16 @@ def _render_cover(
     return _worker.rendered_cover(procedures, RenderContext(**context), docs)
 
 
+def _render_packet(
+    procedures: list[dict[str, Any]], forms: list[dict[str, Any]], context: dict[str, Any]
+) -> Rendered:
+    from app.documents.render import FormDocument, RenderContext
+
+    assert _worker is not None, "worker not started"
+    docs = [FormDocument(**f) for f in forms]
+    return _worker.rendered_packet(docs, RenderContext(**context), procedures)
+
+
 def _ping() -> bool:
     return _worker is not None
 
@@ -67,6 +79,20 @@ class DocumentPool:
         """Block until every worker has started and warmed its fonts."""
         for future in [self.executor.submit(_ping) for _ in range(self.workers * 2)]:
             future.result()
+
+    def submit_packet(
+        self,
+        procedures: Sequence[Mapping[str, Any]],
+        forms: Sequence[FormDocument],
+        context: RenderContext,
+    ) -> Future[Rendered]:
+        """Start rendering a whole packet as one document in a worker."""
+        return self.executor.submit(
+            _render_packet,
+            [dict(p) for p in procedures],
+            [asdict(d) for d in forms],
+            asdict(context),
+        )
 
     def submit_cover(
         self,

@@ -479,37 +479,61 @@ class Documents:
         *,
         procedures: Sequence[Mapping[str, Any]] | None = None,
         tagged: bool = False,
+        split: bool = False,
     ) -> bytes:
-        """Render every form of a case with its cover sheet (受付案内票) as one PDF.
+        """Render every form of a case, after its cover sheet (受付案内票), as one PDF.
 
-        Untagged packets are rendered per department, unsigned (in worker processes when a
-        pool is running; each department cached on its own), joined, and signed by stamping
-        the signature into every signature box. Each department's pages are numbered on
-        their own, since each department files its own. ``tagged=True`` gives the PDF/UA
-        variant, rendered as one HTML document so that the structure tree stays whole.
+        The packet is ONE HTML document (one font subset, pages numbered through), forms
+        grouped by department. It is rendered unsigned — by a worker process when the pool
+        runs, so the web process stays responsive — cached, and signed by stamping the
+        signature into every signature box. ``split=True`` renders each department as its
+        own document in parallel workers and joins them: faster from a cold cache on an idle
+        multi-core server, twice the size, each department's pages numbered on their own.
+        ``tagged=True`` gives the PDF/UA variant (one document, signature in the tree).
         """
         ctx = RenderContext.of(context)
-        docs = [FormDocument.of(f) for f in forms]
+        docs = [
+            d for group in group_by_department([FormDocument.of(f) for f in forms]) for d in group
+        ]
         cover_procedures = procedures if procedures is not None else _procedures_of(docs)
         if tagged:
             return self.render_forms_pdf(
                 docs, ctx, procedures=cover_procedures, title=PACKET_TITLE, tagged=True
             )
         plain = unsigned(ctx)
-        groups = group_by_department(docs)
-        pool = self._packet_pool() if len(groups) > 1 else None
+        pool = self._packet_pool()
+        parts: list[Rendered] | None = None
         if pool is not None:
             try:
-                cover, parts = self._rendered_in_pool(pool, groups, plain, cover_procedures, docs)
+                parts = self._rendered_in_pool(pool, docs, plain, cover_procedures, split)
             except BrokenProcessPool:
                 # A worker died (out of memory, killed): render here, and start new workers.
                 log.exception("documents: render workers died; rendering in this process")
                 self.pool = pool.restarted()
-                pool = None
-        if pool is None:
-            cover = self.rendered_cover(cover_procedures, plain, docs)
-            parts = [self.rendered_department(g, plain) for g in groups]
-        return assemble([cover, *parts], ctx.signature_png, PACKET_TITLE)
+        if parts is None and split:
+            parts = [self.rendered_cover(cover_procedures, plain, docs)]
+            parts += [self.rendered_department(g, plain) for g in group_by_department(docs)]
+        elif parts is None:
+            parts = [self.rendered_packet(docs, plain, cover_procedures)]
+        return assemble(parts, ctx.signature_png, PACKET_TITLE)
+
+    def packet_key(
+        self,
+        docs: Sequence[FormDocument],
+        ctx: RenderContext,
+        procedures: Sequence[Mapping[str, Any]],
+    ) -> str:
+        """Return the cache key of a one-document (unsigned) packet."""
+        return self.forms_key(docs, ctx, procedures=procedures, title=PACKET_TITLE, tagged=False)
+
+    def rendered_packet(
+        self,
+        docs: Sequence[FormDocument],
+        ctx: RenderContext,
+        procedures: Sequence[Mapping[str, Any]],
+    ) -> Rendered:
+        """Render (or fetch from the cache) the unsigned packet as one HTML document."""
+        return self.rendered_forms(docs, ctx, procedures=procedures, title=PACKET_TITLE)
 
     def _packet_pool(self) -> Any:
         """Return the worker pool, starting it with the first packet when ``workers`` > 0.
@@ -532,12 +556,20 @@ class Documents:
     def _rendered_in_pool(
         self,
         pool: Any,
-        groups: Sequence[Sequence[FormDocument]],
+        docs: Sequence[FormDocument],
         plain: RenderContext,
         procedures: Sequence[Mapping[str, Any]],
-        docs: Sequence[FormDocument],
-    ) -> tuple[Rendered, list[Rendered]]:
-        """Render the cover and the departments in the worker processes (cache first)."""
+        split: bool,
+    ) -> list[Rendered]:
+        """Render the packet in the worker processes (cache first); return its documents."""
+        if not split:
+            key = self.packet_key(docs, plain, procedures)
+            cached: Rendered | None = self.cache.get(key)
+            if cached is None:
+                cached = pool.submit_packet(procedures, docs, plain).result()
+                self.cache.put(key, cached)
+            return [cached]
+        groups = group_by_department(docs)
         cover_key = self.forms_key(
             [], plain, procedures=procedures, title="受付案内票", tagged=False, cover_forms=docs
         )
@@ -547,7 +579,7 @@ class Documents:
         if not isinstance(cover, Rendered):
             cover = cover.result()
             self.cache.put(cover_key, cover)
-        return cover, pool.collect(self, groups, plain, jobs)
+        return [cover, *pool.collect(self, groups, plain, jobs)]
 
     def prepare_packet(
         self,
@@ -555,12 +587,15 @@ class Documents:
         context: RenderContext | Mapping[str, Any] | None = None,
         *,
         procedures: Sequence[Mapping[str, Any]] | None = None,
+        split: bool = False,
     ) -> None:
         """Render a case's packet unsigned into the cache while the resident reviews it.
 
-        Signing then only stamps the signature and joins the cached documents.
+        Signing then only stamps the signature into the cached documents.
         """
-        self.render_packet_pdf(forms, unsigned(RenderContext.of(context)), procedures=procedures)
+        self.render_packet_pdf(
+            forms, unsigned(RenderContext.of(context)), procedures=procedures, split=split
+        )
 
     # ---- start-up -----------------------------------------------------------------------
 

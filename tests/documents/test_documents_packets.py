@@ -390,8 +390,9 @@ def test_cli_verify_reports_valid_and_invalid(app: Any, runner: Any, tmp_path: P
     assert "invalid:" in result.output
 
 
+@pytest.mark.parametrize("split", [False, True], ids=["one-document", "split"])
 def test_packet_rendered_by_worker_processes_matches_one_process(
-    docs: Documents, forms: list[dict[str, Any]]
+    docs: Documents, forms: list[dict[str, Any]], split: bool
 ) -> None:
     from app.documents.pool import DocumentPool
 
@@ -399,31 +400,26 @@ def test_packet_rendered_by_worker_processes_matches_one_process(
     pooled.workers = 1
     assert pooled.pool is None  # workers start with the first packet, not before
     try:
-        parallel = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+        parallel = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES, split=split)
         assert isinstance(pooled.pool, DocumentPool)
-        again = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+        again = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES, split=split)
     finally:
         pooled.pool.close()
-    sequential = docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+    sequential = docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES, split=split)
     assert pdf_text(parallel) == pdf_text(sequential)
-    assert pdf_text(again) == pdf_text(parallel)  # served from the departments' cache
+    assert pdf_text(again) == pdf_text(parallel)  # served from the cache
 
 
-@pytest.mark.parametrize(
-    "png",
-    [b"GIF89a not a png", None],
-    ids=["not-png", "huge"],
-)
-def test_a_bad_signature_image_is_refused(docs: Documents, png: bytes | None) -> None:
-    from app.documents.stamp import SignatureError
-
-    if png is None:
-        buffer = io.BytesIO()
-        Image.new("L", (4000, 1200)).save(buffer, format="PNG")
-        png = buffer.getvalue()
-    signed = RenderContext(**{**CONTEXT.__dict__, "signature_png": png})
-    with pytest.raises(SignatureError):
-        docs.render_form_pdf("kaso_kyoka", docs.catalog.form("kaso_kyoka").sample, signed)
+def test_one_document_packet_numbers_pages_through_and_split_per_department(
+    docs: Documents, forms: list[dict[str, Any]]
+) -> None:
+    one = pdf_text(docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES))
+    assert [squash(p)[-3:] for p in one.split("\f")[:-1]] == [f"{n}/5" for n in range(1, 6)]
+    split = pdf_text(docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES, split=True))
+    assert [squash(p)[-3:] for p in split.split("\f")[:-1]] == ["1/1", "1/2", "2/2", "1/2", "2/2"]
+    assert len(docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)) < len(
+        docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES, split=True)
+    )  # one font subset instead of one per department
 
 
 def test_packet_survives_a_dead_worker(
