@@ -46,3 +46,42 @@ def verify(file: Path) -> None:
     click.echo(f"{file}: {verdict}")
     if not verdict.valid:
         raise SystemExit(1)
+
+
+@documents_cli.command("packet")
+@click.option(
+    "--facts", "facts_path", required=True, help="JSON file of fact id → value ('-' for stdin)."
+)
+@click.option("--as-of", "as_of", help="Application date YYYY-MM-DD (default: today).")
+@click.option("--case-number", default="見本", help="Printed in every footer.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="PDF file to write.",
+)
+@click.option("--split", is_flag=True, help="One document per department, joined.")
+@click.option("--tagged", is_flag=True, help="The tagged PDF/UA variant.")
+def packet(
+    facts_path: str, as_of: str | None, case_number: str, output: Path, split: bool, tagged: bool
+) -> None:
+    """Evaluate a case's facts and write its packet: the cover sheet, then every form."""
+    from app.policy.cli import _as_of, _facts
+    from app.services.rules import current_ruleset, evaluate_case
+
+    ruleset = current_ruleset(current_app)
+    result = evaluate_case(current_app, _facts(facts_path), _as_of(as_of)).to_json()
+    context = RenderContext(
+        case_number=case_number,
+        ruleset_version=result["ruleset_version"],
+        municipality=ruleset.municipality.name,
+    )
+    pdf = documents().render_packet_pdf(
+        result["forms"], context, procedures=result["procedures"], split=split, tagged=tagged
+    )
+    output.write_bytes(pdf)
+    click.echo(
+        f"wrote {output}: {len(result['procedures'])} procedures, {len(result['forms'])} forms"
+        f" ({len(pdf):,} bytes)"
+    )

@@ -445,3 +445,31 @@ def test_packet_survives_a_dead_worker(
         assert pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)  # new workers
     finally:
         pooled.pool.close()
+
+
+def test_cli_packet_evaluates_facts_and_writes_the_packet(runner: Any, tmp_path: Path) -> None:
+    import json
+
+    from app.engine import load
+    from tests.documents.conftest import ROOT
+
+    ruleset = load([ROOT / "procedure_rules", ROOT / "form_definitions"])
+    scenario = next(s for s in ruleset.scenarios if "犬の飼い主" in s.name)
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps(scenario.facts, ensure_ascii=False, default=str))
+    target = tmp_path / "packet.pdf"
+    result = runner.invoke(
+        args=[
+            "documents",
+            "packet",
+            "--facts",
+            str(facts),
+            "--as-of",
+            scenario.as_of.isoformat(),
+            "-o",
+            str(target),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    text = squash(pdf_text(target.read_bytes()))
+    assert "受付案内票" in text and "犬の登録事項変更届" in text and "火葬許可申請書" in text
