@@ -2,8 +2,8 @@
 
 The app calls :func:`init_documents` once at start-up: it loads the templates and warms the
 fonts (so the first PDF is fast); with ``DOCUMENT_WORKERS`` > 0 the worker processes that
-render a packet's departments side by side start with the first packet. Everything else goes through
-the :class:`Documents` kept on the app (``documents()``), or the module functions below.
+render packets start with the first packet. Everything else goes through the
+:class:`Documents` kept on the app (``documents()``), or the module functions below.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ __all__ = [
     "qr_payload",
     "render_form_html",
     "render_form_pdf",
+    "prepare_packet",
     "render_packet_pdf",
     "seal_pdf",
     "sealed_packet",
@@ -100,6 +101,16 @@ def render_packet_pdf(
 ) -> bytes:
     """Render a case's forms (the Result's ``forms``) with a cover sheet as one PDF."""
     return documents().render_packet_pdf(forms, context, procedures=procedures, tagged=tagged)
+
+
+def prepare_packet(
+    forms: Sequence[FormDocument | Mapping[str, Any]],
+    context: RenderContext | Mapping[str, Any],
+    *,
+    procedures: Sequence[Mapping[str, Any]] | None = None,
+) -> None:
+    """Render a case's packet unsigned into the cache while the resident reviews it."""
+    documents().prepare_packet(forms, context, procedures=procedures)
 
 
 def sealed_packet(
