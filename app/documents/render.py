@@ -1,0 +1,666 @@
+"""One renderer: a form's template gives the on-screen HTML and, through WeasyPrint, the PDF.
+
+The renderer takes *values*, not facts: ``{"fields": …, "rows": …}`` exactly as the engine's
+Result gives them for a form (already formatted for print), plus a context (case number,
+rule-set version, municipality, the resident's signature).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import io
+import json
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import segno
+from jinja2 import UndefinedError
+from markupsafe import Markup
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from app.documents.catalog import (
+    SHARED,
+    Catalog,
+    FormTemplate,
+    TemplateError,
+    catalog_for,
+    record_of,
+)
+from app.documents.fetcher import TemplateFetcher
+from app.documents.stamp import Rendered, SignBox, assemble
+
+log = logging.getLogger("app.documents")
+
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "pdf_templates"
+COVER_TEMPLATE = f"{SHARED}/cover.html"
+DOCUMENT_TEMPLATE = f"{SHARED}/document.html"
+COVER_STYLESHEETS = (f"{SHARED}/base.css", f"{SHARED}/cover.css")
+PDF_UA = "pdf/ua-1"
+PACKET_TITLE = "申請書類一式"
+PT_PER_PX = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is in points
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What a document shows besides its values: whose case, which rules, which city, signed."""
+
+    case_number: str = ""
+    ruleset_version: str = ""
+    municipality: str = ""
+    signature_png: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, value: RenderContext | Mapping[str, Any] | None) -> RenderContext:
+        """Accept a RenderContext or a mapping with the same keys."""
+        if isinstance(value, RenderContext):
+            return value
+        value = dict(value or {})
+        unknown = set(value) - {"case_number", "ruleset_version", "municipality", "signature_png"}
+        if unknown:
+            raise TypeError(f"unknown render context keys: {sorted(unknown)}")
+        return cls(**value)
+
+    @property
+    def signature_sha256(self) -> str | None:
+        """Return the hash of the signature image (part of a tagged document's cache key)."""
+        return hashlib.sha256(self.signature_png).hexdigest() if self.signature_png else None
+
+
+@dataclass(frozen=True)
+class FormDocument:
+    """One form to print: the engine's Result form entry reduced to what the renderer needs."""
+
+    form_id: str
+    values: Mapping[str, Any]
+    key: str = ""
+    department: Mapping[str, Any] = field(default_factory=dict)
+    title: str = ""
+
+    @classmethod
+    def of(cls, form: FormDocument | Mapping[str, Any]) -> FormDocument:
+        """Accept a Result ``forms[]`` entry (``template`` names the folder) or a FormDocument."""
+        if isinstance(form, FormDocument):
+            return form
+        form_id = form.get("template") or form["id"]
+        return cls(
+            form_id=form_id,
+            values={"fields": form.get("fields") or {}, "rows": form.get("rows") or {}},
+            key=form.get("key") or form_id,
+            department=form.get("department") or {},
+            title=form.get("title") or "",
+        )
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def document_hash(
+    form_id: str, version: str, values: Mapping[str, Any], context: RenderContext
+) -> str:
+    """Return the SHA-256 that identifies a printed document: form, template, values, case.
+
+    The signature is not part of it: the hash (and its QR) is printed before the resident
+    signs; the seal over the signed packet is what protects the signature.
+    """
+    return hashlib.sha256(
+        _canonical(
+            {
+                "form": form_id,
+                "template_version": version,
+                "fields": values.get("fields") or {},
+                "rows": values.get("rows") or {},
+                "case": context.case_number,
+                "ruleset": context.ruleset_version,
+                "municipality": context.municipality,
+            }
+        )
+    ).hexdigest()
+
+
+_LAYOUT_WHITESPACE = re.compile(r">\s*\n\s*<")
+
+
+def compact(html: str) -> str:
+    """Drop the line breaks between tags that only lay out the template's source.
+
+    WeasyPrint makes an anonymous box of every such whitespace run; a form has hundreds.
+    Spaces within a line (between inline elements) are kept: they may be meant.
+    """
+    return _LAYOUT_WHITESPACE.sub("><", html)
+
+
+def qr_payload(digest: str) -> str:
+    """Return the text the footer QR encodes for a document hash."""
+    return f"sha256:{digest}"
+
+
+@functools.lru_cache(maxsize=256)
+def hash_qr_uri(digest: str) -> str:
+    """Return the QR of a document hash as a PNG data URL (segno, UTF-8 with ECI).
+
+    One pixel per module, printed at 18 mm without interpolation (``image-rendering:
+    pixelated``): crisp at any resolution and much cheaper for WeasyPrint than an SVG path.
+    """
+    qr = segno.make_qr(qr_payload(digest), encoding="utf-8", eci=True, error="m")
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=1, border=2)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def png_uri(png: bytes | None) -> str | None:
+    """Return a PNG as a data URL for an <img>, or None."""
+    if not png:
+        return None
+    if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError("the signature must be a PNG image")
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+class _LRU:
+    """A small thread-safe in-memory cache of rendered PDFs (never on disk: personal data)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Any) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class Documents:
+    """The renderer for one templates root: HTML fragments, form PDFs, packets, cache."""
+
+    def __init__(self, root: Path | str = DEFAULT_ROOT, *, cache_size: int = 64) -> None:
+        self.catalog: Catalog = catalog_for(root)
+        self.root = self.catalog.root
+        self.fetcher = TemplateFetcher(self.root)
+        self.cache = _LRU(cache_size)
+        self._css: dict[str, CSS] = {}
+        self._css_lock = threading.Lock()
+        self.pool: Any = None  # a DocumentPool when parallel packet rendering is on
+        self.workers = 0  # > 0: start that many workers with the first packet (see _packet_pool)
+        self._pool_lock = threading.Lock()
+        # One font configuration kept across renders: WeasyPrint otherwise builds a new Pango
+        # font map per document; reusing it keeps Pango's font and shaping caches warm
+        # (about a fifth off every render). Pango objects are not thread-safe, so renders
+        # take turns; they hold the GIL throughout anyway, so threads lose no parallelism.
+        self._font_config = FontConfiguration()
+        self._render_lock = threading.Lock()
+
+    # ---- HTML ---------------------------------------------------------------------------
+
+    def render_form_html(
+        self,
+        form_id: str,
+        values: Mapping[str, Any],
+        context: RenderContext | Mapping[str, Any] | None = None,
+    ) -> Markup:
+        """Render one form as an HTML fragment (the on-screen preview and the PDF's body)."""
+        ctx = RenderContext.of(context)
+        template = self.catalog.form(form_id)
+        digest = document_hash(form_id, template.version, values, ctx)
+        fields, rows = record_of(values)
+        try:
+            html = self.catalog.render(
+                f"{form_id}/template.html",
+                form=template,
+                fields=fields,
+                rows=rows,
+                ctx=ctx,
+                doc_hash=digest,
+                hash_qr=hash_qr_uri(digest),
+                signature=png_uri(ctx.signature_png),
+            )
+        except UndefinedError as exc:
+            raise TemplateError(
+                f"{template.folder / 'template.html'}: {exc.message} (the template prints a "
+                f"value the form's values lack: align it with form_definitions/{form_id}.yaml)"
+            ) from exc
+        return Markup(compact(html))  # noqa: S704  (output of an autoescaping template)
+
+    def render_cover_html(
+        self,
+        procedures: Sequence[Mapping[str, Any]],
+        context: RenderContext | Mapping[str, Any] | None = None,
+        *,
+        forms: Sequence[FormDocument] = (),
+    ) -> Markup:
+        """Render the cover sheet (受付案内票): each procedure by department, counter, deadline."""
+        ctx = RenderContext.of(context)
+        departments: dict[str, dict[str, Any]] = {}
+        for procedure in procedures:
+            dept = procedure.get("department") or {}
+            entry = departments.setdefault(
+                dept.get("id") or dept.get("name") or "", {"department": dept, "procedures": []}
+            )
+            entry["procedures"].append(procedure)
+        digest = hashlib.sha256(
+            _canonical(
+                {
+                    "cover": list(procedures),
+                    "forms": [f.key for f in forms],
+                    "case": ctx.case_number,
+                    "ruleset": ctx.ruleset_version,
+                }
+            )
+        ).hexdigest()
+        html = self.catalog.render(
+            COVER_TEMPLATE,
+            departments=list(departments.values()),
+            forms=forms,
+            ctx=ctx,
+            doc_hash=digest,
+            hash_qr=hash_qr_uri(digest),
+        )
+        return Markup(compact(html))  # noqa: S704  (output of an autoescaping template)
+
+    def document_html(self, title: str, parts: Iterable[str], stylesheets: Iterable[str]) -> str:
+        """Wrap fragments into one standalone HTML document (lang, title, stylesheet links)."""
+        return self.catalog.render(
+            DOCUMENT_TEMPLATE,
+            title=title,
+            parts=[Markup(p) for p in parts],  # noqa: S704  (rendered fragments)
+            stylesheets=list(dict.fromkeys(stylesheets)),
+        )
+
+    # ---- PDF ----------------------------------------------------------------------------
+
+    def _stylesheet(self, name: str) -> CSS:
+        with self._css_lock:
+            if name not in self._css:
+                path = self.root / name
+                self._css[name] = CSS(
+                    string=path.read_text(encoding="utf-8"),
+                    base_url=path.as_uri(),
+                    url_fetcher=self.fetcher,
+                )
+            return self._css[name]
+
+    def _render(
+        self, title: str, parts: Sequence[str], stylesheets: Sequence[str], tagged: bool
+    ) -> Rendered:
+        """Lay out and write one PDF; note where its signature boxes landed."""
+        sheets = [self._stylesheet(n) for n in dict.fromkeys(stylesheets)]
+        source = self.document_html(title, parts, ())
+        with self._render_lock:
+            html = HTML(string=source, base_url=self.root.as_uri() + "/", url_fetcher=self.fetcher)
+            document = html.render(
+                stylesheets=sheets, font_config=self._font_config, pdf_tags=tagged
+            )
+            pdf: bytes = document.write_pdf(pdf_variant=PDF_UA if tagged else None)
+            boxes = tuple(_sign_boxes(document))
+        return Rendered(pdf, boxes)
+
+    def _pdf(
+        self, title: str, parts: Sequence[str], stylesheets: Sequence[str], tagged: bool
+    ) -> bytes:
+        return self._render(title, parts, stylesheets, tagged).pdf
+
+    def _form_key(
+        self, template: FormTemplate, values: Mapping[str, Any], ctx: RenderContext, tagged: bool
+    ) -> str:
+        digest = document_hash(template.form_id, template.version, values, ctx)
+        return hashlib.sha256(f"{digest}:{template.digest}:{tagged}".encode()).hexdigest()
+
+    def forms_key(
+        self,
+        docs: Sequence[FormDocument],
+        ctx: RenderContext,
+        *,
+        procedures: Sequence[Mapping[str, Any]] | None,
+        title: str,
+        tagged: bool,
+        cover_forms: Sequence[FormDocument] | None = None,
+    ) -> str:
+        """Return the cache key of a document of forms: their values and template versions."""
+        keys = [self._form_key(self.catalog.form(d.form_id), d.values, ctx, tagged) for d in docs]
+        listed = docs if cover_forms is None else cover_forms
+        return hashlib.sha256(
+            _canonical(
+                {
+                    "forms": keys,
+                    "procedures": list(procedures) if procedures is not None else None,
+                    "cover_forms": [[f.key, f.title, dict(f.department)] for f in listed],
+                    "context": [ctx.case_number, ctx.ruleset_version, ctx.municipality],
+                    # Only tagged documents draw the signature through the template.
+                    "signature": ctx.signature_sha256 if tagged else None,
+                    "title": title,
+                    "tagged": tagged,
+                }
+            )
+        ).hexdigest()
+
+    def rendered_forms(
+        self,
+        docs: Sequence[FormDocument],
+        ctx: RenderContext,
+        *,
+        procedures: Sequence[Mapping[str, Any]] | None = None,
+        title: str,
+        tagged: bool = False,
+        cover_forms: Sequence[FormDocument] | None = None,
+    ) -> Rendered:
+        """Render forms (after a cover sheet when ``procedures`` is given) as ONE HTML
+        document, from the cache when nothing changed."""
+        key = self.forms_key(
+            docs, ctx, procedures=procedures, title=title, tagged=tagged, cover_forms=cover_forms
+        )
+        cached: Rendered | None = self.cache.get(key)
+        if cached is not None:
+            return cached
+        parts: list[str] = []
+        stylesheets: list[str] = [f"{SHARED}/base.css"]
+        if procedures is not None:
+            listed = docs if cover_forms is None else cover_forms
+            parts.append(self.render_cover_html(procedures, ctx, forms=listed))
+            stylesheets.extend(COVER_STYLESHEETS)
+        for doc in docs:
+            parts.append(self.render_form_html(doc.form_id, doc.values, ctx))
+            stylesheets.extend(self.catalog.form(doc.form_id).stylesheets)
+        rendered = self._render(title, parts, stylesheets, tagged)
+        self.cache.put(key, rendered)
+        return rendered
+
+    def render_forms_pdf(
+        self,
+        forms: Sequence[FormDocument | Mapping[str, Any]],
+        context: RenderContext | Mapping[str, Any] | None = None,
+        *,
+        procedures: Sequence[Mapping[str, Any]] | None = None,
+        title: str = "申請書類一式",
+        tagged: bool = False,
+    ) -> bytes:
+        """Render forms (and a cover sheet when ``procedures`` is given) as one PDF.
+
+        Untagged PDFs are rendered unsigned (so the cache serves them again once the resident
+        signs) and the signature is stamped into the recorded signature boxes. The tagged
+        PDF/UA variant draws the signature through the template, inside the structure tree.
+        """
+        ctx = RenderContext.of(context)
+        docs = [FormDocument.of(f) for f in forms]
+        if tagged:
+            return self.rendered_forms(
+                docs, ctx, procedures=procedures, title=title, tagged=True
+            ).pdf
+        rendered = self.rendered_forms(docs, unsigned(ctx), procedures=procedures, title=title)
+        return assemble([rendered], ctx.signature_png, title)
+
+    def render_form_pdf(
+        self,
+        form_id: str,
+        values: Mapping[str, Any],
+        context: RenderContext | Mapping[str, Any] | None = None,
+        *,
+        tagged: bool = False,
+    ) -> bytes:
+        """Render one form as a PDF, from the cache when unchanged.
+
+        ``tagged=True`` gives the PDF/UA-1 variant (a structure tree for screen readers);
+        it costs about 7% more to write, so print and preview PDFs go without it.
+        """
+        template = self.catalog.form(form_id)
+        return self.render_forms_pdf(
+            [FormDocument(form_id, values)], context, title=template.title, tagged=tagged
+        )
+
+    def render_cover_pdf(
+        self,
+        procedures: Sequence[Mapping[str, Any]],
+        context: RenderContext | Mapping[str, Any] | None = None,
+        *,
+        forms: Sequence[FormDocument] = (),
+    ) -> bytes:
+        """Render the cover sheet (受付案内票) alone as a PDF."""
+        return self.rendered_cover(procedures, unsigned(RenderContext.of(context)), forms).pdf
+
+    def rendered_cover(
+        self,
+        procedures: Sequence[Mapping[str, Any]],
+        ctx: RenderContext,
+        forms: Sequence[FormDocument],
+    ) -> Rendered:
+        """Render (or fetch from the cache) the cover sheet listing ``forms``."""
+        return self.rendered_forms(
+            [], ctx, procedures=procedures, title="受付案内票", cover_forms=forms
+        )
+
+    def department_key(self, docs: Sequence[FormDocument], ctx: RenderContext) -> str:
+        """Return the cache key of one department's (unsigned) document."""
+        return self.forms_key(
+            docs, ctx, procedures=None, title=_department_title(docs), tagged=False
+        )
+
+    def rendered_department(self, docs: Sequence[FormDocument], ctx: RenderContext) -> Rendered:
+        """Render (or fetch from the cache) one department's unsigned document."""
+        return self.rendered_forms(docs, ctx, title=_department_title(docs))
+
+    def render_department_pdf(
+        self,
+        forms: Sequence[FormDocument | Mapping[str, Any]],
+        context: RenderContext | Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """Render the forms of one department as one PDF (what that department files)."""
+        docs = [FormDocument.of(f) for f in forms]
+        return self.render_forms_pdf(docs, context, title=_department_title(docs))
+
+    def render_packet_pdf(
+        self,
+        forms: Sequence[FormDocument | Mapping[str, Any]],
+        context: RenderContext | Mapping[str, Any] | None = None,
+        *,
+        procedures: Sequence[Mapping[str, Any]] | None = None,
+        tagged: bool = False,
+        split: bool = False,
+    ) -> bytes:
+        """Render every form of a case, after its cover sheet (受付案内票), as one PDF.
+
+        The packet is ONE HTML document (one font subset, pages numbered through), forms
+        grouped by department. It is rendered unsigned — by a worker process when the pool
+        runs, so the web process stays responsive — cached, and signed by stamping the
+        signature into every signature box. ``split=True`` renders each department as its
+        own document in parallel workers and joins them: faster from a cold cache on an idle
+        multi-core server, twice the size, each department's pages numbered on their own.
+        ``tagged=True`` gives the PDF/UA variant (one document, signature in the tree).
+        """
+        ctx = RenderContext.of(context)
+        docs = [
+            d for group in group_by_department([FormDocument.of(f) for f in forms]) for d in group
+        ]
+        cover_procedures = procedures if procedures is not None else _procedures_of(docs)
+        if tagged:
+            return self.render_forms_pdf(
+                docs, ctx, procedures=cover_procedures, title=PACKET_TITLE, tagged=True
+            )
+        plain = unsigned(ctx)
+        pool = self._packet_pool()
+        parts: list[Rendered] | None = None
+        if pool is not None:
+            try:
+                parts = self._rendered_in_pool(pool, docs, plain, cover_procedures, split)
+            except BrokenProcessPool:
+                # A worker died (out of memory, killed): render here, and start new workers.
+                log.exception("documents: render workers died; rendering in this process")
+                self.pool = pool.restarted()
+        if parts is None and split:
+            parts = [self.rendered_cover(cover_procedures, plain, docs)]
+            parts += [self.rendered_department(g, plain) for g in group_by_department(docs)]
+        elif parts is None:
+            parts = [self.rendered_packet(docs, plain, cover_procedures)]
+        return assemble(parts, ctx.signature_png, PACKET_TITLE)
+
+    def packet_key(
+        self,
+        docs: Sequence[FormDocument],
+        ctx: RenderContext,
+        procedures: Sequence[Mapping[str, Any]],
+    ) -> str:
+        """Return the cache key of a one-document (unsigned) packet."""
+        return self.forms_key(docs, ctx, procedures=procedures, title=PACKET_TITLE, tagged=False)
+
+    def rendered_packet(
+        self,
+        docs: Sequence[FormDocument],
+        ctx: RenderContext,
+        procedures: Sequence[Mapping[str, Any]],
+    ) -> Rendered:
+        """Render (or fetch from the cache) the unsigned packet as one HTML document."""
+        return self.rendered_forms(docs, ctx, procedures=procedures, title=PACKET_TITLE)
+
+    def _packet_pool(self) -> Any:
+        """Return the worker pool, starting it with the first packet when ``workers`` > 0.
+
+        Started on first use, not at app start, so that CLI commands never spawn workers;
+        the first packet is usually ``prepare_packet`` while the resident reviews, which
+        hides the start-up.
+        """
+        if self.pool is None and self.workers > 0:
+            with self._pool_lock:
+                if self.pool is None:
+                    import atexit
+
+                    from app.documents.pool import DocumentPool
+
+                    self.pool = DocumentPool(str(self.root), self.workers)
+                    atexit.register(self.pool.close)
+        return self.pool
+
+    def _rendered_in_pool(
+        self,
+        pool: Any,
+        docs: Sequence[FormDocument],
+        plain: RenderContext,
+        procedures: Sequence[Mapping[str, Any]],
+        split: bool,
+    ) -> list[Rendered]:
+        """Render the packet in the worker processes (cache first); return its documents."""
+        if not split:
+            key = self.packet_key(docs, plain, procedures)
+            cached: Rendered | None = self.cache.get(key)
+            if cached is None:
+                cached = pool.submit_packet(procedures, docs, plain).result()
+                self.cache.put(key, cached)
+            return [cached]
+        groups = group_by_department(docs)
+        cover_key = self.forms_key(
+            [], plain, procedures=procedures, title="受付案内票", tagged=False, cover_forms=docs
+        )
+        # The cover goes first: it is a page or two, as long as a large department.
+        cover = self.cache.get(cover_key) or pool.submit_cover(procedures, docs, plain)
+        jobs = pool.submit_departments(self, groups, plain)
+        if not isinstance(cover, Rendered):
+            cover = cover.result()
+            self.cache.put(cover_key, cover)
+        return [cover, *pool.collect(self, groups, plain, jobs)]
+
+    def prepare_packet(
+        self,
+        forms: Sequence[FormDocument | Mapping[str, Any]],
+        context: RenderContext | Mapping[str, Any] | None = None,
+        *,
+        procedures: Sequence[Mapping[str, Any]] | None = None,
+        split: bool = False,
+    ) -> None:
+        """Render a case's packet unsigned into the cache while the resident reviews it.
+
+        Signing then only stamps the signature into the cached documents.
+        """
+        self.render_packet_pdf(
+            forms, unsigned(RenderContext.of(context)), procedures=procedures, split=split
+        )
+
+    # ---- start-up -----------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load fonts, stylesheets and templates once so the first real PDF is fast."""
+        for template in self.catalog.forms.values():
+            for name in template.stylesheets:
+                self._stylesheet(name)
+            self.catalog.env.get_template(f"{template.form_id}/template.html")
+        for name in COVER_STYLESHEETS:
+            self._stylesheet(name)
+        sample = next(iter(self.catalog.forms.values()), None)
+        if sample is not None:
+            self.render_forms_pdf(
+                [FormDocument(sample.form_id, sample.sample)],
+                RenderContext(case_number="warm-up"),
+                procedures=[],
+            )
+        self.cache.clear()
+
+
+def unsigned(ctx: RenderContext) -> RenderContext:
+    """Return the context without the signature (what the cached PDFs are rendered with)."""
+    return replace(ctx, signature_png=None) if ctx.signature_png else ctx
+
+
+def _sign_boxes(document: Any) -> Iterator[SignBox]:
+    """Yield where each signature box (``div.ksign-box``) landed, in PDF points.
+
+    WeasyPrint has no public API for box positions; ``_page_box`` is its laid-out tree.
+    """
+    for number, page in enumerate(document.pages):
+        for box in page._page_box.descendants(placeholders=True):
+            box = getattr(box, "_box", box)  # absolutely positioned boxes sit in placeholders
+            element = box.element
+            if element is None or box.element_tag != "div":
+                continue
+            if "ksign-box" not in (element.get("class") or "").split():
+                continue
+            x, y = box.content_box_x(), box.content_box_y()
+            yield SignBox(
+                number,
+                x * PT_PER_PX,
+                (page.height - y - box.height) * PT_PER_PX,
+                box.width * PT_PER_PX,
+                box.height * PT_PER_PX,
+            )
+
+
+def group_by_department(docs: Sequence[FormDocument]) -> list[list[FormDocument]]:
+    """Group forms by department, keeping the order in which departments first appear."""
+    groups: dict[str, list[FormDocument]] = {}
+    for doc in docs:
+        dept = doc.department.get("id") or doc.department.get("name") or ""
+        groups.setdefault(dept, []).append(doc)
+    return list(groups.values())
+
+
+def _department_title(docs: Sequence[FormDocument]) -> str:
+    name = next((d.department.get("name") for d in docs if d.department.get("name")), "")
+    return f"{name} 提出書類" if name else "提出書類"
+
+
+def _procedures_of(docs: Sequence[FormDocument]) -> list[dict[str, Any]]:
+    """Make cover-sheet entries from forms alone when no Result procedures are at hand."""
+    return [
+        {"id": d.key, "title": d.title or d.form_id, "department": dict(d.department)} for d in docs
+    ]

@@ -1,0 +1,56 @@
+"""Every scenario of the content's rule set renders: its forms on screen, its packet as PDF."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from app.documents.render import Documents, RenderContext
+from app.engine import evaluate, load
+from tests.documents.conftest import ROOT, filled_values, pdf_text, squash
+
+
+@pytest.fixture(scope="module")
+def results() -> list[tuple[str, dict[str, Any], RenderContext]]:
+    ruleset = load([ROOT / "procedure_rules", ROOT / "form_definitions"])
+    out = []
+    for i, scenario in enumerate(ruleset.scenarios):
+        result = evaluate(ruleset, scenario.facts, scenario.as_of).to_json()
+        context = RenderContext(
+            case_number=f"S-{i:03d}",
+            ruleset_version=result["ruleset_version"],
+            municipality=ruleset.municipality.name,
+        )
+        out.append((scenario.name, result, context))
+    return out
+
+
+def test_every_scenario_form_shows_every_value_on_screen(
+    docs: Documents, results: list[tuple[str, dict[str, Any], RenderContext]]
+) -> None:
+    shown = 0
+    for name, result, context in results:
+        for form in result["forms"]:
+            html = str(docs.render_form_html(form["template"], form, context))
+            text = squash(re.sub(r"<[^>]+>", "", html).replace("&amp;", "&"))
+            for value in filled_values(form):
+                assert squash(value) in text, f"{name}: {form['key']}: {value!r} not shown"
+            shown += 1
+    assert shown >= 50
+
+
+def test_the_largest_case_prints_as_a_packet_with_its_cover_sheet(
+    docs: Documents, results: list[tuple[str, dict[str, Any], RenderContext]]
+) -> None:
+    name, result, context = max(results, key=lambda r: len(r[1]["forms"]))
+    pdf = docs.render_packet_pdf(result["forms"], context, procedures=result["procedures"])
+    text = squash(pdf_text(pdf))
+    assert "受付案内票" in text
+    for procedure in result["procedures"]:
+        assert squash(procedure["title"]) in text, procedure["title"]
+        assert squash(procedure["department"]["counter"]) in text
+    for form in result["forms"]:
+        for value in filled_values(form):
+            assert squash(value) in text, f"{name}: {form['key']}: {value!r} not in the packet"
