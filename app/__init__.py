@@ -48,4 +48,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.web import register_web
 
     register_web(app)
+
+    from app.documents import init_documents
+
+    init_documents(app)  # load the templates once and warm the fonts for the first PDF
     return app

@@ -46,6 +46,16 @@ def _positive_int(raw: Any) -> int:
     return value
 
 
+def _count(raw: Any) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError("must be a whole number") from None
+    if value < 0:
+        raise ValueError("must be 0 or a whole number greater than 0")
+    return value
+
+
 def _str(raw: Any) -> str:
     return str(raw)
 
@@ -137,6 +147,12 @@ SETTINGS: tuple[Setting, ...] = (
         str(ROOT / "pdf_templates"),
         _str,
         "Folder of PDF templates (one folder per form).",
+    ),
+    Setting(
+        "DOCUMENT_WORKERS",
+        2,
+        _count,
+        "Worker processes rendering PDF packets (0: render inside the web process).",
     ),
     Setting(
         "SESSION_COOKIE_SECURE",

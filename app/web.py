@@ -92,11 +92,21 @@ def register_web(app: Flask) -> None:
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
     from app.counter.views import bp as counter_bp
+    from app.documents.views import bp as documents_bp
     from app.media.views import bp as media_bp
     from app.policy.views import bp as policy_bp
     from app.resident.views import bp as resident_bp
 
-    for bp in (auth_bp, counter_bp, policy_bp, admin_bp, resident_bp, api_bp, media_bp):
+    for bp in (
+        auth_bp,
+        counter_bp,
+        policy_bp,
+        admin_bp,
+        resident_bp,
+        api_bp,
+        media_bp,
+        documents_bp,
+    ):
         app.register_blueprint(bp)
 
     app.view_functions["static"].access = frozenset({PUBLIC})  # type: ignore[attr-defined]

@@ -46,6 +46,8 @@ EXPECTED: dict[str, set[str]] = {
     "resident.leave": {"resident"},
     "api.evaluate": set(STAFF),
     "media.offer": {"counter", "resident"},
+    "documents.asset": {*STAFF, "resident"},
+    "documents.preview": set(STAFF),
 }
 
 _SAMPLE_ARGS = {"integer": 1, "unicode": "x", "path": "css/app.css", "default": "x"}
