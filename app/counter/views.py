@@ -34,10 +34,12 @@ from app.counter.workspace import (
     wareki,
     why_facts,
 )
+from app.documents import documents
 from app.engine import LoadError, Result, RuleSet
 from app.extensions import db
 from app.models import AuditEvent, Case
 from app.registry.adapter import HouseholdRecord
+from app.services.case_documents import cover_pdf, form_html, packet_pdf
 from app.services.cases import (
     STATUS_LABELS,
     TRANSITIONS,
@@ -472,3 +474,58 @@ def routed_done(routed_id: int):
     except CaseError:
         abort(404)
     return redirect(url_for("counter.department_worklist", department_id=routed.department_id))
+
+
+def _document_audit(case: Case, action: str, detail: dict[str, Any]) -> None:
+    db.session.add(
+        AuditEvent(case_id=case.id, actor=_actor(), action=action, detail=detail, at=datetime.now())
+    )
+    db.session.commit()
+
+
+@bp.route("/cases/<int:case_id>/forms/<key>")
+@allow("counter")
+def form_preview(case_id: int, key: str):
+    ruleset = _ruleset()
+    current = _case(case_id)
+    result = evaluate_stored(ruleset, current)
+    filled = result.form(key)
+    html = form_html(ruleset, current, result, key)
+    if filled is None or html is None:
+        abort(404)
+    _document_audit(current, "document_viewed", {"form": key})
+    template = documents().catalog.form(filled.template)
+    return render_template(
+        "counter/form.html", case=current, form=filled, form_html=html, template=template
+    )
+
+
+def _pdf_response(pdf: bytes, filename: str) -> Response:
+    disposition = "attachment" if request.args.get("download") else "inline"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"{disposition}; filename={filename}"},
+    )
+
+
+@bp.route("/cases/<int:case_id>/packet.pdf")
+@allow("counter")
+def packet(case_id: int):
+    ruleset = _ruleset()
+    current = _case(case_id)
+    result = evaluate_stored(ruleset, current)
+    pdf = packet_pdf(ruleset, current, result)
+    action = "document_printed" if request.args.get("print") else "packet_viewed"
+    _document_audit(current, action, {"forms": [f.key for f in result.forms]})
+    return _pdf_response(pdf, f"packet-{current.number}.pdf")
+
+
+@bp.route("/cases/<int:case_id>/cover.pdf")
+@allow("counter")
+def cover(case_id: int):
+    ruleset = _ruleset()
+    current = _case(case_id)
+    result = evaluate_stored(ruleset, current)
+    _document_audit(current, "cover_viewed", {})
+    return _pdf_response(cover_pdf(ruleset, current, result), f"cover-{current.number}.pdf")

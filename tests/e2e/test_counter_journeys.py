@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 
@@ -72,7 +73,7 @@ def _answer_all(page, answers, role_holders, limit=80):
     raise AssertionError("the interview did not end")
 
 
-def test_death_of_a_78_year_old_household_head(live_server, staff_account, page):
+def test_death_of_a_78_year_old_household_head(live_server, staff_account, page, tmp_path):
     live_server.flask("demo", "load")
     _login(page, live_server, staff_account)
     # Find 山田 太郎 (S23.3.2) in the registry and open a death case for his household.
@@ -106,6 +107,13 @@ def test_death_of_a_78_year_old_household_head(live_server, staff_account, page)
     kaigo = panel.locator("li.proc", has_text="介護保険").first
     kaigo.locator("summary").click()
     assert "理由" in kaigo.inner_text()
+    # The whole packet downloads as one PDF with the deceased's name in it.
+    response = page.request.get(page.url + "/packet.pdf?download=1")
+    assert response.ok and response.body().startswith(b"%PDF")
+    pdf = tmp_path / "packet.pdf"
+    pdf.write_bytes(response.body())
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "山田" in text and "太郎" in text
 
 
 def test_reloading_mid_interview_loses_nothing(live_server, staff_account, page):
