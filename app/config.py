@@ -300,7 +300,9 @@ def settings_help() -> str:
     """Render every setting with its environment variable, default and help as Markdown."""
     lines = ["| variable | default | what it does |", "|---|---|---|"]
     for s in SETTINGS:
-        default = "(generated)" if s.name in {"SECRET_KEY", "DATA_KEY", "PREENTRY_KEY"} else s.default
+        default = (
+            "(generated)" if s.name in {"SECRET_KEY", "DATA_KEY", "PREENTRY_KEY"} else s.default
+        )
         if default is None:
             default = "(unset)"
         if isinstance(default, str) and default.startswith(str(ROOT)):

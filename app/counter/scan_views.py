@@ -14,7 +14,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, request, url_for
 
 from app.auth.access import allow
-from app.counter.views import _actor, _case, _ruleset, bp
+from app.counter.views import _actor, _case, _fragments, _ruleset, bp
 from app.counter.workspace import PROVENANCE_LABELS
 from app.media.loop import MediaTimeout
 from app.media.server import NoVideo, media_server
@@ -50,6 +50,7 @@ def _scan_json(case: Case, result: ScanResult) -> dict[str, Any]:
         "symbology": result.symbology,
         "display": result.display,
         "message": result.message,
+        "error_code": result.error_code,
     }
     if result.kind in ("my_number", "pre_entry"):
         facts, notes = scanned_facts(_ruleset(), case, result)
@@ -100,13 +101,14 @@ def scan(case_id: int) -> Any:
 @bp.post("/cases/<int:case_id>/scan/confirm")
 @allow("counter")
 def scan_confirm(case_id: int) -> Any:
+    ruleset = _ruleset()
     case = _case(case_id)
     body = request.get_json(silent=True) or {}
     token = body.get("token")
     if not isinstance(token, str) or not token:
         return _problem(400, "確認する読み取り結果がありません。もう一度スキャンしてください。")
     try:
-        stored = confirm_scan(_ruleset(), case, token, actor=_actor(), now=datetime.now())
+        stored = confirm_scan(ruleset, case, token, actor=_actor(), now=datetime.now())
     except CaseError as error:
         return _problem(409 if error.code in ("locked", "not_editable") else 400, error.message)
     return jsonify(
@@ -115,6 +117,8 @@ def scan_confirm(case_id: int) -> Any:
             for s in stored
         ],
         message=f"{len(stored)}件の項目を保存しました。",
+        # The workspace redraws its questions and panel from these, as after an answer.
+        **_fragments(ruleset, case),
     )
 
 

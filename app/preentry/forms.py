@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from app.scanning.preentry import EVENTS
 
@@ -11,7 +12,8 @@ class PreEntryForm(FlaskForm):
 
     event = SelectField(
         "窓口で行う手続",
-        choices=[("", "選んでください"), *EVENTS.items()],
+        choices=[SelectChoice("", "選んでください")]
+        + [SelectChoice(k, v) for k, v in EVENTS.items()],
         validate_choice=False,  # checked in the view, with a message in Japanese
     )
     name = StringField("氏名")
