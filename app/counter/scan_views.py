@@ -27,7 +27,7 @@ from app.services.attachments import (
     read_attachment,
 )
 from app.services.cases import CaseError
-from app.services.scan_intake import confirm_scan, pending_token, scanned_facts
+from app.services.scan_intake import confirm_scan, pending_token, record_scan, scanned_facts
 
 SCAN_TIMEOUT = 3.0  # seconds of frames to try before saying nothing was read
 
@@ -89,6 +89,7 @@ def scan(case_id: int) -> Any:
     now = datetime.now(UTC)
     key = current_app.config["PREENTRY_KEY"].encode("utf-8")
     results = [classify(code, preentry_key=key, now=now, person=person) for code in codes]
+    record_scan(case, results, actor=_actor(), now=datetime.now())
     return jsonify(
         results=[_scan_json(case, r) for r in results],
         message=None

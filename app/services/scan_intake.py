@@ -90,6 +90,16 @@ def scanned_facts(
     return shown, notes
 
 
+def record_scan(case: Case, results: list[ScanResult], *, actor: str, now: datetime) -> None:
+    """Audit that staff scanned codes from the resident's video (what kinds, not the data)."""
+    detail = {
+        "kinds": [r.kind for r in results],
+        "errors": [r.error_code for r in results if r.error_code],
+    }
+    audit(case.id, actor, "scan", detail, now)
+    db.session.commit()
+
+
 def pending_token(case: Case, result: ScanResult) -> str:
     """Seal the facts of a My Number or pre-entry scan for staff to confirm."""
     if result.provenance is None or not result.facts:

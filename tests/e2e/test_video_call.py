@@ -185,4 +185,7 @@ def test_staff_scan_a_preentry_qr_held_up_to_the_residents_camera(
 
     # Muting: the button says what it will do next.
     resident.get_by_role("button", name="マイクを切る").click()
-    assert resident.get_by_role("button", name="マイクを入れる").get_attribute("aria-pressed") == "true"
+    assert (
+        resident.get_by_role("button", name="マイクを入れる").get_attribute("aria-pressed")
+        == "true"
+    )
