@@ -112,46 +112,35 @@ def call_staff(call_server) -> str:
     return "e2e-call"
 
 
-def test_staff_scan_a_preentry_qr_held_up_to_the_residents_camera(
-    call_server, call_staff, page, launch_with_camera, tmp_path
-):
-    # The resident made a pre-entry QR at home (on the public page, no login).
-    png = make_preentry_qr(page, call_server.url)
-    camera_file = tmp_path / "resident-camera.y4m"
-    write_y4m(camera_file, qr_camera_frame(png))
-
-    username = call_staff
-    case = open_case_with_link(call_server, username)
+def join_call(server, username: str, launch_with_camera, camera_file: Path | None):
+    """Open a case, have staff start the call and the resident join; return both pages."""
+    case = open_case_with_link(server, username)
 
     # Staff: log in, open the case, start the call.
     staff_browser = launch_with_camera()
-    staff_context = staff_browser.new_context(
+    staff = staff_browser.new_context(
         locale="ja-JP", viewport={"width": 1280, "height": 900}
-    )
-    staff = staff_context.new_page()
-    staff.goto(call_server.url + "/login")
+    ).new_page()
+    staff.goto(server.url + "/login")
     staff.get_by_label("職員ID").fill(username)
     staff.get_by_label("パスワード").fill(PASSWORD)
     staff.get_by_role("button", name="ログイン").click()
-    staff.wait_for_url(call_server.url + "/counter/")
-    staff.goto(f"{call_server.url}/counter/cases/{case['case_id']}")
+    staff.wait_for_url(server.url + "/counter/")
+    staff.goto(f"{server.url}/counter/cases/{case['case_id']}")
     staff.get_by_role("button", name="通話を開始").click()
 
     # Resident: open the link, type the PIN; the call starts by itself.
     resident_browser = launch_with_camera(camera_file)
-    resident_context = resident_browser.new_context(
+    resident = resident_browser.new_context(
         locale="ja-JP", viewport={"width": 1100, "height": 900}
-    )
-    resident = resident_context.new_page()
-    resident.goto(f"{call_server.url}/join/{case['token']}")
+    ).new_page()
+    resident.goto(f"{server.url}/join/{case['token']}")
     resident.get_by_label("暗証番号（6桁の数字）").fill(case["pin"])
     resident.get_by_role("button", name="入る").click()
-    resident.wait_for_url(call_server.url + "/r/")
+    resident.wait_for_url(server.url + "/r/")
 
     for side in (staff, resident):
-        side.locator('#call [data-call="state"][data-state="connected"]').wait_for(
-            timeout=CALL_TIMEOUT_MS
-        )
+        wait_for_state(side, "connected")
         assert side.locator('#call [data-call="state"]').inner_text() == "通話中"
     # Each side receives the other's video (the server relays it).
     for side in (staff, resident):
@@ -159,6 +148,21 @@ def test_staff_scan_a_preentry_qr_held_up_to_the_residents_camera(
             "document.querySelector('#call video[data-call=remote]').videoWidth > 0",
             timeout=CALL_TIMEOUT_MS,
         )
+    return staff, resident
+
+
+def wait_for_state(page, state: str, timeout: int = CALL_TIMEOUT_MS) -> None:
+    page.locator(f'#call [data-call="state"][data-state="{state}"]').wait_for(timeout=timeout)
+
+
+def test_staff_scan_a_preentry_qr_held_up_to_the_residents_camera(
+    call_server, call_staff, page, launch_with_camera, tmp_path
+):
+    # The resident made a pre-entry QR at home (on the public page, no login).
+    png = make_preentry_qr(page, call_server.url)
+    camera_file = tmp_path / "resident-camera.y4m"
+    write_y4m(camera_file, qr_camera_frame(png))
+    staff, resident = join_call(call_server, call_staff, launch_with_camera, camera_file)
 
     # Staff scan: the name appears for confirmation; nothing is stored yet.
     staff.get_by_role("button", name="スキャン").click()
@@ -189,3 +193,24 @@ def test_staff_scan_a_preentry_qr_held_up_to_the_residents_camera(
         resident.get_by_role("button", name="マイクを入れる").get_attribute("aria-pressed")
         == "true"
     )
+
+
+def test_after_a_drop_both_panes_say_so_and_reconnect(call_server, call_staff, launch_with_camera):
+    staff, resident = join_call(call_server, call_staff, launch_with_camera, None)
+    # The server goes away (a restart): every connection is lost at once.
+    call_server.stop()
+    try:
+        for side in (staff, resident):
+            wait_for_state(side, "lost")
+            assert side.locator('#call [data-call="state"]').inner_text() == "切断—再接続しています"
+        shoot(resident, "resident-reconnecting")
+    finally:
+        call_server.start()
+    # Back: each page makes a new offer on its own, and the call goes on.
+    for side in (staff, resident):
+        wait_for_state(side, "connected", timeout=60_000)
+    for side in (staff, resident):
+        side.wait_for_function(
+            "document.querySelector('#call video[data-call=remote]').videoWidth > 0",
+            timeout=CALL_TIMEOUT_MS,
+        )
