@@ -35,6 +35,11 @@ NO_VIDEO = "住民の映像が届いていません。住民側の通話がつ�
 MEDIA_BUSY = "通話サーバーが応答しません。しばらく待ってから、もう一度お試しください。"
 
 
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
 def _problem(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error={"code": status, "message": message}), status
 
@@ -76,7 +81,7 @@ def _scan_json(case: Case, result: ScanResult) -> dict[str, Any]:
 @allow("counter")
 def scan(case_id: int) -> Any:
     case = _case(case_id)
-    body = request.get_json(silent=True) or {}
+    body = _json_body()
     person = body.get("person", 0)
     if not isinstance(person, int) or not 0 <= person < 50:
         return _problem(400, "世帯員の番号が正しくありません。")
@@ -104,7 +109,7 @@ def scan(case_id: int) -> Any:
 def scan_confirm(case_id: int) -> Any:
     ruleset = _ruleset()
     case = _case(case_id)
-    body = request.get_json(silent=True) or {}
+    body = _json_body()
     token = body.get("token")
     if not isinstance(token, str) or not token:
         return _problem(400, "確認する読み取り結果がありません。もう一度スキャンしてください。")

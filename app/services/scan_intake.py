@@ -47,6 +47,8 @@ class ScannedFact:
 def _display(fact_type: str, value: Any) -> str:
     if fact_type == "my_number":
         return mask_my_number(str(value))
+    if fact_type == "postal_code" and isinstance(value, str) and len(value) == 7:
+        return f"〒{value[:3]}-{value[3:]}"
     if fact_type == "date" and isinstance(value, str):
         try:
             return format_wareki(date.fromisoformat(value))

@@ -73,7 +73,7 @@ def test_a_preentry_is_shown_with_labelled_facts_and_a_token(app, make_case):
     by_label = {f["label"]: f["value"] for f in shown["facts"]}
     assert by_label["氏名"] == "山田 太郎"
     assert by_label["生年月日"] == "昭和22年3月2日"
-    assert by_label["郵便番号（みどり市内の住所）"] == "1234567"
+    assert by_label["郵便番号（みどり市内の住所）"] == "〒123-4567"
     assert shown["token"] and shown["notes"] == []
     assert _facts(app, case_id) == {}  # nothing stored by showing
 

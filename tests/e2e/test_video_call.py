@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -144,11 +145,17 @@ def join_call(server, username: str, launch_with_camera, camera_file: Path | Non
         assert side.locator('#call [data-call="state"]').inner_text() == "通話中"
     # Each side receives the other's video (the server relays it).
     for side in (staff, resident):
-        side.wait_for_function(
-            "document.querySelector('#call video[data-call=remote]').videoWidth > 0",
-            timeout=CALL_TIMEOUT_MS,
-        )
+        wait_for_remote_video(side)
     return staff, resident
+
+
+def wait_for_remote_video(page, timeout_s: float = CALL_TIMEOUT_MS / 1000) -> None:
+    """Wait until the other side's video has a picture (polled: the CSP forbids eval)."""
+    video = page.locator('#call video[data-call="remote"]')
+    deadline = time.monotonic() + timeout_s
+    while video.evaluate("v => v.videoWidth") == 0:
+        assert time.monotonic() < deadline, "no picture from the other side"
+        page.wait_for_timeout(200)
 
 
 def wait_for_state(page, state: str, timeout: int = CALL_TIMEOUT_MS) -> None:
@@ -210,7 +217,20 @@ def test_after_a_drop_both_panes_say_so_and_reconnect(call_server, call_staff, l
     for side in (staff, resident):
         wait_for_state(side, "connected", timeout=60_000)
     for side in (staff, resident):
-        side.wait_for_function(
-            "document.querySelector('#call video[data-call=remote]').videoWidth > 0",
-            timeout=CALL_TIMEOUT_MS,
-        )
+        wait_for_remote_video(side)
+
+
+def test_a_second_tab_of_the_same_case_takes_the_call_over_once(
+    call_server, call_staff, launch_with_camera
+):
+    staff, resident = join_call(call_server, call_staff, launch_with_camera, None)
+    second = staff.context.new_page()
+    second.goto(staff.url)
+    second.get_by_role("button", name="通話を開始").click()
+    wait_for_state(second, "connected")
+    wait_for_state(staff, "elsewhere")
+    assert "別の画面" in staff.locator('#call [data-call="state"]').inner_text()
+    # No tug of war: the new tab keeps the call, and the resident stays connected.
+    second.wait_for_timeout(4000)
+    assert second.locator('#call [data-call="state"]').get_attribute("data-state") == "connected"
+    assert resident.locator('#call [data-call="state"]').get_attribute("data-state") == "connected"

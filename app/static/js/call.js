@@ -25,6 +25,7 @@
     ended: "通話を終了しました",
     refused: "通話に入れません。ページを開き直してください",
     nodevice: "カメラ・マイクが使えません。ブラウザの設定で許可してから、ページを開き直してください",
+    elsewhere: "別の画面（タブ）で通話を始めたため、この画面の通話は終了しました",
   };
   const DISCONNECT_GRACE_MS = 3000; // "disconnected" often recovers by itself within seconds
   const MAX_BACKOFF_MS = 30000;
@@ -187,13 +188,26 @@
     }, delay);
   }
 
+  // The server keeps one connection per case and side: a second tab of the same case
+  // would take the call over, and the first would take it back on reconnecting, for ever.
+  // The newest tab wins; the others stop and say why.
+  const tabId = Math.random().toString(36).slice(2);
+  const tabs = window.BroadcastChannel ? new BroadcastChannel("kakanai-call") : null;
+  if (tabs) {
+    tabs.addEventListener("message", (event) => {
+      const msg = event.data || {};
+      if (wanted && msg.offerUrl === root.dataset.offerUrl && msg.tab !== tabId) stop("elsewhere");
+    });
+  }
+
   function start() {
     wanted = true;
     attempt = 0;
+    if (tabs) tabs.postMessage({ offerUrl: root.dataset.offerUrl, tab: tabId });
     connect();
   }
 
-  function stop() {
+  function stop(reason) {
     wanted = false;
     clearTimeout(retryTimer);
     retryTimer = null;
@@ -204,7 +218,7 @@
     $("remote").srcObject = null;
     $("mic").disabled = true;
     $("camera").disabled = true;
-    setState("ended");
+    setState(reason === "elsewhere" ? "elsewhere" : "ended");
   }
 
   $("mic").addEventListener("click", () => {
@@ -216,7 +230,7 @@
     applyTracks();
   });
   const toggle = $("toggle");
-  if (toggle) toggle.addEventListener("click", () => (wanted ? stop() : start()));
+  if (toggle) toggle.addEventListener("click", () => (wanted ? stop("ended") : start()));
   window.addEventListener("pagehide", () => closePeer());
   // A laptop waking up or a network coming back: try at once instead of waiting out the pause.
   window.addEventListener("online", () => {
