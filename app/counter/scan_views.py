@@ -27,6 +27,7 @@ from app.services.attachments import (
     read_attachment,
 )
 from app.services.cases import CaseError
+from app.services.interview import split_fact_id
 from app.services.scan_intake import confirm_scan, pending_token, record_scan, scanned_facts
 
 SCAN_TIMEOUT = 3.0  # seconds of frames to try before saying nothing was read
@@ -42,6 +43,20 @@ def _json_body() -> dict[str, Any]:
 
 def _problem(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error={"code": status, "message": message}), status
+
+
+@bp.app_template_global("scan_people")
+def _scan_people(facts: dict[str, Any]) -> list[tuple[int, str]]:
+    """Return the household members a scan can belong to, and the next new one."""
+    indices = sorted({i for i, _ in map(split_fact_id, facts) if i is not None})
+    people = []
+    for index in indices:
+        name = facts.get(f"household[{index}].name")
+        shown = name.value if name is not None and name.value else "（氏名未入力）"
+        people.append((index, f"世帯員{index + 1}　{shown}"))
+    new = (indices[-1] + 1) if indices else 0
+    people.append((new, f"新しい世帯員（世帯員{new + 1}）"))
+    return people
 
 
 @bp.app_template_global("case_attachments")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -275,3 +276,40 @@ def test_the_resident_cannot_see_a_still_of_their_own_case(app, client, make_cas
 def test_an_unknown_still_is_not_found(client, login_as, make_case):
     login_as("counter")
     assert client.get(f"/counter/cases/{make_case()}/attachments/9.jpg").status_code == 404
+
+
+def test_staff_choose_whose_code_is_scanned(app, client, login_as, make_case):
+    login_as("counter")
+    case_id = make_case()
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        record_fact(case, "household[0].name", "山田 太郎", actor="x", now=datetime.now())
+        record_fact(case, "household[1].name", "山田 花子", actor="x", now=datetime.now())
+    page = client.get(f"/counter/cases/{case_id}").get_data(as_text=True)
+    options = re.findall(
+        r'<option value="(\d+)">([^<]+)</option>', page.split('data-call="person"')[1]
+    )
+    assert options[:3] == [
+        ("0", "世帯員1　山田 太郎"),
+        ("1", "世帯員2　山田 花子"),
+        ("2", "新しい世帯員（世帯員3）"),
+    ]
+    # A My Number read for member 2 is stored on member 2.
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        result = classify(
+            _code("123456789018"), preentry_key=_key(app), now=datetime.now(UTC), person=1
+        )
+        token = pending_token(case, result)
+    assert (
+        client.post(f"/counter/cases/{case_id}/scan/confirm", json={"token": token}).status_code
+        == 200
+    )
+    assert "household[1].my_number" in _facts(app, case_id)
+    assert "household[0].my_number" not in _facts(app, case_id)
+
+
+def test_a_person_outside_the_household_range_is_refused(client, login_as, make_case):
+    login_as("counter")
+    response = client.post(f"/counter/cases/{make_case()}/scan", json={"person": -1})
+    assert response.status_code == 400

@@ -324,7 +324,8 @@
     const button = $("scan");
     button.disabled = true;
     say(box, "読み取っています…（QRコードをカメラに向けてもらってください）");
-    const result = await postJSON(root.dataset.scanUrl, {});
+    const person = Number(($("person") || {}).value || 0);
+    const result = await postJSON(root.dataset.scanUrl, { person: person });
     button.disabled = false;
     if (!result.ok) return say(box, result.data.error.message, "error");
     if (!result.data.results.length) return say(box, result.data.message, "error");
