@@ -146,6 +146,8 @@ def join_call(server, username: str, launch_with_camera, camera_file: Path | Non
     # Each side receives the other's video (the server relays it).
     for side in (staff, resident):
         wait_for_remote_video(side)
+        remote = side.locator('#call video[data-call="remote"]')
+        assert remote.evaluate("v => v.srcObject.getAudioTracks().length") == 1  # voice too
     return staff, resident
 
 
