@@ -197,6 +197,28 @@ SETTINGS: tuple[Setting, ...] = (
         "STUN/TURN servers for WebRTC as JSON. Empty: host candidates only (a LAN).",
     ),
     Setting(
+        "PREENTRY_KEY",
+        None,
+        _str,
+        "Signs the pre-entry (事前入力) QR codes residents make before a visit; at least 32 "
+        "characters, the same on every app process. Generated into instance/preentry_key on "
+        "first start. Changing it makes every pre-entry QR already issued unreadable.",
+    ),
+    Setting(
+        "PREENTRY_DAYS",
+        14,
+        _positive_int,
+        "How long a pre-entry QR stays valid, in days.",
+    ),
+    Setting(
+        "MEDIA_LOOPBACK_ONLY",
+        False,
+        _bool,
+        "Offer 127.0.0.1 as the media server's only ICE host candidate. For browser tests "
+        "with server and browsers on one machine; never in production (nobody else can "
+        "reach the call).",
+    ),
+    Setting(
         "LOG_LEVEL",
         "INFO",
         _log_level,
@@ -279,6 +301,12 @@ def load_settings(
         )
     if not settings["DATA_KEY"]:
         settings["DATA_KEY"] = _generated(instance_path, "data_key", _fernet_key)
+    if not settings["PREENTRY_KEY"]:
+        settings["PREENTRY_KEY"] = _generated(
+            instance_path, "preentry_key", lambda: secrets.token_urlsafe(32)
+        )
+    if len(settings["PREENTRY_KEY"].encode("utf-8")) < 32:
+        raise ConfigError("KAKANAI_PREENTRY_KEY: must be at least 32 characters")
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'kakanai.sqlite3'}"
     return settings
@@ -288,7 +316,9 @@ def settings_help() -> str:
     """Render every setting with its environment variable, default and help as Markdown."""
     lines = ["| variable | default | what it does |", "|---|---|---|"]
     for s in SETTINGS:
-        default = "(generated)" if s.name in {"SECRET_KEY", "DATA_KEY"} else s.default
+        default = (
+            "(generated)" if s.name in {"SECRET_KEY", "DATA_KEY", "PREENTRY_KEY"} else s.default
+        )
         if default is None:
             default = "(unset)"
         if isinstance(default, str) and default.startswith(str(ROOT)):

@@ -91,10 +91,12 @@ def register_web(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
+    from app.counter import scan_views  # noqa: F401  (adds scan, still and attachment routes)
     from app.counter.views import bp as counter_bp
     from app.documents.views import bp as documents_bp
     from app.media.views import bp as media_bp
     from app.policy.views import bp as policy_bp
+    from app.preentry.views import bp as preentry_bp
     from app.resident.views import bp as resident_bp
 
     for bp in (
@@ -106,6 +108,7 @@ def register_web(app: Flask) -> None:
         api_bp,
         media_bp,
         documents_bp,
+        preentry_bp,
     ):
         app.register_blueprint(bp)
 

@@ -131,3 +131,12 @@ def login_as(client: FlaskClient, make_user: Callable[..., Any]) -> Callable[[st
         return user
 
     return login
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run browser tests last.
+
+    Playwright's sync API keeps an asyncio loop running on the main thread for the rest of
+    the session, after which ``asyncio.run`` (the aiortc tests) refuses to start.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

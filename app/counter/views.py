@@ -37,6 +37,7 @@ from app.counter.workspace import (
 from app.documents import documents
 from app.engine import LoadError, Result, RuleSet
 from app.extensions import db
+from app.media.server import media_server
 from app.models import AuditEvent, Case
 from app.registry.adapter import HouseholdRecord
 from app.services.case_documents import cover_pdf, form_html, packet_pdf
@@ -344,6 +345,8 @@ def set_status(case_id: int):
     except CaseError as error:
         flash(error.message)
     else:
+        if to in ("closed", "cancelled"):
+            media_server().close_case(case_id)  # hang up the call of a finished case
         flash(f"状態を「{STATUS_LABELS[to]}」にしました。")
     return redirect(url_for("counter.case", case_id=case_id))
 

@@ -179,11 +179,30 @@ async def _latest_frame(registry: PeerRegistry, case_id: int, timeout: float) ->
     return frame
 
 
+def _loopback_only(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    return ["127.0.0.1"] if use_ipv4 else []
+
+
+def offer_loopback_only() -> None:
+    """Make aioice offer 127.0.0.1 as the only host candidate (browser tests on one machine).
+
+    aioice leaves loopback out of its host candidates, so a browser on the same machine
+    could not reach the server over 127.0.0.1; this is what the MEDIA_LOOPBACK_ONLY
+    setting switches on, process-wide.
+    """
+    import aioice.ice
+
+    aioice.ice.get_host_addresses = _loopback_only
+
+
 def init_media(app: Any) -> MediaServer:
     """Give the app its media server (the loop itself starts on first use)."""
     from app.media.loop import install_sigterm_handler
 
     server = MediaServer(app.config.get("ICE_SERVERS", []))
+    if app.config.get("MEDIA_LOOPBACK_ONLY"):
+        offer_loopback_only()
+        app.logger.warning("media: MEDIA_LOOPBACK_ONLY is on: calls work only on this machine")
     app.extensions["media"] = server
     install_sigterm_handler()
     return server

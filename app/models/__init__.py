@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table."""
 
+from app.models.attachment import CaseAttachment
 from app.models.case import AuditEvent, Case, FactChange, FactValue, RoutedProcedure
 from app.models.join import JoinLink, Kiosk
 from app.models.registry import RegistryHousehold, RegistryResident
@@ -7,6 +8,7 @@ from app.models.user import StaffUser
 
 __all__ = [
     "AuditEvent",
+    "CaseAttachment",
     "Case",
     "FactChange",
     "FactValue",

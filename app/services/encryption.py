@@ -27,6 +27,19 @@ class FactCipher:
         """
         return json.loads(self._fernet.decrypt(token.encode("ascii")))
 
+    def seal_bytes(self, data: bytes) -> bytes:
+        """Return the encrypted token of raw bytes (an image)."""
+        return self._fernet.encrypt(data)
+
+    def open_bytes(self, token: bytes, ttl: int | None = None) -> bytes:
+        """Return the bytes sealed in a token, refusing one older than ``ttl`` seconds.
+
+        :raises InvalidToken: the token was altered, sealed with an unknown key, or expired.
+        """
+        if ttl is None:
+            return self._fernet.decrypt(token)
+        return self._fernet.decrypt(token, ttl=ttl)
+
     def rotate(self, token: str) -> str:
         """Re-encrypt a token under the newest key."""
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")

@@ -76,3 +76,14 @@ def test_case_page_is_audited(client, staff):
     client.get(url)
     page = client.get(url + "/audit").get_data(as_text=True)
     assert "case_viewed" in page and "case_opened" in page
+
+
+def test_cancelling_a_case_hangs_up_its_call(app, client, staff, monkeypatch):
+    from app.media.server import media_server
+
+    closed = []
+    with app.app_context():
+        monkeypatch.setattr(media_server(app), "close_case", lambda case_id: closed.append(case_id))
+    url = _open(client)
+    client.post(url + "/status", data={"to": "cancelled"})
+    assert closed == [int(url.rsplit("/", 1)[1])]

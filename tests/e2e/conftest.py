@@ -144,3 +144,41 @@ def page(browser: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+# ---- the video call: a server that offers loopback ICE, browsers with fake cameras --------
+
+FAKE_MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",  # grant camera and microphone without asking
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def call_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A live server whose media layer offers 127.0.0.1 (aioice leaves loopback out)."""
+    server = LiveServer(tmp_path_factory.mktemp("call-instance"))
+    server.env["KAKANAI_MEDIA_LOOPBACK_ONLY"] = "1"
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def launch_with_camera(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Launch another Chromium whose camera is fake: a test pattern, or a .y4m file."""
+    launched: list[Any] = []
+
+    def launch(video_file: Path | None = None) -> Any:
+        args = [*CHROMIUM_ARGS, *FAKE_MEDIA_ARGS]
+        if video_file is not None:
+            args.append(f"--use-file-for-fake-video-capture={video_file}")
+        chromium = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=args)
+        launched.append(chromium)
+        return chromium
+
+    yield launch
+    for chromium in launched:
+        chromium.close()

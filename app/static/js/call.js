@@ -1,0 +1,352 @@
+// The video call inside the staff and resident pages (see docs/media.md).
+//
+// Each side connects to the server, which relays the other side: one POST of the offer
+// (made after ICE gathering completes, so the answer needs no trickle ICE), the answer
+// back whole. A dropped connection is re-made with a fresh offer, after a growing pause
+// (1 s, 2 s, 4 s … up to 30 s) so a server that is restarting is not hammered.
+// Staff also scan codes from the resident's video and take document stills.
+(function () {
+  "use strict";
+  const root = document.getElementById("call");
+  if (!root || !window.RTCPeerConnection) {
+    if (root) setText(root.querySelector('[data-call="state"]'), "このブラウザはビデオ通話に対応していません", "error");
+    return;
+  }
+  const $ = (name) => root.querySelector(`[data-call="${name}"]`);
+  const csrf =
+    root.dataset.csrf || (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const iceServers = JSON.parse(root.dataset.iceServers || "[]");
+  const staff = root.dataset.role === "staff";
+  const STATES = {
+    idle: "通話していません",
+    connecting: "接続中…",
+    connected: "通話中",
+    lost: "切断—再接続しています",
+    ended: "通話を終了しました",
+    refused: "通話に入れません。ページを開き直してください",
+    nodevice: "カメラ・マイクが使えません。ブラウザの設定で許可してから、ページを開き直してください",
+    elsewhere: "別の画面（タブ）で通話を始めたため、この画面の通話は終了しました",
+  };
+  const DISCONNECT_GRACE_MS = 3000; // "disconnected" often recovers by itself within seconds
+  const MAX_BACKOFF_MS = 30000;
+
+  let stream = null;
+  let pc = null;
+  let wanted = false;
+  let attempt = 0;
+  let retryTimer = null;
+  let graceTimer = null;
+  let micOn = true;
+  let cameraOn = true;
+
+  function setText(el, text, state) {
+    if (!el) return;
+    el.textContent = text;
+    if (state) el.dataset.state = state;
+  }
+
+  function setState(state) {
+    setText($("state"), STATES[state], state);
+    root.dataset.state = state;
+    const toggle = $("toggle");
+    if (toggle) toggle.textContent = wanted ? "通話を終了" : "通話を開始";
+  }
+
+  async function localMedia() {
+    if (stream) return stream;
+    // Audio matters more than picture: keep the camera at VGA and ~20 fps to spare the
+    // server (it decodes every stream) and the uplink; clean the voice in the browser.
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      video: {
+        width: { ideal: 640, max: 640 },
+        height: { ideal: 480, max: 480 },
+        frameRate: { ideal: 20, max: 20 },
+      },
+    });
+    $("self").srcObject = stream;
+    applyTracks();
+    $("mic").disabled = false;
+    $("camera").disabled = false;
+    return stream;
+  }
+
+  function applyTracks() {
+    if (!stream) return;
+    stream.getAudioTracks().forEach((t) => (t.enabled = micOn));
+    stream.getVideoTracks().forEach((t) => (t.enabled = cameraOn));
+    const mic = $("mic");
+    mic.setAttribute("aria-pressed", String(!micOn));
+    mic.textContent = micOn ? "マイクを切る" : "マイクを入れる";
+    mic.classList.toggle("off", !micOn);
+    const camera = $("camera");
+    camera.setAttribute("aria-pressed", String(!cameraOn));
+    camera.textContent = cameraOn ? "カメラを切る" : "カメラを入れる";
+    camera.classList.toggle("off", !cameraOn);
+    root.classList.toggle("camera-off", !cameraOn);
+  }
+
+  function iceGathered(conn) {
+    return new Promise((resolve) => {
+      if (conn.iceGatheringState === "complete") return resolve();
+      const done = () => {
+        if (conn.iceGatheringState !== "complete") return;
+        conn.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      };
+      conn.addEventListener("icegatheringstatechange", done);
+      // Host candidates gather in milliseconds; an unreachable STUN server must not hold
+      // the call: send what there is after 5 s.
+      setTimeout(resolve, 5000);
+    });
+  }
+
+  function closePeer() {
+    clearTimeout(graceTimer);
+    if (pc) {
+      const old = pc;
+      pc = null;
+      old.close();
+    }
+  }
+
+  async function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    closePeer();
+    setState(attempt ? "lost" : "connecting");
+    let media;
+    try {
+      media = await localMedia();
+    } catch (error) {
+      wanted = false;
+      setState("nodevice");
+      return;
+    }
+    if (!wanted) return;
+    const conn = new RTCPeerConnection({ iceServers: iceServers });
+    pc = conn;
+    const remote = new MediaStream();
+    $("remote").srcObject = remote;
+    media.getTracks().forEach((track) => conn.addTrack(track, media));
+    conn.addEventListener("track", (event) => remote.addTrack(event.track));
+    conn.addEventListener("connectionstatechange", () => watch(conn));
+    try {
+      await conn.setLocalDescription(await conn.createOffer());
+      await iceGathered(conn);
+      if (pc !== conn) return;
+      const response = await fetch(root.dataset.offerUrl, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        credentials: "same-origin",
+        body: JSON.stringify({ sdp: conn.localDescription.sdp, type: conn.localDescription.type }),
+      });
+      if (response.status === 401 || response.status === 403) {
+        // The session ended (resident left, staff logged out): retrying cannot help.
+        wanted = false;
+        closePeer();
+        setState("refused");
+        return;
+      }
+      if (!response.ok) throw new Error("offer refused: " + response.status);
+      const answer = await response.json();
+      if (pc !== conn) return;
+      await conn.setRemoteDescription(answer);
+    } catch (error) {
+      if (pc === conn) retry();
+    }
+  }
+
+  function watch(conn) {
+    if (pc !== conn) return;
+    const state = conn.connectionState;
+    if (state === "connected") {
+      attempt = 0;
+      clearTimeout(graceTimer);
+      setState("connected");
+    } else if (state === "disconnected") {
+      setState("lost");
+      clearTimeout(graceTimer);
+      graceTimer = setTimeout(() => {
+        if (pc === conn && conn.connectionState !== "connected") retry();
+      }, DISCONNECT_GRACE_MS);
+    } else if (state === "failed" || state === "closed") {
+      retry();
+    }
+  }
+
+  function retry() {
+    if (!wanted || retryTimer) return;
+    closePeer();
+    attempt += 1;
+    const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempt - 1));
+    const delay = base * (0.75 + Math.random() * 0.5); // spread many pages' retries
+    setState("lost");
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      if (wanted) connect();
+    }, delay);
+  }
+
+  // The server keeps one connection per case and side: a second tab of the same case
+  // would take the call over, and the first would take it back on reconnecting, for ever.
+  // The newest tab wins; the others stop and say why.
+  const tabId = Math.random().toString(36).slice(2);
+  const tabs = window.BroadcastChannel ? new BroadcastChannel("kakanai-call") : null;
+  if (tabs) {
+    tabs.addEventListener("message", (event) => {
+      const msg = event.data || {};
+      if (wanted && msg.offerUrl === root.dataset.offerUrl && msg.tab !== tabId) stop("elsewhere");
+    });
+  }
+
+  function start() {
+    wanted = true;
+    attempt = 0;
+    if (tabs) tabs.postMessage({ offerUrl: root.dataset.offerUrl, tab: tabId });
+    connect();
+  }
+
+  function stop(reason) {
+    wanted = false;
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    closePeer();
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    stream = null;
+    $("self").srcObject = null;
+    $("remote").srcObject = null;
+    $("mic").disabled = true;
+    $("camera").disabled = true;
+    setState(reason === "elsewhere" ? "elsewhere" : "ended");
+  }
+
+  $("mic").addEventListener("click", () => {
+    micOn = !micOn;
+    applyTracks();
+  });
+  $("camera").addEventListener("click", () => {
+    cameraOn = !cameraOn;
+    applyTracks();
+  });
+  const toggle = $("toggle");
+  if (toggle) toggle.addEventListener("click", () => (wanted ? stop("ended") : start()));
+  window.addEventListener("pagehide", () => closePeer());
+  // A laptop waking up or a network coming back: try at once instead of waiting out the pause.
+  window.addEventListener("online", () => {
+    if (wanted && retryTimer) connect();
+  });
+  if (root.dataset.autostart) start();
+
+  if (!staff) return;
+
+  // ---- staff: scan a code held up to the resident's camera, then confirm -----------------
+
+  async function postJSON(url, body) {
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify(body || {}),
+      });
+      const data = await response.json();
+      return { ok: response.ok, data: data };
+    } catch (error) {
+      return { ok: false, data: { error: { message: "サーバーに接続できませんでした。もう一度お試しください。" } } };
+    }
+  }
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function say(box, text, kind) {
+    box.replaceChildren(el("p", { class: "scan-msg " + (kind || "") }, text));
+  }
+
+  const KIND_TITLES = { pre_entry: "事前入力QRコード", my_number: "マイナンバーカード", other: "コード", rejected: "使えないコード" };
+
+  function showResult(box, item, confirmUrl) {
+    const card = el("div", { class: "scan-card scan-" + item.kind });
+    card.append(el("h3", {}, `${KIND_TITLES[item.kind] || "コード"}（${item.symbology}）`));
+    if (item.kind === "rejected") {
+      card.append(el("p", { class: "error", role: "alert" }, item.message));
+      card.append(el("p", { class: "hint" }, "何も保存していません。"));
+      return card;
+    }
+    if (item.kind === "other") {
+      card.append(el("pre", { class: "scan-text" }, item.display));
+      return card;
+    }
+    const table = el("table", { class: "scan-facts" });
+    (item.facts || []).forEach((f) => {
+      const row = el("tr");
+      row.append(el("th", { scope: "row" }, f.label));
+      const cell = el("td", {}, f.value);
+      if (f.current) cell.append(el("div", { class: "hint" }, `現在の値: ${f.current}（上書きします）`));
+      if (f.locked) cell.append(el("div", { class: "error" }, "住民記録から取り込んだ値のため変更できません"));
+      row.append(cell);
+      table.append(row);
+    });
+    card.append(table);
+    (item.notes || []).forEach((n) => card.append(el("p", { class: "warning" }, n)));
+    const actions = el("div", { class: "call-controls" });
+    const ok = el("button", { type: "button", class: "primary", "data-call": "confirm" }, `この内容で入力する（${item.provenance}）`);
+    const cancel = el("button", { type: "button", class: "secondary" }, "使わない");
+    ok.addEventListener("click", async () => {
+      ok.disabled = true;
+      const result = await postJSON(confirmUrl, { token: item.token });
+      if (!result.ok) {
+        ok.disabled = false;
+        card.append(el("p", { class: "error", role: "alert" }, result.data.error.message));
+        return;
+      }
+      const questions = document.getElementById("questions");
+      const panel = document.getElementById("panel");
+      if (questions && result.data.questions_html) questions.innerHTML = result.data.questions_html;
+      if (panel && result.data.panel_html) panel.innerHTML = result.data.panel_html;
+      const status = document.getElementById("case-status");
+      if (status && result.data.status_label) status.textContent = result.data.status_label;
+      say(box, result.data.message, "ok");
+    });
+    cancel.addEventListener("click", () => say(box, "読み取った内容は使いませんでした。", ""));
+    actions.append(ok, cancel);
+    card.append(actions);
+    return card;
+  }
+
+  $("scan").addEventListener("click", async () => {
+    const box = $("scan-result");
+    const button = $("scan");
+    button.disabled = true;
+    say(box, "読み取っています…（QRコードをカメラに向けてもらってください）");
+    const person = Number(($("person") || {}).value || 0);
+    const result = await postJSON(root.dataset.scanUrl, { person: person });
+    button.disabled = false;
+    if (!result.ok) return say(box, result.data.error.message, "error");
+    if (!result.data.results.length) return say(box, result.data.message, "error");
+    box.replaceChildren(...result.data.results.map((item) => showResult(box, item, result.data.confirm_url)));
+  });
+
+  $("still").addEventListener("click", async () => {
+    const box = $("scan-result");
+    const button = $("still");
+    button.disabled = true;
+    say(box, "撮影しています…");
+    const result = await postJSON(root.dataset.stillUrl, {});
+    button.disabled = false;
+    if (!result.ok) return say(box, result.data.error.message, "error");
+    say(box, result.data.message, "ok");
+    const list = root.querySelector(".thumbs");
+    const link = el("a", { href: result.data.url, target: "_blank", rel: "noopener" });
+    link.append(el("img", { src: result.data.url, alt: `撮影した書類 ${result.data.number}` }));
+    const item = el("li");
+    item.append(link);
+    list.append(item);
+    $("attachment-count").textContent = `${list.children.length}件`;
+  });
+})();
