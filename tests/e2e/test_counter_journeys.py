@@ -6,6 +6,7 @@ import re
 import subprocess
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-test-password"
@@ -39,6 +40,11 @@ def _login(page, live_server, staff_account):
     page.wait_for_url(live_server.url + "/counter/")
 
 
+def _settled(page):
+    """Wait until the workspace has redrawn after the last answer (aria-busy cleared)."""
+    page.wait_for_function("() => !document.getElementById('questions').hasAttribute('aria-busy')")
+
+
 def _answer_all(page, answers, role_holders, limit=80):
     """Answer the first open question until none is left; return the facts answered."""
     answered = []
@@ -48,6 +54,7 @@ def _answer_all(page, answers, role_holders, limit=80):
             role_id = role.get_attribute("data-url").rsplit("/", 1)[1]
             with page.expect_response(re.compile(r"/roles/")):
                 role.locator("select").select_option(role_holders.get(role_id, "1"))
+            _settled(page)
             continue
         row = page.locator("form.q-row.asked").first
         if not row.count():
@@ -69,6 +76,7 @@ def _answer_all(page, answers, role_holders, limit=80):
                 page.keyboard.type(value)
                 page.keyboard.press("Enter")
         assert response.value.json()["ok"], response.value.json()
+        _settled(page)
         answered.append(fact)
     raise AssertionError("the interview did not end")
 
@@ -126,6 +134,7 @@ def test_reloading_mid_interview_loses_nothing(live_server, staff_account, page)
     with page.expect_response(re.compile(r"/answer$")):
         row.locator("input").fill("みどり市立病院")
         row.locator("input").press("Enter")
+    _settled(page)
     page.reload()
     saved = page.locator('form.q-row[data-fact="death.place"]')
     assert saved.locator("input").input_value() == "みどり市立病院"
@@ -206,8 +215,10 @@ def test_invalid_answer_is_explained_next_to_the_field_and_kept(live_server, sta
     with page.expect_response(re.compile(r"/answer$")):
         row.locator("input").fill("令和0年1月1日")
         row.locator("input").press("Enter")
+    _settled(page)
     message = row.locator(".q-msg")
-    assert "年" in message.inner_text() and "error" in message.get_attribute("class")
+    expect(message).to_have_class(re.compile("error"))
+    assert "年" in message.inner_text()
     assert row.locator("input").input_value() == "令和0年1月1日"
 
 
@@ -223,6 +234,7 @@ def test_a_household_of_four_moves_in_from_another_prefecture(live_server, staff
             form.get_by_label(role, exact=True).check()
         with page.expect_response(re.compile(r"/members$")):
             form.get_by_role("button", name="追加する").press("Enter")
+        _settled(page)
     _answer_all(page, MOVE_IN_ANSWERS, {"jido_teate_recipient": "0"})
     panel = page.locator("#panel")
     text = panel.inner_text()

@@ -36,20 +36,33 @@
     });
   }
 
+  // aria-busy tells assistive technology (and browser tests) that a redraw is on its way.
   async function post(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      body: body,
-      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-      credentials: "same-origin",
-    });
-    let data = null;
+    questions.setAttribute("aria-busy", "true");
     try {
-      data = await response.json();
-    } catch (e) {
-      data = { ok: false, error: "サーバーに接続できませんでした。入力は画面に残っています。もう一度お試しください。" };
+      return await send(url, body);
+    } finally {
+      // Cleared after the caller has redrawn: queued behind the caller's continuation.
+      setTimeout(() => questions.removeAttribute("aria-busy"), 0);
     }
-    return data;
+  }
+
+  async function send(url, body) {
+    const unreachable = {
+      ok: false,
+      error: "サーバーに接続できませんでした。入力は画面に残っています。もう一度お試しください。",
+    };
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        body: body,
+        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      return await response.json();
+    } catch (e) {
+      return unreachable;
+    }
   }
 
   function redraw(data) {
