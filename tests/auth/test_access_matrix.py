@@ -42,6 +42,7 @@ EXPECTED: dict[str, set[str]] = {
     "counter.attachment": {"counter"},
     "preentry.page": set(CALLERS),
     "policy.index": {"policy"},
+    "policy.scenarios": {"policy"},
     "admin.index": {"admin"},
     "admin.create_staff": {"admin"},
     "admin.create_kiosk": {"admin"},
