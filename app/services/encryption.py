@@ -27,6 +27,17 @@ class FactCipher:
         """
         return json.loads(self._fernet.decrypt(token.encode("ascii")))
 
+    def seal_bytes(self, data: bytes) -> bytes:
+        """Return the encrypted token of raw bytes (a PDF, a signature image)."""
+        return self._fernet.encrypt(data)
+
+    def open_bytes(self, token: bytes) -> bytes:
+        """Return the bytes sealed in a token.
+
+        :raises InvalidToken: the token was altered or sealed with an unknown key.
+        """
+        return self._fernet.decrypt(token)
+
     def rotate(self, token: str) -> str:
         """Re-encrypt a token under the newest key."""
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")
