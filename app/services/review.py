@@ -22,7 +22,7 @@ from app.services.live import Event, LiveBroker, make_broker
 BROKER = "live_broker"
 NOTE_MAX = 500
 STREAM_SECONDS = 55.0  # one SSE response holds a server thread: end it, the browser reconnects
-HEARTBEAT_SECONDS = 15.0
+HEARTBEAT_SECONDS = 5.0  # also how soon a stream notices its client left
 
 
 def live_broker(app: Flask | None = None) -> LiveBroker:
