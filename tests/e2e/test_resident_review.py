@@ -110,6 +110,8 @@ def test_resident_follows_live_confirms_and_signs(
         resident.screenshot(path=str(SHOTS / "resident-ask.png"))
         resident.locator("#ask-send").click()
         staff.locator("#resident-box").get_by_text("名前の漢字が違います").wait_for()
+        staff.locator("#resident-box").screenshot(path=str(SHOTS / "staff-resident-box.png"))
+        resident.locator("section.rform").nth(1).screenshot(path=str(SHOTS / "resident-form.png"))
 
         # Staff move the case to the resident's review; the resident confirms every form.
         staff.get_by_role("button", name="住民確認へ進める").click()

@@ -64,6 +64,9 @@
   const progress = document.getElementById("progress");
   const actionsTemplate = document.getElementById("form-actions");
   let state = null;
+  // While our own signature is being sent, the "signed" event must not reload the page:
+  // the receipt URL (and the session's receipt access) come with the answer.
+  let signing = false;
 
   async function post(url, fields) {
     const body = new FormData();
@@ -184,7 +187,7 @@
           headers: { Accept: "application/json" },
         });
         if (response.status === 410 || response.redirected) {
-          window.location.reload();
+          if (!signing) window.location.reload();
           return;
         }
         if (response.ok) draw(await response.json());
@@ -210,6 +213,7 @@
     ["forms", "confirmed", "resync"].forEach((type) => source.addEventListener(type, () => refresh()));
     ["status", "signed"].forEach((type) =>
       source.addEventListener(type, (event) => {
+        if (signing) return;
         const data = JSON.parse(event.data || "{}");
         if (data.status === "review" || data.status === "interviewing") refresh();
         else window.location.reload();
@@ -221,7 +225,10 @@
       if (source.readyState === EventSource.CLOSED) {
         source.close();
         fetch(review.dataset.formsUrl, { credentials: "same-origin" })
-          .then((r) => (r.status === 410 ? window.location.reload() : setTimeout(connect, 2000)))
+          .then((r) => {
+            if (r.status !== 410) setTimeout(connect, 2000);
+            else if (!signing) window.location.reload();
+          })
           .catch(() => setTimeout(connect, 2000));
       }
       setTimeout(() => {
@@ -312,6 +319,7 @@
   pad.addEventListener("pointerdown", (event) => {
     event.preventDefault();
     pad.setPointerCapture(event.pointerId);
+    signError.hidden = true; // drawing answers an earlier "nothing written"
     last = point(event);
     ctx.lineWidth = Math.max(3, pad.width / 200);
     ctx.lineCap = "round";
@@ -345,6 +353,7 @@
       return;
     }
     button.disabled = true;
+    signing = true;
     signError.textContent = tr("signing");
     signError.hidden = false;
     const data = await post(review.dataset.signUrl, { signature: pad.toDataURL("image/png") });
@@ -352,6 +361,7 @@
       window.location.assign(data.receipt);
       return;
     }
+    signing = false;
     button.disabled = false;
     signError.textContent = data.error || tr("failed");
   });
