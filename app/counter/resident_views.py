@@ -28,6 +28,7 @@ from app.services.joining import OPEN_FOR_RESIDENT, attach_kiosk, issue_join_lin
 from app.services.review import (
     case_channel,
     confirmed_hashes,
+    form_title,
     latest_event,
     live_broker,
     open_requests,
@@ -88,6 +89,7 @@ def _box_context(case: Case) -> dict[str, Any]:
         "after": latest_event(case.id),
         "status_labels": STATUS_LABELS,
         "signed_online": case.signature_mode == "electronic",
+        "form_title": form_title,
     }
 
 

@@ -11,7 +11,7 @@ from flask import Flask, current_app, has_app_context
 from markupsafe import Markup
 from sqlalchemy import select
 
-from app.documents import document_hash, documents
+from app.documents import TemplateError, document_hash, documents
 from app.engine import Result, RuleSet
 from app.extensions import db
 from app.models import Case, FormConfirmation, ResidentRequest
@@ -122,6 +122,16 @@ def shown_forms(ruleset: RuleSet, case: Case, result: Result) -> list[ShownForm]
             )
         )
     return shown
+
+
+def form_title(key: str) -> str:
+    """Return the printed title of a form by its key (``kaigo_todoke[1]`` → its template's)."""
+    form_id = key.split("[", 1)[0]
+    try:
+        title = documents().catalog.form(form_id).title
+    except TemplateError:  # a template removed since: the key still says which form it was
+        return key
+    return f"{title}（{int(key[len(form_id) + 1 : -1]) + 1}人目）" if "[" in key else title
 
 
 def stylesheets(result: Result) -> list[str]:
