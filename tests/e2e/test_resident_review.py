@@ -101,6 +101,17 @@ def test_resident_follows_live_confirms_and_signs(
         )
         assert p95 < 1000, latencies
         assert resident.locator(".just-changed").count() >= 1  # the change is highlighted
+
+        # The tablet loses its connection while staff keep editing: it says so, and on
+        # reconnecting it catches up (Last-Event-ID) with what changed meanwhile.
+        resident_context.set_offline(True)
+        resident.get_by_text("接続が切れました。再接続しています…").wait_for()
+        with staff.expect_response(re.compile(r"/answer$")):
+            row.locator("input").fill("090-7000-9999")
+            row.locator("input").press("Enter")
+        resident_context.set_offline(False)
+        resident.locator("#forms").get_by_text("090-7000-9999").first.wait_for()
+        resident.get_by_text("接続が切れました").wait_for(state="hidden")
         resident.screenshot(path=str(SHOTS / "resident-review.png"))
 
         # A correction request reaches the staff member's screen.

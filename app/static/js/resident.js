@@ -200,19 +200,51 @@
     }
   }
 
-  // ---- live: Server-Sent Events with catch-up (Last-Event-ID) ----
+  // ---- live: Server-Sent Events with catch-up ----
+  // We reconnect ourselves (instead of EventSource's own retry) so that a dropped network
+  // is shown at once and the next stream starts after the last event seen (?after=N, the
+  // same catch-up as Last-Event-ID).
+  const eventsUrl = new URL(review.dataset.eventsUrl, window.location.href);
+  let lastId = Number(eventsUrl.searchParams.get("after") || 0);
+  let source = null;
+  let retry = null;
+  let lostTimer = null;
+
+  function showLost() {
+    connection.dataset.lost = "1";
+    connection.textContent = tr("reconnecting");
+  }
+
+  function scheduleReconnect(delay) {
+    if (source) source.close();
+    source = null;
+    clearTimeout(retry);
+    retry = setTimeout(connect, delay);
+  }
+
   function connect() {
-    const source = new EventSource(review.dataset.eventsUrl);
+    eventsUrl.searchParams.set("after", String(lastId));
+    source = new EventSource(eventsUrl.toString());
+    const seen = (event) => {
+      if (event.lastEventId) lastId = Math.max(lastId, Number(event.lastEventId));
+    };
     source.addEventListener("open", () => {
+      clearTimeout(lostTimer);
       if (connection.dataset.lost) {
         delete connection.dataset.lost;
         connection.textContent = "";
         refresh(); // catch up even on events the log no longer holds
       }
     });
-    ["forms", "confirmed", "resync"].forEach((type) => source.addEventListener(type, () => refresh()));
+    ["forms", "confirmed", "resync", "joined", "request", "resolved"].forEach((type) =>
+      source.addEventListener(type, (event) => {
+        seen(event);
+        if (type === "forms" || type === "confirmed" || type === "resync") refresh();
+      })
+    );
     ["status", "signed"].forEach((type) =>
       source.addEventListener(type, (event) => {
+        seen(event);
         if (signing) return;
         const data = JSON.parse(event.data || "{}");
         if (data.status === "review" || data.status === "interviewing") refresh();
@@ -220,25 +252,24 @@
       })
     );
     source.addEventListener("error", () => {
-      // The server ends each stream after about a minute; EventSource reconnects by itself.
-      // Say so only when the reconnect does not succeed at once.
-      if (source.readyState === EventSource.CLOSED) {
-        source.close();
-        fetch(review.dataset.formsUrl, { credentials: "same-origin" })
-          .then((r) => {
-            if (r.status !== 410) setTimeout(connect, 2000);
-            else if (!signing) window.location.reload();
-          })
-          .catch(() => setTimeout(connect, 2000));
-      }
-      setTimeout(() => {
-        if (source.readyState !== EventSource.OPEN) {
-          connection.dataset.lost = "1";
-          connection.textContent = tr("reconnecting");
-        }
-      }, 1500);
+      // The server ends each stream after about a minute: reconnect at once, and say the
+      // connection is lost only when that does not succeed quickly.
+      scheduleReconnect(connection.dataset.lost ? 2000 : 200);
+      clearTimeout(lostTimer);
+      lostTimer = setTimeout(showLost, 1500);
+      fetch(review.dataset.formsUrl, { credentials: "same-origin" })
+        .then((r) => {
+          if (r.status === 410 && !signing) window.location.reload();
+        })
+        .catch(() => {});
     });
   }
+  window.addEventListener("offline", () => {
+    if (source) source.close();
+    source = null;
+    showLost();
+  });
+  window.addEventListener("online", () => scheduleReconnect(0));
 
   // ---- confirm, or ask for a correction ----
   async function confirmForm(section) {
