@@ -302,3 +302,31 @@ def test_staff_issue_a_link_and_pin_to_read_out(app, client, make_review_case, l
     assert response.status_code == 302
     with app.app_context():
         assert case_of(case_id).status == "review"
+
+
+def test_staff_attach_and_detach_a_kiosk_and_resolve_a_request(
+    app, client, join_case, make_review_case, login_as
+):
+    case_id = make_review_case()
+    with app.app_context():
+        kiosk, _token = register_kiosk("南支所 2番", actor="a", now=datetime.now())
+        kiosk_id = kiosk.id
+    join_case(case_id)
+    key = client.get("/r/forms").get_json()["forms"][0]["key"]
+    client.post("/r/request", data={"form": key, "note": "住所の番地が違います"})
+    login_as("counter")
+    box = client.get(f"/counter/cases/{case_id}/resident").get_data(as_text=True)
+    assert "南支所 2番" in box and "住所の番地が違います" in box and "対応済みにする" in box
+
+    client.post(f"/counter/cases/{case_id}/resident/kiosk", data={"kiosk": str(kiosk_id)})
+    with app.app_context():
+        assert db.session.get(Kiosk, kiosk_id).attached_case_id == case_id
+    client.post(f"/counter/cases/{case_id}/resident/kiosk", data={"kiosk": "detach"})
+    with app.app_context():
+        assert db.session.get(Kiosk, kiosk_id).attached_case_id is None
+        from app.models import ResidentRequest
+
+        request_id = db.session.scalar(select(ResidentRequest.id))
+    client.post(f"/counter/cases/{case_id}/resident/requests/{request_id}/resolve")
+    box = client.get(f"/counter/cases/{case_id}/resident").get_data(as_text=True)
+    assert "対応済み（" in box and "対応済みにする" not in box
