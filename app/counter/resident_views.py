@@ -26,14 +26,11 @@ from app.models import AuditEvent, Case, JoinLink, Kiosk
 from app.services.cases import STATUS_LABELS, CaseError, change_status
 from app.services.joining import OPEN_FOR_RESIDENT, attach_kiosk, issue_join_link
 from app.services.review import (
-    case_channel,
     confirmed_hashes,
     form_title,
     latest_event,
-    live_broker,
     open_requests,
     resolve_request,
-    sse_stream,
 )
 from app.services.signing import signed_packet_pdf
 
@@ -103,22 +100,16 @@ def resident_box(case: Case) -> Markup:
 @bp.route("/cases/<int:case_id>/resident")
 @allow("counter")
 def resident_panel(case_id: int):
-    return str(resident_box(_case(case_id)))
+    """Answer the box, or 204 when nothing happened on the case since event ``after``.
 
-
-@bp.route("/cases/<int:case_id>/resident/events")
-@allow("counter")
-def resident_events(case_id: int):
+    Staff poll this every few seconds instead of holding an event stream open: the staff
+    page is reloaded often, and each open stream would hold a server thread.
+    """
     current = _case(case_id)
-    try:
-        after = int(request.headers.get("Last-Event-ID") or request.args.get("after") or 0)
-    except ValueError:
-        after = 0
-    return Response(
-        sse_stream(live_broker(), case_channel(current.id), max(after, 0)),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    after = request.args.get("after", "")
+    if after.isdigit() and latest_event(current.id) <= int(after):
+        return Response(status=204)
+    return str(resident_box(current))
 
 
 @bp.route("/cases/<int:case_id>/resident/link", methods=["POST"])

@@ -29,7 +29,6 @@ EXPECTED: dict[str, set[str]] = {
     "counter.assign_member_role": {"counter"},
     "counter.issue": {"counter"},
     "counter.resident_panel": {"counter"},
-    "counter.resident_events": {"counter"},
     "counter.resident_link": {"counter"},
     "counter.resident_kiosk": {"counter"},
     "counter.resident_review": {"counter"},

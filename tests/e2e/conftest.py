@@ -63,6 +63,7 @@ class LiveServer:
 
     def start(self) -> None:
         self.flask("db", "upgrade")
+        _create_unmigrated_tables(self)  # branch models awaiting their migration (see below)
         self._log = open(self.instance / "server.log", "wb")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             [
@@ -160,9 +161,6 @@ from tests.resident.conftest import _json, scenario_facts
 
 app = create_app()
 with app.app_context():
-    # Tables of models added on a branch before the lead generates their migration (no-op
-    # once `flask db upgrade` made them).
-    db.create_all()
     facts, as_of = scenario_facts(sys.argv[1], int(sys.argv[2]))
     staff = db.session.scalar(select(StaffUser).filter_by(username=sys.argv[3]))
     now = datetime.now()
@@ -194,3 +192,13 @@ def scenario_case(
         return int(result.stdout.strip().splitlines()[-1])
 
     return make
+
+
+def _create_unmigrated_tables(server: LiveServer) -> None:
+    """Create tables of models whose Alembic migration is generated at merge (else a no-op)."""
+    script = "from app import create_app\nfrom app.extensions import db\n" + (
+        "with create_app().app_context():\n    db.create_all()\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=server.env, check=True, capture_output=True
+    )

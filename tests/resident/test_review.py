@@ -330,3 +330,18 @@ def test_staff_attach_and_detach_a_kiosk_and_resolve_a_request(
     client.post(f"/counter/cases/{case_id}/resident/requests/{request_id}/resolve")
     box = client.get(f"/counter/cases/{case_id}/resident").get_data(as_text=True)
     assert "対応済み（" in box and "対応済みにする" not in box
+
+
+def test_the_staff_box_answers_204_until_something_happens(
+    app, client, join_case, make_review_case, login_as
+):
+    case_id = make_review_case()
+    with app.app_context():
+        latest = live_broker().latest(f"case:{case_id}")
+    login_as("counter")
+    assert client.get(f"/counter/cases/{case_id}/resident?after={latest}").status_code == 204
+    with app.app_context():
+        record_fact(
+            case_of(case_id), "household[0].phone", "03-1111-2222", actor="c", now=datetime.now()
+        )
+    assert client.get(f"/counter/cases/{case_id}/resident?after={latest}").status_code == 200
