@@ -131,3 +131,13 @@ def login_as(client: FlaskClient, make_user: Callable[..., Any]) -> Callable[[st
         return user
 
     return login
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last.
+
+    Playwright's sync API keeps an event loop running in the main thread for the rest of the
+    session once the browser fixture started; anything later that calls ``asyncio.run``
+    (pyhanko's sealing and validation) would then fail.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

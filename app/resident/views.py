@@ -58,6 +58,8 @@ KIOSK_COOKIE = "kakanai_kiosk"
 # After signing, the session that signed keeps its two receipt downloads (the sealed packet
 # and the cover sheet) for this long, and nothing else of the case.
 RECEIPT_SECONDS = 30 * 60
+# A branch kiosk is shared: the next resident must not find the last one's packet there.
+KIOSK_RECEIPT_SECONDS = 5 * 60
 PAPER_MESSAGE = (
     "この手続の署名は、窓口で紙の書類に行います。職員が書類をお渡ししますので、"
     "その案内に従ってください。この画面は閉じてかまいません。"
@@ -162,6 +164,7 @@ def kiosk_join():
             return redirect(url_for("resident.kiosk"))
         return _refused(error)
     _start_resident_session(case_id)
+    session["via_kiosk"] = True
     return redirect(url_for("resident.case"))
 
 
@@ -328,7 +331,8 @@ def sign():
     except SigningError as error:
         return _case_error(error)
     session["receipt_case_id"] = current.id
-    session["receipt_until"] = time.time() + RECEIPT_SECONDS
+    seconds = KIOSK_RECEIPT_SECONDS if session.get("via_kiosk") else RECEIPT_SECONDS
+    session["receipt_until"] = time.time() + seconds
     return jsonify(ok=True, receipt=url_for("resident.receipt"))
 
 
@@ -347,7 +351,8 @@ def _receipt_case() -> Case:
 @allow(RESIDENT)
 def receipt():
     current = _receipt_case()
-    return render_template("resident/receipt.html", case=current, minutes=RECEIPT_SECONDS // 60)
+    seconds = KIOSK_RECEIPT_SECONDS if session.get("via_kiosk") else RECEIPT_SECONDS
+    return render_template("resident/receipt.html", case=current, minutes=seconds // 60)
 
 
 def _pdf(data: bytes, name: str) -> Response:

@@ -76,6 +76,11 @@ def test_resident_follows_live_confirms_and_signs(
         resident.get_by_role("button", name="入る").click()
         resident.wait_for_url(live_server.url + "/r/")
         resident.wait_for_selector("section.rform .rform-actions")
+        # The interface switches to English; the forms stay Japanese.
+        resident.get_by_role("button", name="English").click()
+        resident.get_by_role("button", name="I have checked this form").first.wait_for()
+        resident.get_by_role("button", name="日本語").click()
+        resident.get_by_role("button", name=_name("この内容で確認しました")).first.wait_for()
         staff.locator("#resident-box").get_by_text("住民が画面に参加").wait_for()
 
         # Staff edit one fact twenty times; each new value must reach the resident's screen.
