@@ -212,7 +212,8 @@ def test_signing_seals_the_packet_closes_the_case_and_keeps_only_the_receipt(
     assert client.get("/r/events").status_code == 410
     assert client.get("/r/forms").status_code == 410
     assert client.post("/r/confirm", data={"form": "x", "hash": "y"}).status_code == 410
-    assert client.get(f"/join/{link.token}").status_code == 404  # revoked
+    joined_again = client.get(f"/join/{link.token}")  # revoked, and says why
+    assert joined_again.status_code == 410 and "署名が済んだ" in joined_again.get_data(as_text=True)
     assert "署名が済みました" in client.get("/r/receipt").get_data(as_text=True)
     packet = client.get("/r/receipt/packet.pdf")
     assert packet.status_code == 200 and packet.mimetype == "application/pdf"
