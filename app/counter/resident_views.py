@@ -21,9 +21,12 @@ from sqlalchemy import select
 
 from app.auth.access import allow
 from app.counter.views import bp
+from app.documents import prepare_packet
 from app.extensions import db
 from app.models import AuditEvent, Case, JoinLink, Kiosk
+from app.services.case_documents import form_documents, procedure_entries, render_context
 from app.services.cases import STATUS_LABELS, CaseError, change_status
+from app.services.interview import evaluate_stored
 from app.services.joining import OPEN_FOR_RESIDENT, attach_kiosk, issue_join_link
 from app.services.review import (
     confirmed_hashes,
@@ -32,6 +35,7 @@ from app.services.review import (
     open_requests,
     resolve_request,
 )
+from app.services.rules import current_ruleset
 from app.services.signing import signed_packet_pdf
 
 # The resident's steps shown to staff, from the case's audit trail.
@@ -166,8 +170,25 @@ def resident_review(case_id: int):
     except CaseError as error:
         flash(error.message)
     else:
+        _prepare_packet(current)
         flash("住民確認へ進めました。住民の画面で確認と署名ができます。")
     return redirect(url_for("counter.case", case_id=case_id))
+
+
+def _prepare_packet(case: Case) -> None:
+    # Render the packet unsigned now, while the resident reads: signing then only stamps
+    # the signature into the cached documents (milliseconds instead of a full layout).
+    try:
+        ruleset = current_ruleset(current_app._get_current_object())  # type: ignore[attr-defined]
+        result = evaluate_stored(ruleset, case)
+        if result.forms:
+            prepare_packet(
+                form_documents(result),
+                render_context(ruleset, case, result),
+                procedures=procedure_entries(result),
+            )
+    except Exception:  # a failed warm-up must not stop the review; signing renders anyway
+        current_app.logger.exception("could not prepare the packet of case %s", case.id)
 
 
 @bp.route("/cases/<int:case_id>/resident/requests/<int:request_id>/resolve", methods=["POST"])
