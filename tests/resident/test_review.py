@@ -21,6 +21,7 @@ from app.services.review import confirm_form, live_broker, shown_forms
 from app.services.rules import current_ruleset
 from app.services.signing import SigningError, clean_signature, sign_case, signed_packet_pdf
 from tests.resident.conftest import case_of, signature_png
+from tests.services.test_live import redis_url  # noqa: F401  (fixture: a real redis-server)
 
 
 def _data_url(png: bytes) -> str:
@@ -346,3 +347,27 @@ def test_the_staff_box_answers_204_until_something_happens(
             case_of(case_id), "household[0].phone", "03-1111-2222", actor="c", now=datetime.now()
         )
     assert client.get(f"/counter/cases/{case_id}/resident?after={latest}").status_code == 200
+
+
+@pytest.fixture
+def redis_app(request, monkeypatch):
+    """The app with REDIS_URL set (a real redis-server, as in tests/services/test_live.py)."""
+    monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_url"))
+    application = request.getfixturevalue("app")
+    yield application
+    application.extensions["live_broker"].close()
+
+
+def test_with_redis_url_the_fact_changes_go_through_redis(redis_app, make_review_case):
+    from app.services.live import RedisBroker
+
+    case_id = make_review_case()
+    with redis_app.app_context():
+        broker = live_broker()
+        assert isinstance(broker, RedisBroker)
+        before = broker.latest(f"case:{case_id}")
+        record_fact(
+            case_of(case_id), "household[0].phone", "03-2222-3333", actor="c", now=datetime.now()
+        )
+        events = broker.wait(f"case:{case_id}", before, timeout=2)
+    assert [e for _, e in events] == [{"type": "forms", "facts": ["household[0].phone"]}]
