@@ -29,7 +29,6 @@ from app.services.cases import STATUS_LABELS, CaseError, change_status
 from app.services.interview import evaluate_stored
 from app.services.joining import OPEN_FOR_RESIDENT, attach_kiosk, issue_join_link
 from app.services.review import (
-    confirmed_hashes,
     form_title,
     latest_event,
     open_requests,
@@ -84,7 +83,6 @@ def _box_context(case: Case) -> dict[str, Any]:
         "kiosks": db.session.scalars(
             select(Kiosk).where(Kiosk.active.is_(True)).order_by(Kiosk.name)
         ).all(),
-        "confirmed": confirmed_hashes(case.id),
         "requests": open_requests(case.id),
         "steps": [(s, STEP_LABELS[s.action]) for s in steps],
         "after": latest_event(case.id),
