@@ -55,7 +55,7 @@ run: setup
 
 serve: setup
 	$(FLASK) db upgrade
-	$(VENV)/bin/gunicorn --workers 1 --threads 16 --bind $${BIND:-127.0.0.1:8000} \
+	$(VENV)/bin/gunicorn --workers 1 --threads 32 --bind $${BIND:-127.0.0.1:8000} \
 	  --graceful-timeout 10 'app:create_app()'
 
 lint: setup

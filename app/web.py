@@ -92,7 +92,7 @@ def register_web(app: Flask) -> None:
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
     from app.counter import scan_views  # noqa: F401  (adds scan, still and attachment routes)
-    from app.counter.views import bp as counter_bp
+    from app.counter.resident_views import bp as counter_bp  # its routes + the resident box
     from app.documents.views import bp as documents_bp
     from app.media.views import bp as media_bp
     from app.policy.views import bp as policy_bp

@@ -134,9 +134,10 @@ def login_as(client: FlaskClient, make_user: Callable[..., Any]) -> Callable[[st
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run browser tests last.
+    """Run the browser tests last.
 
-    Playwright's sync API keeps an asyncio loop running on the main thread for the rest of
-    the session, after which ``asyncio.run`` (the aiortc tests) refuses to start.
+    Playwright's sync API keeps an event loop running in the main thread for the rest of the
+    session once the browser fixture started; anything later that calls ``asyncio.run``
+    (the aiortc tests, pyhanko's sealing and validation) would then fail.
     """
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -4,6 +4,7 @@ from app.models.attachment import CaseAttachment
 from app.models.case import AuditEvent, Case, FactChange, FactValue, RoutedProcedure
 from app.models.join import JoinLink, Kiosk
 from app.models.registry import RegistryHousehold, RegistryResident
+from app.models.review import FormConfirmation, ResidentRequest, SignedPacket
 from app.models.user import StaffUser
 
 __all__ = [
@@ -12,10 +13,13 @@ __all__ = [
     "Case",
     "FactChange",
     "FactValue",
+    "FormConfirmation",
     "JoinLink",
     "Kiosk",
     "RegistryHousehold",
     "RegistryResident",
+    "ResidentRequest",
     "RoutedProcedure",
+    "SignedPacket",
     "StaffUser",
 ]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
+from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
+    abort,
     current_app,
     jsonify,
     make_response,
@@ -18,9 +22,13 @@ from flask import (
 from flask_login import logout_user
 
 from app.auth.access import PUBLIC, RESIDENT, allow, resident_case_id
+from app.engine import LoadError, Result, RuleSet
 from app.extensions import db
 from app.models import Case
 from app.resident.forms import PinForm
+from app.services.case_documents import cover_pdf
+from app.services.cases import CaseError
+from app.services.interview import evaluate_stored
 from app.services.joining import (
     JoinError,
     admit,
@@ -29,9 +37,33 @@ from app.services.joining import (
     check_link,
     kiosk_for_token,
 )
+from app.services.review import (
+    case_channel,
+    confirm_form,
+    init_live,
+    latest_event,
+    live_broker,
+    publish,
+    request_correction,
+    shown_forms,
+    sse_stream,
+    stylesheets,
+)
+from app.services.rules import current_ruleset
+from app.services.signing import SigningError, decode_data_url, sign_case, signed_packet_pdf
 
 bp = Blueprint("resident", __name__)
+bp.record_once(lambda state: init_live(state.app))
 KIOSK_COOKIE = "kakanai_kiosk"
+# After signing, the session that signed keeps its two receipt downloads (the sealed packet
+# and the cover sheet) for this long, and nothing else of the case.
+RECEIPT_SECONDS = 30 * 60
+# A branch kiosk is shared: the next resident must not find the last one's packet there.
+KIOSK_RECEIPT_SECONDS = 5 * 60
+PAPER_MESSAGE = (
+    "この手続の署名は、窓口で紙の書類に行います。職員が書類をお渡ししますので、"
+    "その案内に従ってください。この画面は閉じてかまいません。"
+)
 
 
 def _start_resident_session(case_id: int) -> None:
@@ -40,6 +72,7 @@ def _start_resident_session(case_id: int) -> None:
     session.clear()
     session["resident_case_id"] = case_id
     session.permanent = False
+    publish(case_id, {"type": "joined"})
 
 
 # Unknown links and devices are "not found"; links that existed but can no longer be
@@ -131,18 +164,219 @@ def kiosk_join():
             return redirect(url_for("resident.kiosk"))
         return _refused(error)
     _start_resident_session(case_id)
+    session["via_kiosk"] = True
     return redirect(url_for("resident.case"))
+
+
+def _receipt_case_id() -> int | None:
+    """Return the case whose receipt this session may still download, if any."""
+    case_id = session.get("receipt_case_id")
+    until = session.get("receipt_until", 0)
+    if case_id is None or case_id != resident_case_id() or time.time() > until:
+        return None
+    return int(case_id)
+
+
+def _closed_response() -> Any:
+    """Answer a resident whose case is no longer open: the paper note, the receipt, or gone."""
+    case_id = resident_case_id()
+    current = db.session.get(Case, case_id) if case_id is not None else None
+    if _receipt_case_id() is not None:
+        return render_template(
+            "resident/refused.html", message=JoinError("closed").message, receipt=True
+        ), 410
+    session.clear()
+    if current is not None and current.signature_mode == "paper":
+        return render_template("resident/refused.html", message=PAPER_MESSAGE), 410
+    return _refused(JoinError("closed"))
+
+
+def _open_case() -> Case | None:
+    """Return the session's one case while it is open for the resident, else None."""
+    case_id = resident_case_id()
+    if case_id is None or not case_open_for_resident(case_id):
+        return None
+    return db.session.get(Case, case_id)
+
+
+def _evaluated(current: Case) -> tuple[RuleSet, Result]:
+    try:
+        ruleset = current_ruleset(current_app._get_current_object())  # type: ignore[attr-defined]
+    except LoadError:
+        current_app.logger.exception("procedure rules unavailable")
+        abort(503)
+    return ruleset, evaluate_stored(ruleset, current)
+
+
+def _forms_state(ruleset: RuleSet, current: Case, result: Result) -> dict[str, Any]:
+    forms = shown_forms(ruleset, current, result)
+    return {
+        "status": current.status,
+        "forms": [
+            {
+                "key": f.key,
+                "title": f.title,
+                "html": str(f.html),
+                "hash": f.document_hash,
+                "confirmed": f.confirmed,
+            }
+            for f in forms
+        ],
+        "all_confirmed": bool(forms) and all(f.confirmed for f in forms),
+        "can_sign": current.status == "review" and bool(forms) and all(f.confirmed for f in forms),
+    }
 
 
 @bp.route("/r/")
 @allow(RESIDENT)
 def case():
-    case_id = resident_case_id()
-    if case_id is None or not case_open_for_resident(case_id):
+    current = _open_case()
+    if current is None:
+        return _closed_response()
+    after = latest_event(current.id)  # taken first: anything later reaches the page live
+    ruleset, result = _evaluated(current)
+    return render_template(
+        "resident/case.html",
+        case=current,
+        after=after,
+        stylesheets=stylesheets(result),
+        state=_forms_state(ruleset, current, result),
+    )
+
+
+@bp.route("/r/forms")
+@allow(RESIDENT)
+def forms():
+    current = _open_case()
+    if current is None:
+        return jsonify(error=JoinError("closed").message, closed=True), 410
+    ruleset, result = _evaluated(current)
+    return jsonify(_forms_state(ruleset, current, result))
+
+
+@bp.route("/r/events")
+@allow(RESIDENT)
+def events():
+    current = _open_case()
+    if current is None:
+        return jsonify(error=JoinError("closed").message, closed=True), 410
+    try:
+        after = int(request.headers.get("Last-Event-ID") or request.args.get("after") or 0)
+    except ValueError:
+        after = 0
+    stream = sse_stream(live_broker(), case_channel(current.id), max(after, 0))
+    return Response(
+        stream,
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _case_error(error: CaseError | SigningError, status: int = 422) -> Any:
+    return jsonify(ok=False, code=error.code, error=error.message), status
+
+
+@bp.route("/r/confirm", methods=["POST"])
+@allow(RESIDENT)
+def confirm():
+    current = _open_case()
+    if current is None:
+        return jsonify(error=JoinError("closed").message, closed=True), 410
+    ruleset, result = _evaluated(current)
+    try:
+        confirm_form(
+            ruleset,
+            current,
+            result,
+            request.form.get("form", ""),
+            request.form.get("hash", ""),
+            now=datetime.now(),
+        )
+    except CaseError as error:
+        return _case_error(error, 409 if error.code == "changed" else 422)
+    return jsonify(ok=True, **_forms_state(ruleset, current, result))
+
+
+@bp.route("/r/request", methods=["POST"])
+@allow(RESIDENT)
+def ask_correction():
+    current = _open_case()
+    if current is None:
+        return jsonify(error=JoinError("closed").message, closed=True), 410
+    ruleset, result = _evaluated(current)
+    try:
+        request_correction(
+            current,
+            request.form.get("form", ""),
+            request.form.get("field"),
+            request.form.get("note", ""),
+            now=datetime.now(),
+            form_keys=[f.key for f in result.forms],
+        )
+    except CaseError as error:
+        return _case_error(error)
+    return jsonify(ok=True)
+
+
+@bp.route("/r/sign", methods=["POST"])
+@allow(RESIDENT)
+def sign():
+    current = _open_case()
+    if current is None:
+        return jsonify(error=JoinError("closed").message, closed=True), 410
+    ruleset, result = _evaluated(current)
+    try:
+        png = decode_data_url(request.form.get("signature", ""))
+        sign_case(ruleset, current, result, png, now=datetime.now())
+    except SigningError as error:
+        return _case_error(error)
+    session["receipt_case_id"] = current.id
+    seconds = KIOSK_RECEIPT_SECONDS if session.get("via_kiosk") else RECEIPT_SECONDS
+    session["receipt_until"] = time.time() + seconds
+    return jsonify(ok=True, receipt=url_for("resident.receipt"))
+
+
+def _receipt_case() -> Case:
+    case_id = _receipt_case_id()
+    if case_id is None:
         session.clear()
-        return _refused(JoinError("closed"))
+        abort(410)
     current = db.session.get(Case, case_id)
-    return render_template("resident/case.html", case=current)
+    if current is None:
+        abort(410)
+    return current
+
+
+@bp.route("/r/receipt")
+@allow(RESIDENT)
+def receipt():
+    current = _receipt_case()
+    seconds = KIOSK_RECEIPT_SECONDS if session.get("via_kiosk") else RECEIPT_SECONDS
+    return render_template("resident/receipt.html", case=current, minutes=seconds // 60)
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    return response
+
+
+@bp.route("/r/receipt/packet.pdf")
+@allow(RESIDENT)
+def receipt_packet():
+    current = _receipt_case()
+    data = signed_packet_pdf(current.id)
+    if data is None:
+        abort(410)
+    return _pdf(data, f"signed-{current.number}.pdf")
+
+
+@bp.route("/r/receipt/cover.pdf")
+@allow(RESIDENT)
+def receipt_cover():
+    current = _receipt_case()
+    ruleset, result = _evaluated(current)
+    return _pdf(cover_pdf(ruleset, current, result), f"cover-{current.number}.pdf")
 
 
 @bp.route("/r/leave", methods=["POST"])

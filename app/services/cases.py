@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from blinker import Namespace
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import AuditEvent, Case, FactChange, FactValue
@@ -36,6 +38,28 @@ STATUS_LABELS = {
     "closed": "完了",
     "cancelled": "取消",
 }
+
+
+# Sent once a change of a case is committed (never before: a listener may read it at once):
+# sender = case id, ``kind`` = "facts" (with ``facts``, the changed fact ids) or "status".
+case_changed = Namespace().signal("case-changed")
+_PENDING = "kakanai_case_changes"
+
+
+def _note_change(case_id: int, kind: str, detail: str) -> None:
+    changes: dict[tuple[int, str], set[str]] = db.session.info.setdefault(_PENDING, {})
+    changes.setdefault((case_id, kind), set()).add(detail)
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_changes(session: Session) -> None:
+    for (case_id, kind), details in session.info.pop(_PENDING, {}).items():
+        case_changed.send(case_id, kind=kind, details=sorted(details))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_changes(session: Session, _previous: object) -> None:
+    session.info.pop(_PENDING, None)
 
 
 class CaseError(Exception):
@@ -221,6 +245,7 @@ def record_fact(
     if case.status == "new":
         case.status = "interviewing"
     case.updated_at = now
+    _note_change(case.id, "facts", fact_id)
     if commit:  # a bulk import passes False and commits once at its end
         db.session.commit()
     else:
@@ -243,6 +268,7 @@ def change_status(
     if case.status in REOPEN_FROM and not (reason and reason.strip()):
         raise CaseError("reason_required", "再開する理由を入力してください。")
     audit(case.id, actor, "status", {"from": case.status, "to": to, "reason": reason}, now)
+    _note_change(case.id, "status", to)
     case.status = to
     case.updated_at = now
     if to in ("closed", "cancelled"):

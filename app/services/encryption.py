@@ -28,7 +28,7 @@ class FactCipher:
         return json.loads(self._fernet.decrypt(token.encode("ascii")))
 
     def seal_bytes(self, data: bytes) -> bytes:
-        """Return the encrypted token of raw bytes (an image)."""
+        """Return the encrypted token of raw bytes (a PDF, a signature or a document still)."""
         return self._fernet.encrypt(data)
 
     def open_bytes(self, token: bytes, ttl: int | None = None) -> bytes:

@@ -86,11 +86,14 @@ def check_link(token: str, now: datetime) -> JoinLink:
     :raises JoinError: unknown, revoked, expired, locked, or the case is closed to residents.
     """
     link = db.session.scalar(select(JoinLink).where(JoinLink.token_hash == _digest(token)))
-    if link is None or link.revoked:
+    if link is None:
         raise JoinError("unknown")
     case = db.session.get(Case, link.case_id)
+    # Signing revokes the link too; the resident should hear why it no longer opens.
     if case is None or case.status not in OPEN_FOR_RESIDENT:
         raise JoinError("closed")
+    if link.revoked:
+        raise JoinError("unknown")
     if link.locked:
         raise JoinError("locked")
     if link.expires_at <= now:

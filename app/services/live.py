@@ -28,6 +28,10 @@ class LiveBroker(Protocol):
         """Return the events after ``after``, waiting up to ``timeout`` seconds for one."""
         ...
 
+    def latest(self, channel: str) -> int:
+        """Return the last sequence number published on a channel (0 when none)."""
+        ...
+
 
 def _resync(latest: int) -> list[Event]:
     # The client missed more than we keep: tell it to reload the whole state instead.
@@ -105,6 +109,10 @@ class RedisBroker:
         pipe.publish(key, str(seq))
         pipe.execute()
         return seq
+
+    def latest(self, channel: str) -> int:
+        """Return the last sequence number published on a channel (0 when none)."""
+        return int(self._redis.get(f"kakanai:live:{channel}:seq") or 0)
 
     def _read(self, channel: str, after: int) -> list[Event] | None:
         key = f"kakanai:live:{channel}"

@@ -73,6 +73,9 @@ class LiveServer:
                 "1",
                 "--threads",
                 "8",
+                # Resident pages hold a live-event stream open; do not wait for it on stop.
+                "--graceful-timeout",
+                "3",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "app:create_app()",
@@ -182,3 +185,50 @@ def launch_with_camera(browser: Any) -> Iterator[Callable[..., Any]]:
     yield launch
     for chromium in launched:
         chromium.close()
+
+
+_SEED_CASE = """
+import sys
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from app.models import StaffUser
+from app.services.cases import open_case, record_fact
+from tests.resident.conftest import _json, scenario_facts
+
+app = create_app()
+with app.app_context():
+    facts, as_of = scenario_facts(sys.argv[1], int(sys.argv[2]))
+    staff = db.session.scalar(select(StaffUser).filter_by(username=sys.argv[3]))
+    now = datetime.now()
+    case = open_case(staff.id, list(facts["case.events"]), "remote", as_of, now, staff.username)
+    for fact_id, value in facts.items():
+        if fact_id != "case.events":
+            record_fact(case, fact_id, _json(value), actor=staff.username, now=now, commit=False)
+    db.session.commit()
+    print(case.id)
+"""
+
+
+@pytest.fixture(scope="session")
+def scenario_case(
+    live_server: LiveServer, staff_account: Callable[[str], str]
+) -> Callable[..., int]:
+    """Factory: open a case on the live server holding a scenario's facts; return its id."""
+
+    def make(file: str = "move_out.yaml", index: int = 1) -> int:
+        result = subprocess.run(
+            [sys.executable, "-c", _SEED_CASE, file, str(index), staff_account("counter")],
+            cwd=ROOT,
+            env=live_server.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return int(result.stdout.strip().splitlines()[-1])
+
+    return make

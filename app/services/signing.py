@@ -1,0 +1,153 @@
+"""Sign once (一度の署名): check the drawn signature, seal the signed packet, close the review."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+from datetime import datetime
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select, update
+
+from app.documents import sealed_packet
+from app.engine import Result, RuleSet
+from app.extensions import db
+from app.models import Case, JoinLink, Kiosk, SignedPacket
+from app.services.case_documents import form_documents, procedure_entries, render_context
+from app.services.cases import audit, change_status, cipher
+from app.services.review import publish, shown_forms
+
+MAX_PNG_BYTES = 2 * 1024 * 1024
+MAX_SIDE = 2000
+# A signature needs some ink: fewer inked pixels than this, or a stroke narrower than
+# MIN_WIDTH pixels, is a tap or a dot, not a name.
+MIN_INK_PIXELS = 150
+MIN_WIDTH = 40
+
+SIGNING_MESSAGES = {
+    "bad_image": "署名を読み取れませんでした。「書き直す」を押して、もう一度お書きください。",
+    "empty": "署名が書かれていません。枠の中に指やペンでお名前をお書きください。",
+    "not_in_review": "まだ署名の段階ではありません。職員の案内をお待ちください。",
+    "unconfirmed": "確認が済んでいない書類があります。すべての書類で"
+    "「この内容で確認しました」を押してから署名してください。",
+    "no_forms": "署名する書類がありません。職員にお知らせください。",
+}
+
+
+class SigningError(Exception):
+    """The signature was refused; ``code`` is stable, ``message`` is for the resident."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(SIGNING_MESSAGES[code])
+        self.code = code
+        self.message = SIGNING_MESSAGES[code]
+
+
+def decode_data_url(data: str) -> bytes:
+    """Return the PNG bytes of a ``data:image/png;base64,…`` URL.
+
+    :raises SigningError: not a PNG data URL.
+    """
+    prefix = "data:image/png;base64,"
+    if not data.startswith(prefix) or len(data) > MAX_PNG_BYTES * 4 // 3 + len(prefix) + 4:
+        raise SigningError("bad_image")
+    try:
+        return base64.b64decode(data[len(prefix) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise SigningError("bad_image") from None
+
+
+def clean_signature(png: bytes) -> bytes:
+    """Check a drawn signature has ink and return it re-encoded (metadata dropped, cropped).
+
+    Ink is a pixel that is both visible (alpha) and dark: a blank transparent canvas and a
+    blank white one are both empty.
+
+    :raises SigningError: not a readable PNG of sane size, or empty / near-empty.
+    """
+    if len(png) > MAX_PNG_BYTES:
+        raise SigningError("bad_image")
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            if image.format != "PNG" or max(image.size) > MAX_SIDE:
+                raise SigningError("bad_image")
+            rgba = image.convert("RGBA")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise SigningError("bad_image") from None
+    pixels = np.asarray(rgba)
+    luminance = pixels[..., :3].astype(np.uint16).sum(axis=2) // 3
+    ink = (pixels[..., 3] > 64) & (luminance < 160)
+    if int(ink.sum()) < MIN_INK_PIXELS:
+        raise SigningError("empty")
+    columns = np.flatnonzero(ink.any(axis=0))
+    rows = np.flatnonzero(ink.any(axis=1))
+    if int(columns[-1] - columns[0]) < MIN_WIDTH:
+        raise SigningError("empty")
+    pad = 8
+    box = (
+        max(int(columns[0]) - pad, 0),
+        max(int(rows[0]) - pad, 0),
+        min(int(columns[-1]) + pad + 1, rgba.width),
+        min(int(rows[-1]) + pad + 1, rgba.height),
+    )
+    out = io.BytesIO()
+    rgba.crop(box).save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def sign_case(
+    ruleset: RuleSet, case: Case, result: Result, signature_png: bytes, *, now: datetime
+) -> SignedPacket:
+    """Seal the packet with the resident's signature in every form, store it, close the review.
+
+    Refused unless the case is in resident review (住民確認中) and every form is confirmed as
+    it reads now. On success (one commit): the sealed PDF and the signature are stored
+    encrypted, ``signature_mode`` is "electronic", the case is "signed", every join link of
+    the case is revoked and any kiosk attached to it is detached.
+
+    :raises SigningError: see ``SIGNING_MESSAGES``.
+    """
+    if case.status != "review":
+        raise SigningError("not_in_review")
+    forms = shown_forms(ruleset, case, result)
+    if not forms:
+        raise SigningError("no_forms")
+    if not all(form.confirmed for form in forms):
+        raise SigningError("unconfirmed")
+    png = clean_signature(signature_png)
+    pdf = sealed_packet(
+        form_documents(result),
+        render_context(ruleset, case, result, signature_png=png),
+        procedures=procedure_entries(result),
+    )
+    box = cipher()
+    digest = hashlib.sha256(pdf).hexdigest()
+    existing = db.session.scalar(select(SignedPacket).where(SignedPacket.case_id == case.id))
+    if existing is not None:  # signed before, then reopened: the new packet replaces it
+        db.session.delete(existing)
+        db.session.flush()
+    packet = SignedPacket(
+        case_id=case.id,
+        pdf_enc=box.seal_bytes(pdf),
+        signature_enc=box.seal_bytes(png),
+        sha256=digest,
+        signed_at=now,
+    )
+    db.session.add(packet)
+    db.session.execute(update(JoinLink).where(JoinLink.case_id == case.id).values(revoked=True))
+    for kiosk in db.session.scalars(select(Kiosk).where(Kiosk.attached_case_id == case.id)):
+        kiosk.attached_case_id = None
+    case.signature_mode = "electronic"
+    audit(case.id, "resident", "signed_electronically", {"sha256": digest}, now)
+    change_status(case, "signed", actor="resident", now=now)  # commits all of the above
+    publish(case.id, {"type": "signed"})
+    return packet
+
+
+def signed_packet_pdf(case_id: int) -> bytes | None:
+    """Return the sealed signed packet of a case (decrypted), or None if not signed online."""
+    packet = db.session.scalar(select(SignedPacket).where(SignedPacket.case_id == case_id))
+    return cipher().open_bytes(packet.pdf_enc) if packet is not None else None

@@ -1,0 +1,406 @@
+// Resident review: follow the forms live (Server-Sent Events), highlight what changed,
+// confirm each form or ask for a correction, sign once on a pad. Also the language toggle.
+(function () {
+  "use strict";
+
+  // ---- language of the interface (the forms themselves stay Japanese) ----
+  const TEXT = {
+    ja: {
+      reconnecting: "接続が切れました。再接続しています…",
+      connected: "",
+      progress: (done, total) => `${total}件の書類のうち ${done}件を確認しました`,
+      confirmed: "確認しました",
+      unconfirmed: "まだ確認していません",
+      ask_about: (label) => `「${label}」について`,
+      ask_form: (title) => `書類「${title}」について`,
+      sent: "職員に送りました。職員が確認して直します。",
+      changed: "職員が内容を変更しました。新しい内容をご確認ください。",
+      empty_signature: "署名が書かれていません。枠の中に指やペンでお名前をお書きください。",
+      failed: "送信できませんでした。もう一度押してください。",
+      signing: "署名を送っています…",
+      pad: "署名欄（指やペンで名前を書く）",
+    },
+    en: {
+      reconnecting: "Connection lost. Reconnecting…",
+      connected: "",
+      progress: (done, total) => `You have checked ${done} of ${total} forms`,
+      confirmed: "Checked",
+      unconfirmed: "Not checked yet",
+      ask_about: (label) => `About “${label}”`,
+      ask_form: (title) => `About the form “${title}”`,
+      sent: "Sent to the staff member, who will correct it.",
+      changed: "The staff member changed this form. Please check the new content.",
+      empty_signature: "Nothing is written yet. Write your name in the box with your finger or a pen.",
+      failed: "Could not send. Please press again.",
+      signing: "Sending your signature…",
+      pad: "Signature box (write your name with a finger or pen)",
+    },
+  };
+  let lang = localStorage.getItem("kakanai-lang") === "en" ? "en" : "ja";
+  const tr = (key, ...args) => {
+    const value = TEXT[lang][key];
+    return typeof value === "function" ? value(...args) : value;
+  };
+  const toggle = document.getElementById("lang-toggle");
+  function applyLang() {
+    document.body.classList.toggle("lang-en", lang === "en");
+    if (toggle) toggle.setAttribute("aria-pressed", String(lang === "en"));
+    document.dispatchEvent(new Event("kakanai:lang"));
+  }
+  if (toggle) {
+    toggle.addEventListener("click", () => {
+      lang = lang === "en" ? "ja" : "en";
+      localStorage.setItem("kakanai-lang", lang);
+      applyLang();
+    });
+  }
+  applyLang();
+
+  const review = document.getElementById("review");
+  if (!review) return;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const formsBox = document.getElementById("forms");
+  const connection = document.getElementById("connection");
+  const progress = document.getElementById("progress");
+  const actionsTemplate = document.getElementById("form-actions");
+  let state = null;
+  // While our own signature is being sent, the "signed" event must not reload the page:
+  // the receipt URL (and the session's receipt access) come with the answer.
+  let signing = false;
+
+  async function post(url, fields) {
+    const body = new FormData();
+    Object.entries(fields).forEach(([k, v]) => body.append(k, v == null ? "" : v));
+    const response = await fetch(url, {
+      method: "POST",
+      body: body,
+      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    let data;
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = { ok: false, error: tr("failed") };
+    }
+    if (response.status === 410) window.location.reload();
+    return data;
+  }
+
+  // ---- the forms: draw, and mark the cells whose text changed ----
+  function cellsOf(root) {
+    // Table cells, and leaf elements outside tables: where a value is printed.
+    return Array.from(root.querySelectorAll("td, th, *:not(td *):not(th *)")).filter(
+      (el) => el.matches("td, th") || el.children.length === 0
+    );
+  }
+
+  function markChanges(oldDoc, newDoc) {
+    const before = cellsOf(oldDoc).map((el) => el.textContent.trim());
+    const changed = [];
+    cellsOf(newDoc).forEach((el, i) => {
+      const text = el.textContent.trim();
+      if (i >= before.length ? text !== "" : before[i] !== text) changed.push(el);
+    });
+    changed.forEach((el) => el.classList.add("just-changed"));
+    if (changed.length) {
+      setTimeout(() => changed.forEach((el) => el.classList.remove("just-changed")), 8000);
+    }
+    return changed.length;
+  }
+
+  function sectionFor(key) {
+    return Array.from(formsBox.querySelectorAll("section.rform")).find((s) => s.dataset.key === key);
+  }
+
+  function addActions(section) {
+    if (section.querySelector(".rform-actions")) return;
+    section.appendChild(actionsTemplate.content.cloneNode(true));
+    const actions = section.querySelector(".rform-actions");
+    actions.querySelector("button.confirm").addEventListener("click", () => confirmForm(section));
+    actions.querySelector("button.ask").addEventListener("click", () =>
+      openAsk(section, null)
+    );
+  }
+
+  function showFormState(section, form) {
+    section.classList.toggle("confirmed", form.confirmed);
+    const label = section.querySelector(".rform-state");
+    label.textContent = form.confirmed ? "✔ " + tr("confirmed") : tr("unconfirmed");
+    section.querySelector("button.confirm").disabled = form.confirmed;
+  }
+
+  function draw(data) {
+    state = data;
+    const keys = data.forms.map((f) => f.key);
+    formsBox.querySelectorAll("section.rform").forEach((s) => {
+      if (!keys.includes(s.dataset.key)) s.remove();
+    });
+    if (data.forms.length) formsBox.querySelectorAll(".empty").forEach((p) => p.remove());
+    data.forms.forEach((form, index) => {
+      let section = sectionFor(form.key);
+      const fresh = document.createElement("div");
+      fresh.className = "rform-doc";
+      fresh.innerHTML = form.html;
+      if (!section) {
+        section = document.createElement("section");
+        section.className = "rform";
+        section.dataset.key = form.key;
+        const h2 = document.createElement("h2");
+        h2.id = "rf-" + form.key.replace(/[^a-z0-9_-]/gi, "_");
+        h2.textContent = form.title;
+        section.setAttribute("aria-labelledby", h2.id);
+        section.appendChild(h2);
+        section.appendChild(fresh);
+        markChanges(document.createElement("div"), fresh);
+      } else if (section.dataset.hash !== form.hash) {
+        const old = section.querySelector(".rform-doc");
+        markChanges(old, fresh);
+        old.replaceWith(fresh);
+      }
+      section.dataset.hash = form.hash;
+      const position = formsBox.querySelectorAll("section.rform")[index];
+      if (position !== section) formsBox.insertBefore(section, position || null);
+      addActions(section);
+      showFormState(section, form);
+    });
+    const done = data.forms.filter((f) => f.confirmed).length;
+    progress.textContent = data.forms.length ? tr("progress", done, data.forms.length) : "";
+    document.getElementById("sign-ready").hidden = !data.can_sign;
+    document.getElementById("sign-wait").hidden = data.can_sign;
+    if (data.can_sign) resizePad();
+  }
+
+  let fetching = null;
+  let again = false;
+  async function refresh() {
+    // One fetch at a time; a change arriving meanwhile triggers exactly one more.
+    if (fetching) {
+      again = true;
+      return fetching;
+    }
+    fetching = (async () => {
+      do {
+        again = false;
+        const response = await fetch(review.dataset.formsUrl, {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        });
+        if (response.status === 410 || response.redirected) {
+          if (!signing) window.location.reload();
+          return;
+        }
+        if (response.ok) draw(await response.json());
+      } while (again);
+    })();
+    try {
+      await fetching;
+    } finally {
+      fetching = null;
+    }
+  }
+
+  // ---- live: Server-Sent Events with catch-up ----
+  // We reconnect ourselves (instead of EventSource's own retry) so that a dropped network
+  // is shown at once and the next stream starts after the last event seen (?after=N, the
+  // same catch-up as Last-Event-ID).
+  const eventsUrl = new URL(review.dataset.eventsUrl, window.location.href);
+  let lastId = Number(eventsUrl.searchParams.get("after") || 0);
+  let source = null;
+  let retry = null;
+  let lostTimer = null;
+
+  function showLost() {
+    connection.dataset.lost = "1";
+    connection.textContent = tr("reconnecting");
+  }
+
+  function scheduleReconnect(delay) {
+    if (source) source.close();
+    source = null;
+    clearTimeout(retry);
+    retry = setTimeout(connect, delay);
+  }
+
+  function connect() {
+    eventsUrl.searchParams.set("after", String(lastId));
+    source = new EventSource(eventsUrl.toString());
+    const seen = (event) => {
+      if (event.lastEventId) lastId = Math.max(lastId, Number(event.lastEventId));
+    };
+    source.addEventListener("open", () => {
+      clearTimeout(lostTimer);
+      if (connection.dataset.lost) {
+        delete connection.dataset.lost;
+        connection.textContent = "";
+        refresh(); // catch up even on events the log no longer holds
+      }
+    });
+    ["forms", "confirmed", "resync", "joined", "request", "resolved"].forEach((type) =>
+      source.addEventListener(type, (event) => {
+        seen(event);
+        if (type === "forms" || type === "confirmed" || type === "resync") refresh();
+      })
+    );
+    ["status", "signed"].forEach((type) =>
+      source.addEventListener(type, (event) => {
+        seen(event);
+        if (signing) return;
+        const data = JSON.parse(event.data || "{}");
+        if (data.status === "review" || data.status === "interviewing") refresh();
+        else window.location.reload();
+      })
+    );
+    source.addEventListener("error", () => {
+      // The server ends each stream after about a minute: reconnect at once, and say the
+      // connection is lost only when that does not succeed quickly.
+      scheduleReconnect(connection.dataset.lost ? 2000 : 200);
+      clearTimeout(lostTimer);
+      lostTimer = setTimeout(showLost, 1500);
+      fetch(review.dataset.formsUrl, { credentials: "same-origin" })
+        .then((r) => {
+          if (r.status === 410 && !signing) window.location.reload();
+        })
+        .catch(() => {});
+    });
+  }
+  window.addEventListener("offline", () => {
+    if (source) source.close();
+    source = null;
+    showLost();
+  });
+  window.addEventListener("online", () => scheduleReconnect(0));
+
+  // ---- confirm, or ask for a correction ----
+  async function confirmForm(section) {
+    const data = await post(review.dataset.confirmUrl, { form: section.dataset.key, hash: section.dataset.hash });
+    if (data.ok) draw(data);
+    else {
+      section.querySelector(".rform-state").textContent = data.code === "changed" ? tr("changed") : data.error || tr("failed");
+      refresh();
+    }
+  }
+
+  const dialog = document.getElementById("ask-dialog");
+  const askNote = document.getElementById("ask-note");
+  const askError = document.getElementById("ask-error");
+  let asking = null;
+
+  function labelOf(cell) {
+    // The field's name: the header cell before it in its row, or its own text.
+    const row = cell.closest("tr");
+    if (row) {
+      let node = cell.closest("td, th");
+      while (node && node.tagName !== "TH") node = node.previousElementSibling;
+      if (node) return node.textContent.trim().slice(0, 60);
+    }
+    return cell.textContent.trim().slice(0, 60);
+  }
+
+  function openAsk(section, field) {
+    asking = { section, field };
+    const title = section.querySelector("h2").textContent;
+    document.getElementById("ask-target").textContent = field ? tr("ask_about", field) : tr("ask_form", title);
+    askNote.value = "";
+    askError.hidden = true;
+    dialog.showModal();
+    askNote.focus();
+  }
+
+  formsBox.addEventListener("click", (event) => {
+    const cell = event.target.closest(".rform-doc td, .rform-doc th");
+    if (!cell) return;
+    openAsk(cell.closest("section.rform"), labelOf(cell));
+  });
+  document.getElementById("ask-cancel").addEventListener("click", () => dialog.close());
+  document.getElementById("ask-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = await post(review.dataset.requestUrl, {
+      form: asking.section.dataset.key,
+      field: asking.field || "",
+      note: askNote.value,
+    });
+    if (!data.ok) {
+      askError.textContent = data.error || tr("failed");
+      askError.hidden = false;
+      return;
+    }
+    dialog.close();
+    asking.section.querySelector(".rform-state").textContent = tr("sent");
+  });
+
+  // ---- the signature pad: pointer events (finger, pen, mouse) ----
+  const pad = document.getElementById("signature-pad");
+  const ctx = pad.getContext("2d");
+  const signError = document.getElementById("sign-error");
+  let inked = 0;
+  let last = null;
+
+  function resizePad() {
+    const width = Math.round(pad.getBoundingClientRect().width);
+    if (width && pad.width !== width && inked === 0) {
+      pad.width = width;
+      pad.height = Math.round(width / 3);
+    }
+  }
+  function point(event) {
+    const box = pad.getBoundingClientRect();
+    return { x: ((event.clientX - box.left) * pad.width) / box.width, y: ((event.clientY - box.top) * pad.height) / box.height };
+  }
+  pad.addEventListener("pointerdown", (event) => {
+    event.preventDefault();
+    pad.setPointerCapture(event.pointerId);
+    signError.hidden = true; // drawing answers an earlier "nothing written"
+    last = point(event);
+    ctx.lineWidth = Math.max(3, pad.width / 200);
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.strokeStyle = "#000";
+    ctx.beginPath();
+    ctx.arc(last.x, last.y, ctx.lineWidth / 2, 0, 2 * Math.PI);
+    ctx.fill();
+  });
+  pad.addEventListener("pointermove", (event) => {
+    if (!last) return;
+    const next = point(event);
+    ctx.beginPath();
+    ctx.moveTo(last.x, last.y);
+    ctx.lineTo(next.x, next.y);
+    ctx.stroke();
+    inked += Math.hypot(next.x - last.x, next.y - last.y);
+    last = next;
+  });
+  ["pointerup", "pointercancel"].forEach((type) => pad.addEventListener(type, () => (last = null)));
+  document.getElementById("sign-clear").addEventListener("click", () => {
+    ctx.clearRect(0, 0, pad.width, pad.height);
+    inked = 0;
+    signError.hidden = true;
+  });
+  document.getElementById("sign-submit").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    if (inked < 20) {
+      signError.textContent = tr("empty_signature");
+      signError.hidden = false;
+      return;
+    }
+    button.disabled = true;
+    signing = true;
+    signError.textContent = tr("signing");
+    signError.hidden = false;
+    const data = await post(review.dataset.signUrl, { signature: pad.toDataURL("image/png") });
+    if (data.ok) {
+      window.location.assign(data.receipt);
+      return;
+    }
+    signing = false;
+    button.disabled = false;
+    signError.textContent = data.error || tr("failed");
+  });
+  document.addEventListener("kakanai:lang", () => {
+    pad.setAttribute("aria-label", tr("pad"));
+    if (state) draw(state);
+  });
+
+  formsBox.querySelectorAll("section.rform").forEach(addActions);
+  refresh().then(connect);
+})();
