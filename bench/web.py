@@ -153,7 +153,7 @@ def run(concurrency: int, duration: float, warmup: float) -> dict[str, object]:
         f"        create_user(name, {PASSWORD!r}, 'counter', name, now=datetime.now())\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
-    threads = max(16, concurrency)
+    threads = int(os.environ.get("BENCH_THREADS", "32"))  # as `make serve` runs
     server = subprocess.Popen(
         [
             sys.executable,
