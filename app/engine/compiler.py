@@ -953,10 +953,15 @@ def _concat(fns: list[Fn]) -> Fn:
     return concat
 
 
-def _any(sf: Fn, bf: Fn, slot: int) -> Fn:
-    """Return ``any``: true once one item is true, unknown if some are unknown, else false."""
+def _quantify(sf: Fn, bf: Fn, slot: int, decisive: bool) -> Fn:
+    """Return ``any`` (``decisive`` True) or ``all`` (False) in three-valued logic.
 
-    def any_(c: Ctx) -> Any:
+    The first item whose condition is ``decisive`` settles it (and the unknowns met on the
+    way no longer matter); otherwise the answer is unknown if some item was, else the
+    opposite of ``decisive``.
+    """
+
+    def quantify(c: Ctx) -> Any:
         items = sf(c)
         if items is UNKNOWN:
             return UNKNOWN
@@ -965,36 +970,24 @@ def _any(sf: Fn, bf: Fn, slot: int) -> Fn:
         for item in items:
             c.vars[slot] = item
             value = bf(c)
-            if value is True:
+            if value is decisive:
                 del c.unk[mark:]
-                return True
+                return decisive
             if value is UNKNOWN:
                 undecided = True
-        return UNKNOWN if undecided else False
+        return UNKNOWN if undecided else not decisive
 
-    return any_
+    return quantify
+
+
+def _any(sf: Fn, bf: Fn, slot: int) -> Fn:
+    """Return ``any``: true once one item is true, unknown if some are unknown, else false."""
+    return _quantify(sf, bf, slot, decisive=True)
 
 
 def _all(sf: Fn, bf: Fn, slot: int) -> Fn:
     """Return ``all``: false once one item is false, unknown if some are unknown, else true."""
-
-    def all_(c: Ctx) -> Any:
-        items = sf(c)
-        if items is UNKNOWN:
-            return UNKNOWN
-        mark = len(c.unk)
-        undecided = False
-        for item in items:
-            c.vars[slot] = item
-            value = bf(c)
-            if value is False:
-                del c.unk[mark:]
-                return False
-            if value is UNKNOWN:
-                undecided = True
-        return UNKNOWN if undecided else True
-
-    return all_
+    return _quantify(sf, bf, slot, decisive=False)
 
 
 def _filter(sf: Fn, bf: Fn, slot: int) -> Fn:
