@@ -87,12 +87,7 @@ class DocumentPool:
         context: RenderContext,
     ) -> Future[Rendered]:
         """Start rendering a whole packet as one document in a worker."""
-        return self.executor.submit(
-            _render_packet,
-            [dict(p) for p in procedures],
-            [asdict(d) for d in forms],
-            asdict(context),
-        )
+        return self._submit(_render_packet, procedures, forms, context)
 
     def submit_cover(
         self,
@@ -101,11 +96,18 @@ class DocumentPool:
         context: RenderContext,
     ) -> Future[Rendered]:
         """Start rendering the cover sheet in a worker."""
+        return self._submit(_render_cover, procedures, forms, context)
+
+    def _submit(
+        self,
+        render: Any,
+        procedures: Sequence[Mapping[str, Any]],
+        forms: Sequence[FormDocument],
+        context: RenderContext,
+    ) -> Future[Rendered]:
+        # Workers receive plain data (picklable), never the parent's objects.
         return self.executor.submit(
-            _render_cover,
-            [dict(p) for p in procedures],
-            [asdict(d) for d in forms],
-            asdict(context),
+            render, [dict(p) for p in procedures], [asdict(d) for d in forms], asdict(context)
         )
 
     def submit_departments(
