@@ -805,42 +805,37 @@ def _not(v: Any) -> Any:
     return UNKNOWN if v is UNKNOWN else not v
 
 
-def _and(lf: Fn, rf: Fn) -> Fn:
-    """Return three-valued ``and``: false wins, and unknowns that did not matter are dropped."""
+def _connective(lf: Fn, rf: Fn, decisive: bool) -> Fn:
+    """Return ``and`` (``decisive`` False) or ``or`` (True) in three-valued logic.
 
-    def both(c: Ctx) -> Any:
+    A ``decisive`` side settles it, and unknowns met on the way no longer matter; otherwise
+    the right side decides when the left is the opposite value, else the answer is unknown.
+    """
+
+    def connect(c: Ctx) -> Any:
         mark = len(c.unk)
         left = lf(c)
-        if left is False:
-            return False
+        if left is decisive:
+            return decisive
         right = rf(c)
-        if right is False:
+        if right is decisive:
             del c.unk[mark:]
-            return False
-        if left is True:
+            return decisive
+        if left is (not decisive):
             return right
         return UNKNOWN
 
-    return both
+    return connect
+
+
+def _and(lf: Fn, rf: Fn) -> Fn:
+    """Return three-valued ``and``: false wins, and unknowns that did not matter are dropped."""
+    return _connective(lf, rf, decisive=False)
 
 
 def _or(lf: Fn, rf: Fn) -> Fn:
     """Return three-valued ``or``: true wins, and unknowns that did not matter are dropped."""
-
-    def either(c: Ctx) -> Any:
-        mark = len(c.unk)
-        left = lf(c)
-        if left is True:
-            return True
-        right = rf(c)
-        if right is True:
-            del c.unk[mark:]
-            return True
-        if left is False:
-            return right
-        return UNKNOWN
-
-    return either
+    return _connective(lf, rf, decisive=True)
 
 
 def _strict2(lf: Fn, rf: Fn, op: Callable[[Any, Any], Any]) -> Fn:
