@@ -67,11 +67,11 @@ def packet(
     facts_path: str, as_of: str | None, case_number: str, output: Path, split: bool, tagged: bool
 ) -> None:
     """Evaluate a case's facts and write its packet: the cover sheet, then every form."""
-    from app.policy.cli import _as_of, _facts
+    from app.policy.cli import parse_as_of, read_facts
     from app.services.rules import current_ruleset, evaluate_case
 
     ruleset = current_ruleset(current_app)
-    result = evaluate_case(current_app, _facts(facts_path), _as_of(as_of)).to_json()
+    result = evaluate_case(current_app, read_facts(facts_path), parse_as_of(as_of)).to_json()
     context = RenderContext(
         case_number=case_number,
         ruleset_version=result["ruleset_version"],

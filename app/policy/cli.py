@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ def _load(given: tuple[str, ...]) -> RuleSet:
         ) from None
 
 
-def _facts(path: str) -> dict[str, Any]:
+def read_facts(path: str) -> dict[str, Any]:
     """Read a JSON object of facts from a file or standard input."""
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
@@ -52,7 +53,7 @@ def _facts(path: str) -> dict[str, Any]:
     return data
 
 
-def _as_of(value: str | None) -> date:
+def parse_as_of(value: str | None) -> date:
     """Parse --as-of, defaulting to today."""
     if value is None:
         return date.today()
@@ -60,6 +61,30 @@ def _as_of(value: str | None) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("write the date as YYYY-MM-DD", param_hint="--as-of") from None
+
+
+def case_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add the options naming a case: its facts file, application date and rule folders."""
+    for option in reversed(
+        (
+            click.option(
+                "--facts",
+                "facts_path",
+                required=True,
+                help="JSON file of fact id → value ('-' for stdin).",
+            ),
+            click.option("--as-of", "as_of", help="Application date YYYY-MM-DD (default: today)."),
+            click.option(
+                "--rules",
+                "paths",
+                multiple=True,
+                type=click.Path(exists=True),
+                help="Rule/form folders (default: RULES_DIR and FORMS_DIR).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 @click.group("rules", cls=AppGroup)
@@ -101,44 +126,24 @@ def test(paths: tuple[str, ...], match: str | None) -> None:
 
 
 @rules_cli.command("evaluate")
-@click.option(
-    "--facts", "facts_path", required=True, help="JSON file of fact id → value ('-' for stdin)."
-)
-@click.option("--as-of", "as_of", help="Application date YYYY-MM-DD (default: today).")
-@click.option(
-    "--rules",
-    "paths",
-    multiple=True,
-    type=click.Path(exists=True),
-    help="Rule/form folders (default: RULES_DIR and FORMS_DIR).",
-)
+@case_options
 def evaluate_command(facts_path: str, as_of: str | None, paths: tuple[str, ...]) -> None:
     """Print the Result for a case as JSON (the stable machine contract)."""
     ruleset = _load(paths)
-    result = evaluate(ruleset, _facts(facts_path), _as_of(as_of))
+    result = evaluate(ruleset, read_facts(facts_path), parse_as_of(as_of))
     click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
 
 
 @rules_cli.command("explain")
 @click.argument("procedure_id")
-@click.option(
-    "--facts", "facts_path", required=True, help="JSON file of fact id → value ('-' for stdin)."
-)
-@click.option("--as-of", "as_of", help="Application date YYYY-MM-DD (default: today).")
-@click.option(
-    "--rules",
-    "paths",
-    multiple=True,
-    type=click.Path(exists=True),
-    help="Rule/form folders (default: RULES_DIR and FORMS_DIR).",
-)
+@case_options
 def explain_command(
     procedure_id: str, facts_path: str, as_of: str | None, paths: tuple[str, ...]
 ) -> None:
     """Explain whether and why one procedure applies to a case."""
     ruleset = _load(paths)
     try:
-        lines = explain(ruleset, _facts(facts_path), _as_of(as_of), procedure_id)
+        lines = explain(ruleset, read_facts(facts_path), parse_as_of(as_of), procedure_id)
     except KeyError:
         ids = [p.id for p in ruleset.procedures]
         from app.engine.errors import did_you_mean
