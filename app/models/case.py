@@ -63,6 +63,11 @@ class FactValue(db.Model):  # type: ignore[name-defined,misc]
 
     case: Mapped[Case] = relationship(back_populates="facts")
 
+    # Every UPDATE/DELETE of a value says "WHERE revision = <the one read>": if another
+    # member of staff saved the same fact in between, nothing matches and the change is
+    # refused instead of silently overwriting theirs. Revisions are set by record_fact.
+    __mapper_args__ = {"version_id_col": revision, "version_id_generator": False}
+
 
 class FactChange(db.Model):  # type: ignore[name-defined,misc]
     """History of a fact: old and new value (encrypted), who, when, from what source, why."""

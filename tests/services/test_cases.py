@@ -1,13 +1,14 @@
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from app.extensions import db
 from app.models import AuditEvent, Case
 from app.services.cases import (
     CaseError,
     change_status,
+    cipher,
     fact_history,
     fact_values,
     open_case,
@@ -66,6 +67,38 @@ def test_stale_revision_is_refused_not_overwritten(app, make_case):
             record_fact(case, "death.date", "2026-03-29", actor="b", now=NOW, expected_revision=0)
         assert error.value.code == "conflict" and "2026-03-30" in error.value.message
         assert fact_values(case)["death.date"] == "2026-03-30"
+
+
+def _save_elsewhere_before_our_write(fact_id, value_enc, revision):
+    """Make another connection save ``fact_id`` just before this session writes (a race)."""
+
+    @event.listens_for(db.session(), "before_flush", once=True)
+    def other_staff_saves(session, _context, _instances):
+        with db.engine.begin() as other:
+            other.execute(
+                text(
+                    "UPDATE fact_value SET value_enc = :v, revision = :r, set_by = 'other' "
+                    "WHERE fact_id = :f"
+                ),
+                {"v": value_enc, "r": revision, "f": fact_id},
+            )
+
+
+@pytest.mark.parametrize("new_value", ["2026-03-28", None])
+def test_a_save_racing_another_is_refused_not_overwritten(app, make_case, new_value):
+    case_id = make_case()
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        record_fact(case, "death.date", "2026-03-30", actor="a", now=NOW)
+        theirs = cipher().seal("2026-03-29")
+        # Both read revision 1; the other member of staff commits revision 2 first.
+        _save_elsewhere_before_our_write("death.date", theirs, 2)
+        with pytest.raises(CaseError) as error:
+            record_fact(case, "death.date", new_value, actor="b", now=NOW, expected_revision=1)
+        assert error.value.code == "conflict"
+        db.session.expire_all()
+        assert fact_values(case)["death.date"] == "2026-03-29"
+        assert len(fact_history(case, "death.date")) == 1  # our refused change left no trace
 
 
 def test_locked_fact_changes_only_with_a_reason_and_is_audited(app, make_case):
