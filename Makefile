@@ -12,8 +12,10 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN  := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libzbar0 \
             fonts-ipaexfont
 # Test-only: pdftotext/pdffonts/pdftoppm, the system Chromium for Playwright, PostgreSQL,
-# redis-server for the multi-process live-update broker.
-APT_TEST := poppler-utils chromium postgresql redis-server
+# redis-server for the multi-process live-update broker, nginx for the multi-process layout
+# (`flask deploy nginx`). Packages are installed without starting them as system services
+# (policy-rc.d): tests and benchmarks start their own, on loopback ports.
+APT_TEST := poppler-utils chromium postgresql redis-server nginx-light
 
 .PHONY: help setup setup-test run serve test test-pg lint bench clean
 
@@ -30,8 +32,12 @@ define apt_ensure
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
+	  hold=""; if [ ! -e /usr/sbin/policy-rc.d ]; then hold=1; \
+	    printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null; \
+	    $(SUDO) chmod +x /usr/sbin/policy-rc.d; fi; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	  rc=$$?; if [ -n "$$hold" ]; then $(SUDO) rm -f /usr/sbin/policy-rc.d; fi; exit $$rc; \
 	fi
 endef
 
@@ -69,7 +75,7 @@ test: setup-test lint
 test-pg: setup-test
 	$(PY) -m pytest -m "not browser"
 
-bench: setup
+bench: setup-test
 	@for b in bench/*.py; do echo "== $$b" >&2; $(PY) $$b || exit 1; done
 
 clean:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import ROOT, environ, load_settings
 from app.extensions import csrf, db, login_manager, migrate
@@ -37,6 +38,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if settings["TRUSTED_PROXIES"]:
+        # Behind nginx the app sees http from 127.0.0.1; believe the proxy's headers (and
+        # only as many hops as configured) so external links and client addresses are real.
+        hops = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     logging.getLogger("app").setLevel(settings["LOG_LEVEL"])
 
     db.init_app(app)

@@ -155,6 +155,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Worker processes rendering PDF packets (0: render inside the web process).",
     ),
     Setting(
+        "TRUSTED_PROXIES",
+        0,
+        _count,
+        "Reverse proxies (nginx) in front of the app whose X-Forwarded-For/-Proto/-Host "
+        "headers are believed, so links sent to residents say https. 0: no proxy.",
+    ),
+    Setting(
         "SESSION_COOKIE_SECURE",
         True,
         _bool,
