@@ -47,6 +47,7 @@ DOCUMENT_TEMPLATE = f"{SHARED}/document.html"
 COVER_STYLESHEETS = (f"{SHARED}/base.css", f"{SHARED}/cover.css")
 PDF_UA = "pdf/ua-1"
 PACKET_TITLE = "申請書類一式"
+QR_MASK = 2  # the mask segno's own scoring picks for three in four of our hash payloads
 PT_PER_PX = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is in points
 
 
@@ -152,7 +153,9 @@ def hash_qr_uri(digest: str) -> str:
     One pixel per module, printed at 18 mm without interpolation (``image-rendering:
     pixelated``): crisp at any resolution and much cheaper for WeasyPrint than an SVG path.
     """
-    qr = segno.make_qr(qr_payload(digest), encoding="utf-8", eci=True, error="m")
+    # A fixed mask pattern: segno otherwise encodes the symbol with all eight masks and
+    # keeps the best-scoring one (5x the time); any mask is valid and reads the same.
+    qr = segno.make_qr(qr_payload(digest), encoding="utf-8", eci=True, error="m", mask=QR_MASK)
     buffer = io.BytesIO()
     qr.save(buffer, kind="png", scale=1, border=2)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
