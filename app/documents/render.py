@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import gc
 import hashlib
 import io
 import json
@@ -603,7 +604,13 @@ class Documents:
     # ---- start-up -----------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Load fonts, stylesheets and templates once so the first real PDF is fast."""
+        """Load fonts, stylesheets and templates once so the first real PDF is fast.
+
+        Then freeze what is loaded (``gc.freeze``): fonts, stylesheets and templates live
+        as long as the process, and the garbage collector no longer walks them every time a
+        render's many short-lived boxes trigger a collection (about a seventh of a packet's
+        time otherwise).
+        """
         for template in self.catalog.forms.values():
             for name in template.stylesheets:
                 self._stylesheet(name)
@@ -618,6 +625,8 @@ class Documents:
                 procedures=[],
             )
         self.cache.clear()
+        gc.collect()
+        gc.freeze()
 
 
 def unsigned(ctx: RenderContext) -> RenderContext:
