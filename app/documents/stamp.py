@@ -13,7 +13,9 @@ content is neither decoded nor compressed again.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import string
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,6 +98,40 @@ def _placement(box: SignBox, width: int, height: int) -> bytes:
     return f"q {w:.3f} 0 0 {h:.3f} {x:.3f} {y:.3f} cm {SIGNATURE_NAME} Do Q\n".encode()
 
 
+def _retag_fonts(pdf: pikepdf.Pdf, mark: int) -> None:
+    """Give the font subsets of the ``mark``-th joined PDF tags of their own.
+
+    WeasyPrint tags a subset by its font (``WNCCQH+IPAexGothic`` in every PDF it writes),
+    whatever glyphs it holds; joined, two different subsets would share a name, which the
+    PDF format forbids (ISO 32000 9.6.4) and which a printer or preflight tool that goes by
+    name could take for one font.
+    """
+    seen: set[tuple[int, int]] = set()
+    for page in pdf.pages:
+        resources = page.obj.get("/Resources")
+        fonts = resources.get("/Font") if resources is not None else None
+        for font in fonts.values() if fonts is not None else ():
+            if font.objgen in seen:
+                continue
+            seen.add(font.objgen)
+            described = [(font, "/BaseFont")]
+            for descendant in font.get("/DescendantFonts", []):
+                described.append((descendant, "/BaseFont"))
+                if "/FontDescriptor" in descendant:
+                    described.append((descendant.FontDescriptor, "/FontName"))
+            if "/FontDescriptor" in font:
+                described.append((font.FontDescriptor, "/FontName"))
+            for holder, key in described:
+                name = str(holder.get(key, ""))
+                if len(name) > 8 and name[7] == "+":
+                    holder[key] = pikepdf.Name("/" + _subset_tag(name[1:7], mark) + name[7:])
+
+
+def _subset_tag(tag: str, mark: int) -> str:
+    digest = hashlib.sha256(f"{tag}:{mark}".encode()).digest()
+    return "".join(string.ascii_uppercase[b % 26] for b in digest[:6])
+
+
 def _wrap(pdf: pikepdf.Pdf, page: pikepdf.Page, drawing: bytes) -> None:
     """Draw on top of a page: its own content keeps its transformation inside q/Q."""
     # WeasyPrint leaves its transformation (y flipped, px to pt) in place at the end of a
@@ -121,6 +157,8 @@ def assemble(
         sources = [pikepdf.Pdf.open(io.BytesIO(part.pdf)) for part in parts]
         numbers = pikepdf.Pdf.open(io.BytesIO(page_numbers))
         try:
+            for mark, source in enumerate([*sources[1:], numbers], start=1):
+                _retag_fonts(source, mark)
             image = None
             for part, source in zip(parts, sources, strict=True):
                 first = len(out.pages)

@@ -478,6 +478,21 @@ def test_joined_packet_pages_look_like_each_form_alone(
         assert left > width * 0.85 and top > height * 0.9, (form_id, difference)
 
 
+def test_joined_packet_embeds_each_font_subset_under_its_own_name(
+    pooled: Documents, forms: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    from tests.documents.conftest import pdf_fonts
+
+    pdf = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+    rows = [line.split() for line in pdf_fonts(pdf, tmp_path).splitlines()[2:]]
+    names = [row[0] for row in rows]
+    assert len(names) >= 3  # a subset per half, and the page numbers'
+    assert len(set(names)) == len(names)  # ISO 32000 9.6.4: one tag per subset
+    for row in rows:
+        assert "IPAexGothic" in row[0]
+        assert row[-5:-2] == ["yes", "yes", "yes"], row  # embedded, subset, ToUnicode
+
+
 def test_signed_packet_rendered_in_halves_verifies(
     pooled: Documents, forms: list[dict[str, Any]], tmp_path: Path
 ) -> None:
