@@ -598,8 +598,11 @@ class Documents:
         ctx: RenderContext,
         procedures: Sequence[Mapping[str, Any]],
     ) -> str:
-        """Return the cache key of a case's (unsigned) packet."""
-        return self.forms_key(docs, ctx, procedures=procedures, title=PACKET_TITLE, tagged=False)
+        """Return the cache key of a case's (unsigned) packet: its rendered pieces."""
+        # Prefixed: the same forms rendered as one document (rendered_forms) are cached as
+        # one Rendered under the bare key, a packet as a tuple of pieces.
+        key = self.forms_key(docs, ctx, procedures=procedures, title=PACKET_TITLE, tagged=False)
+        return f"pieces:{key}"
 
     def rendered_packet(
         self,

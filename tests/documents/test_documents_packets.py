@@ -579,3 +579,13 @@ def test_cli_packet_evaluates_facts_and_writes_the_packet(runner: Any, tmp_path:
     assert result.exit_code == 0, result.output
     text = squash(pdf_text(target.read_bytes()))
     assert "受付案内票" in text and "犬の登録事項変更届" in text and "火葬許可申請書" in text
+
+
+def test_packet_and_the_same_forms_as_one_document_are_cached_apart(
+    forms: list[dict[str, Any]],
+) -> None:
+    cached = Documents(DEFAULT_ROOT, cache_size=8)
+    packet = cached.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+    grouped = [forms[0], forms[2], forms[1], forms[3]]  # as the packet groups them
+    one = cached.render_forms_pdf(grouped, CONTEXT, procedures=PROCEDURES)
+    assert pdf_text(one) == pdf_text(packet)
