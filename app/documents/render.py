@@ -362,6 +362,8 @@ class Documents:
         The pages are written together (``Document.copy``), so the PDF embeds one subset
         per font. Pages are not numbered here: ``finish`` numbers the joined packet.
         """
+        if not parts:
+            raise ValueError("a document needs at least one form or a cover sheet")
         with self._render_lock:
             laid = [self._layout(title, p.html, p.stylesheets, False) for p in parts]
             document = laid[0].copy([page for doc in laid for page in doc.pages])
@@ -385,7 +387,7 @@ class Documents:
     def _pdf(
         self, title: str, parts: Sequence[str], stylesheets: Sequence[str], tagged: bool
     ) -> bytes:
-        """Render HTML fragments sharing stylesheets as a finished PDF (tests, previews)."""
+        """Render HTML fragments sharing stylesheets as a finished PDF (for tests)."""
         shared = [Part(html, tuple(stylesheets)) for html in parts]
         if tagged:
             return self._render_tagged(title, shared)
