@@ -456,6 +456,16 @@ def test_joined_packet_has_every_forms_values_and_hash(
         template = pooled.catalog.form(form_id)
         digest = document_hash(form_id, template.version, form, context)
         assert digest[:16] in page  # the footer of each form is its own
+    # The hash QR of a page in the second half still decodes to its form's hash.
+    import zxingcpp
+
+    from app.documents.render import qr_payload
+
+    last = by_form[order[-1]]
+    template = pooled.catalog.form(order[-1])
+    codes = zxingcpp.read_barcodes(page_image(pdf, len(pages)))
+    expected = qr_payload(document_hash(order[-1], template.version, last, context))
+    assert [c.text for c in codes if c.format == zxingcpp.BarcodeFormat.QRCode] == [expected]
 
 
 def test_joined_packet_pages_look_like_each_form_alone(
