@@ -61,10 +61,9 @@ def verify(file: Path) -> None:
     required=True,
     help="PDF file to write.",
 )
-@click.option("--split", is_flag=True, help="One document per department, joined.")
 @click.option("--tagged", is_flag=True, help="The tagged PDF/UA variant.")
 def packet(
-    facts_path: str, as_of: str | None, case_number: str, output: Path, split: bool, tagged: bool
+    facts_path: str, as_of: str | None, case_number: str, output: Path, tagged: bool
 ) -> None:
     """Evaluate a case's facts and write its packet: the cover sheet, then every form."""
     from app.policy.cli import parse_as_of, read_facts
@@ -78,7 +77,7 @@ def packet(
         municipality=ruleset.municipality.name,
     )
     pdf = documents().render_packet_pdf(
-        result["forms"], context, procedures=result["procedures"], split=split, tagged=tagged
+        result["forms"], context, procedures=result["procedures"], tagged=tagged
     )
     output.write_bytes(pdf)
     click.echo(

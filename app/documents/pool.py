@@ -1,24 +1,24 @@
-"""Worker processes that render packets away from the web process.
+"""Worker processes that render packets away from the web process, side by side.
 
 WeasyPrint lays out in pure Python holding the GIL: a one-second packet rendered in the web
-process would stall every other request for that second. Workers render it instead, and
-with ``split=True`` render a packet's departments side by side (one process uses one core).
-Workers come from a fork server (never a fork of the web process, which has threads) and
-warm their fonts once when they start.
+process would stall every other request for that second, and would use one core. Workers
+render it instead: the packet's parts (cover sheet, forms) are cut into one run per worker
+of about equal cost, in document order, and the runs are rendered at the same time (one
+process uses one core); the web process joins them. Workers come from a fork server (never
+a fork of the web process, which has threads) and warm their fonts once when they start.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from app.documents.stamp import Rendered
 
 if TYPE_CHECKING:
-    from app.documents.render import Documents, FormDocument, RenderContext
+    from app.documents.render import Documents, Part
 
 _worker: Documents | None = None
 
@@ -31,32 +31,9 @@ def _start_worker(root: str) -> None:
     _worker.warm_up()
 
 
-def _render_department(forms: list[dict[str, Any]], context: dict[str, Any]) -> Rendered:
-    from app.documents.render import FormDocument, RenderContext
-
+def _render_parts(title: str, parts: list[Part]) -> Rendered:
     assert _worker is not None, "worker not started"
-    docs = [FormDocument(**f) for f in forms]
-    return _worker.rendered_department(docs, RenderContext(**context))
-
-
-def _render_cover(
-    procedures: list[dict[str, Any]], forms: list[dict[str, Any]], context: dict[str, Any]
-) -> Rendered:
-    from app.documents.render import FormDocument, RenderContext
-
-    assert _worker is not None, "worker not started"
-    docs = [FormDocument(**f) for f in forms]
-    return _worker.rendered_cover(procedures, RenderContext(**context), docs)
-
-
-def _render_packet(
-    procedures: list[dict[str, Any]], forms: list[dict[str, Any]], context: dict[str, Any]
-) -> Rendered:
-    from app.documents.render import FormDocument, RenderContext
-
-    assert _worker is not None, "worker not started"
-    docs = [FormDocument(**f) for f in forms]
-    return _worker.rendered_packet(docs, RenderContext(**context), procedures)
+    return _worker.rendered_parts(title, parts)
 
 
 def _ping() -> bool:
@@ -80,72 +57,14 @@ class DocumentPool:
         for future in [self.executor.submit(_ping) for _ in range(self.workers * 2)]:
             future.result()
 
-    def submit_packet(
-        self,
-        procedures: Sequence[Mapping[str, Any]],
-        forms: Sequence[FormDocument],
-        context: RenderContext,
-    ) -> Future[Rendered]:
-        """Start rendering a whole packet as one document in a worker."""
-        return self._submit(_render_packet, procedures, forms, context)
+    def render(self, title: str, runs: Sequence[Sequence[Part]]) -> tuple[Rendered, ...]:
+        """Render each run of parts as one PDF, the runs side by side; return them in order.
 
-    def submit_cover(
-        self,
-        procedures: Sequence[Mapping[str, Any]],
-        forms: Sequence[FormDocument],
-        context: RenderContext,
-    ) -> Future[Rendered]:
-        """Start rendering the cover sheet in a worker."""
-        return self._submit(_render_cover, procedures, forms, context)
-
-    def _submit(
-        self,
-        render: Any,
-        procedures: Sequence[Mapping[str, Any]],
-        forms: Sequence[FormDocument],
-        context: RenderContext,
-    ) -> Future[Rendered]:
-        # Workers receive plain data (picklable), never the parent's objects.
-        return self.executor.submit(
-            render, [dict(p) for p in procedures], [asdict(d) for d in forms], asdict(context)
-        )
-
-    def submit_departments(
-        self,
-        documents: Documents,
-        groups: Sequence[Sequence[FormDocument]],
-        context: RenderContext,
-    ) -> list[Future[Rendered] | Rendered]:
-        """Start rendering each department not in the cache; return futures or cached PDFs.
-
-        The biggest departments go first, so that the workers finish at about the same time.
+        Workers receive the parts' HTML and stylesheet names (plain, picklable data) and
+        send back the PDF bytes with their page count and signature boxes.
         """
-        ctx = asdict(context)
-        jobs: dict[int, Future[Rendered] | Rendered] = {}
-        for i in sorted(range(len(groups)), key=lambda i: -len(groups[i])):
-            cached = documents.cache.get(documents.department_key(groups[i], context))
-            if cached is not None:
-                jobs[i] = cached
-            else:
-                forms = [asdict(d) for d in groups[i]]
-                jobs[i] = self.executor.submit(_render_department, forms, ctx)
-        return [jobs[i] for i in range(len(groups))]
-
-    def collect(
-        self,
-        documents: Documents,
-        groups: Sequence[Sequence[FormDocument]],
-        context: RenderContext,
-        jobs: list[Future[Rendered] | Rendered],
-    ) -> list[Rendered]:
-        """Wait for the departments' PDFs and keep them in the cache."""
-        out: list[Rendered] = []
-        for group, job in zip(groups, jobs, strict=True):
-            if isinstance(job, Future):
-                job = job.result()
-                documents.cache.put(documents.department_key(group, context), job)
-            out.append(job)
-        return out
+        futures = [self.executor.submit(_render_parts, title, list(run)) for run in runs]
+        return tuple(future.result() for future in futures)
 
     def close(self) -> None:
         """Stop the workers."""

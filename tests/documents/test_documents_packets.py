@@ -152,22 +152,26 @@ def test_tagged_packet_is_pdf_ua_with_language_and_title(
         assert len(reader.pages) == 5
 
 
-def test_signature_is_placed_in_every_signature_box(
-    docs: Documents, forms: list[dict[str, Any]], tmp_path: Path
-) -> None:
-    context = RenderContext(**{**CONTEXT.__dict__, "signature_png": signature_png()})
-    pdf = docs.render_packet_pdf(forms, context, procedures=PROCEDURES)
+def signed_pages(pdf: bytes, tmp_path: Path) -> list[str]:
+    """Return the numbers of the pages that draw the 600 x 150 signature image."""
     path = tmp_path / "signed.pdf"
     path.write_bytes(pdf)
     listing = subprocess.run(
         ["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True
     ).stdout
-    signature_pages = [
+    return [
         cols[0]
         for cols in (line.split() for line in listing.splitlines()[2:])
         if cols[2] == "image" and cols[3:5] == ["600", "150"]
     ]
-    assert signature_pages == ["2", "3", "4", "5"]  # every form; the cover is not signed
+
+
+def test_signature_is_placed_in_every_signature_box(
+    docs: Documents, forms: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    context = RenderContext(**{**CONTEXT.__dict__, "signature_png": signature_png()})
+    pdf = docs.render_packet_pdf(forms, context, procedures=PROCEDURES)
+    assert signed_pages(pdf, tmp_path) == ["2", "3", "4", "5"]  # every form, not the cover
     html = docs.render_form_html("jumin_idou", forms[0], context)
     assert 'alt="届出人の署名"' in html and "data:image/png;base64," in html
 
@@ -237,14 +241,20 @@ def test_a_template_naming_an_unknown_field_fails_loudly(
 def test_cache_rerenders_only_when_values_or_template_change(
     forms: list[dict[str, Any]], tmp_path: Path
 ) -> None:
+    from app.documents.render import FormDocument
+
     root = tmp_path / "pdf_templates"
     shutil.copytree(DEFAULT_ROOT, root)
     docs = Documents(root, cache_size=8)
     sample = docs.catalog.form("kokuho_shutoku").sample
-    first = docs.render_form_pdf("kokuho_shutoku", sample, CONTEXT)
-    assert docs.render_form_pdf("kokuho_shutoku", sample, CONTEXT) is first
+
+    def rendered(docs: Documents, values: dict[str, Any]) -> Any:
+        return docs.rendered_forms([FormDocument("kokuho_shutoku", values)], CONTEXT, title="t")
+
+    first = rendered(docs, sample)
+    assert rendered(docs, sample) is first
     changed = {**sample, "fields": {**sample["fields"], "phone": "03-0000-0000"}}
-    assert docs.render_form_pdf("kokuho_shutoku", changed, CONTEXT) is not first
+    assert rendered(docs, changed) is not first
 
     (root / "kokuho_shutoku" / "style.css").write_text(
         (root / "kokuho_shutoku" / "style.css").read_text() + "\n/* edited */\n"
@@ -254,7 +264,7 @@ def test_cache_rerenders_only_when_values_or_template_change(
     catalog._CATALOGS.pop(root.resolve())
     edited = Documents(root, cache_size=8)
     edited.cache = docs.cache  # same cache, new template digest: must miss
-    assert edited.render_form_pdf("kokuho_shutoku", sample, CONTEXT) is not first
+    assert rendered(edited, sample) is not first
 
 
 # ---- the URL fetcher ---------------------------------------------------------------------
@@ -390,36 +400,142 @@ def test_cli_verify_reports_valid_and_invalid(app: Any, runner: Any, tmp_path: P
     assert "invalid:" in result.output
 
 
-@pytest.mark.parametrize("split", [False, True], ids=["one-document", "split"])
-def test_packet_rendered_by_worker_processes_matches_one_process(
-    docs: Documents, forms: list[dict[str, Any]], split: bool
+@pytest.fixture(scope="module")
+def pooled() -> Any:
+    """A renderer whose packets go to two worker processes, as the app's do."""
+    pooled = Documents(DEFAULT_ROOT, cache_size=16)
+    pooled.workers = 2
+    assert pooled.pool is None  # workers start with the first packet, not before
+    yield pooled
+    if pooled.pool is not None:
+        pooled.pool.close()
+
+
+def test_packet_rendered_in_halves_by_workers_matches_one_process(
+    docs: Documents, pooled: Documents, forms: list[dict[str, Any]]
 ) -> None:
     from app.documents.pool import DocumentPool
+    from app.documents.render import FormDocument, group_by_department
 
-    pooled = Documents(DEFAULT_ROOT, cache_size=16)
-    pooled.workers = 1
-    assert pooled.pool is None  # workers start with the first packet, not before
-    try:
-        parallel = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES, split=split)
-        assert isinstance(pooled.pool, DocumentPool)
-        again = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES, split=split)
-    finally:
-        pooled.pool.close()
-    sequential = docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES, split=split)
+    parallel = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+    assert isinstance(pooled.pool, DocumentPool)
+    grouped = [d for g in group_by_department([FormDocument.of(f) for f in forms]) for d in g]
+    pieces = pooled.rendered_packet(grouped, CONTEXT, PROCEDURES)
+    assert len(pieces) == 2 and sum(piece.pages for piece in pieces) == 5  # two halves
+    again = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+    sequential = docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
     assert pdf_text(parallel) == pdf_text(sequential)
     assert pdf_text(again) == pdf_text(parallel)  # served from the cache
 
 
-def test_one_document_packet_numbers_pages_through_and_split_per_department(
-    docs: Documents, forms: list[dict[str, Any]]
+def test_packet_pages_are_numbered_through_the_whole_packet(
+    docs: Documents, pooled: Documents, forms: list[dict[str, Any]]
 ) -> None:
-    one = pdf_text(docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES))
-    assert [squash(p)[-3:] for p in one.split("\f")[:-1]] == [f"{n}/5" for n in range(1, 6)]
-    split = pdf_text(docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES, split=True))
-    assert [squash(p)[-3:] for p in split.split("\f")[:-1]] == ["1/1", "1/2", "2/2", "1/2", "2/2"]
-    assert len(docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)) < len(
-        docs.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES, split=True)
-    )  # one font subset instead of one per department
+    for renderer in (docs, pooled):
+        text = pdf_text(renderer.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES))
+        assert [squash(p)[-3:] for p in text.split("\f")[:-1]] == [f"{n}/5" for n in range(1, 6)]
+    department = [f for f in forms if f["department"] is HOKEN]
+    text = pdf_text(docs.render_department_pdf(department, CONTEXT))
+    assert [squash(p)[-3:] for p in text.split("\f")[:-1]] == ["1/2", "2/2"]
+
+
+def test_joined_packet_has_every_forms_values_and_hash(
+    pooled: Documents, forms: list[dict[str, Any]]
+) -> None:
+    from tests.documents.conftest import filled_values
+
+    context = RenderContext(**{**CONTEXT.__dict__, "case_number": "2025-0077"})
+    pdf = pooled.render_packet_pdf(forms, context, procedures=PROCEDURES)
+    pages = [squash(p) for p in pdf_text(pdf).split("\f")[:-1]]
+    by_form = {f["id"]: f for f in forms}
+    order = ["jumin_idou", "inkan_toroku", "kokuho_shutoku", "nenkin_todoke"]
+    for page, form_id in zip(pages[1:], order, strict=True):
+        form = by_form[form_id]
+        for value in filled_values(form):
+            assert squash(value) in page, (form_id, value)
+        template = pooled.catalog.form(form_id)
+        digest = document_hash(form_id, template.version, form, context)
+        assert digest[:16] in page  # the footer of each form is its own
+    # The hash QR of a page in the second half still decodes to its form's hash.
+    import zxingcpp
+
+    from app.documents.render import qr_payload
+
+    last = by_form[order[-1]]
+    template = pooled.catalog.form(order[-1])
+    codes = zxingcpp.read_barcodes(page_image(pdf, len(pages)))
+    expected = qr_payload(document_hash(order[-1], template.version, last, context))
+    assert [c.text for c in codes if c.format == zxingcpp.BarcodeFormat.QRCode] == [expected]
+
+
+def test_joined_packet_pages_look_like_each_form_alone(
+    pooled: Documents, forms: list[dict[str, Any]]
+) -> None:
+    """Laid out in pieces and joined, a page is the form alone but for its page number."""
+    pdf = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+    alone = {
+        f["id"]: pooled.render_form_pdf(f["id"], f, CONTEXT)
+        for f in forms  # each "1 / 1"
+    }
+    order = ["jumin_idou", "inkan_toroku", "kokuho_shutoku", "nenkin_todoke"]
+    for number, form_id in enumerate(order, start=2):
+        packet_page = page_image(pdf, number, dpi=60)
+        form_page = page_image(alone[form_id], 1, dpi=60)
+        difference = ImageChops.difference(packet_page, form_page).getbbox()
+        assert difference is not None  # the page number differs: "2 / 5" against "1 / 1"
+        left, top, _right, _bottom = difference
+        width, height = packet_page.size
+        assert left > width * 0.85 and top > height * 0.9, (form_id, difference)
+
+
+def test_joined_packet_embeds_each_font_subset_under_its_own_name(
+    pooled: Documents, forms: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    from tests.documents.conftest import pdf_fonts
+
+    pdf = pooled.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+    rows = [line.split() for line in pdf_fonts(pdf, tmp_path).splitlines()[2:]]
+    names = [row[0] for row in rows]
+    assert len(names) >= 3  # a subset per half, and the page numbers'
+    assert len(set(names)) == len(names)  # ISO 32000 9.6.4: one tag per subset
+    for row in rows:
+        assert "IPAexGothic" in row[0]
+        assert row[-5:-2] == ["yes", "yes", "yes"], row  # embedded, subset, ToUnicode
+
+
+def test_signed_packet_rendered_in_halves_verifies(
+    pooled: Documents, forms: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    context = RenderContext(**{**CONTEXT.__dict__, "signature_png": signature_png()})
+    pooled.prepare_packet(forms, context, procedures=PROCEDURES)  # unsigned, into the cache
+    packet = pooled.render_packet_pdf(forms, context, procedures=PROCEDURES)
+    assert signed_pages(packet, tmp_path) == ["2", "3", "4", "5"]
+    sealed = seal_pdf(packet, tmp_path, municipality="みどり市")
+    assert verify_pdf(sealed, tmp_path).valid
+    altered = bytearray(sealed)
+    altered[len(sealed) // 2] ^= 0x01
+    assert not verify_pdf(bytes(altered), tmp_path).valid
+
+
+def test_balanced_runs_cut_in_document_order_at_about_equal_cost() -> None:
+    from app.documents.render import Part, balanced_runs
+
+    def parts(*sizes: int) -> list[Part]:
+        return [Part("x" * size, ()) for size in sizes]
+
+    def sizes(runs: list[list[Part]]) -> list[list[int]]:
+        return [[len(p.html) for p in run] for run in runs]
+
+    assert sizes(balanced_runs(parts(5, 4, 3, 3, 3, 5, 3, 6, 3), 2)) == [
+        [5, 4, 3, 3, 3],
+        [5, 3, 6, 3],
+    ]
+    # One big department does not serialise the packet: its forms go to either half.
+    assert sizes(balanced_runs(parts(2, 3, 3, 3, 3), 2)) == [[2, 3, 3], [3, 3]]
+    assert sizes(balanced_runs(parts(9, 1, 1), 2)) == [[9], [1, 1]]
+    assert sizes(balanced_runs(parts(1, 1, 1, 1), 3)) == [[1], [1, 1], [1]]
+    assert sizes(balanced_runs(parts(4), 2)) == [[4]]
+    assert sizes(balanced_runs(parts(1, 1), 1)) == [[1, 1]]
 
 
 def test_packet_survives_a_dead_worker(
@@ -473,3 +589,13 @@ def test_cli_packet_evaluates_facts_and_writes_the_packet(runner: Any, tmp_path:
     assert result.exit_code == 0, result.output
     text = squash(pdf_text(target.read_bytes()))
     assert "受付案内票" in text and "犬の登録事項変更届" in text and "火葬許可申請書" in text
+
+
+def test_packet_and_the_same_forms_as_one_document_are_cached_apart(
+    forms: list[dict[str, Any]],
+) -> None:
+    cached = Documents(DEFAULT_ROOT, cache_size=8)
+    packet = cached.render_packet_pdf(forms, CONTEXT, procedures=PROCEDURES)
+    grouped = [forms[0], forms[2], forms[1], forms[3]]  # as the packet groups them
+    one = cached.render_forms_pdf(grouped, CONTEXT, procedures=PROCEDURES)
+    assert pdf_text(one) == pdf_text(packet)
