@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and bound late in ``create_app``."""
 
 import sqlite3
+import threading
 
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -8,6 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, SessionTransaction
 
 # Named constraints so Alembic migrations work the same on SQLite and PostgreSQL.
 NAMING = {
@@ -35,3 +37,36 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+# SQLite lets one connection write at a time. A second writer is told "busy" and SQLite's
+# busy handler sleeps 1, 2, 5, 10… ms before it tries again, so under load the threads of a
+# process slept in turn while the lock stood free. Queue them on a lock instead, held from
+# a session's first write (flush) to the end of its transaction; other processes still
+# meet the busy handler, but each brings one writer at a time.
+_SQLITE_WRITER = threading.RLock()
+_HOLDS_WRITER = "kakanai_sqlite_writer"
+
+
+def _is_sqlite(session: Session) -> bool:
+    bind = session.get_bind()
+    return bind.dialect.name == "sqlite"
+
+
+@event.listens_for(Session, "before_flush")
+def _queue_for_the_writer(session: Session, _context: object, _instances: object) -> None:
+    if not session.info.get(_HOLDS_WRITER) and _is_sqlite(session):
+        _SQLITE_WRITER.acquire()
+        session.info[_HOLDS_WRITER] = True
+
+
+@event.listens_for(Session, "after_commit")  # before the case_changed announcements
+def _leave_the_writer_on_commit(session: Session) -> None:
+    if session.info.pop(_HOLDS_WRITER, False):
+        _SQLITE_WRITER.release()
+
+
+@event.listens_for(Session, "after_transaction_end")  # rollback, close
+def _leave_the_writer(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and session.info.pop(_HOLDS_WRITER, False):
+        _SQLITE_WRITER.release()
