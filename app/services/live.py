@@ -71,6 +71,17 @@ class LocalBroker:
             return [item for item in log if item[0] > after]
 
 
+_PUBLISH = """
+local seq = redis.call('INCR', KEYS[2])
+redis.call('RPUSH', KEYS[3], '[' .. seq .. ',' .. ARGV[1] .. ']')
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[2]), -1)
+redis.call('EXPIRE', KEYS[3], 86400)
+redis.call('EXPIRE', KEYS[2], 86400)
+redis.call('PUBLISH', KEYS[1], seq)
+return seq
+"""
+
+
 class RedisBroker:
     """A broker over Redis: INCR for sequence numbers, a capped list for catch-up, pub/sub
     to wake waiters in every process."""
@@ -81,6 +92,9 @@ class RedisBroker:
 
         self._redis = redis.Redis.from_url(url)
         self._keep = keep
+        # Every answer publishes: one round trip that numbers, logs and announces the
+        # event at once (no window where the number exists but the log entry does not).
+        self._publish = self._redis.register_script(_PUBLISH)
         self._cond = threading.Condition()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         self._pubsub.psubscribe(**{"kakanai:live:*": self._on_message})
@@ -100,15 +114,8 @@ class RedisBroker:
     def publish(self, channel: str, event: dict[str, Any]) -> int:
         """Number the event, keep it in the channel's capped log, and announce it."""
         key = f"kakanai:live:{channel}"
-        seq = int(self._redis.incr(f"{key}:seq"))
-        pipe = self._redis.pipeline()
-        pipe.rpush(f"{key}:log", json.dumps([seq, event], ensure_ascii=False))
-        pipe.ltrim(f"{key}:log", -self._keep, -1)
-        pipe.expire(f"{key}:log", 86400)
-        pipe.expire(f"{key}:seq", 86400)
-        pipe.publish(key, str(seq))
-        pipe.execute()
-        return seq
+        body = json.dumps(event, ensure_ascii=False)
+        return int(self._publish(keys=[key, f"{key}:seq", f"{key}:log"], args=[body, self._keep]))
 
     def latest(self, channel: str) -> int:
         """Return the last sequence number published on a channel (0 when none)."""
