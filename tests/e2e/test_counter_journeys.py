@@ -246,3 +246,38 @@ def test_a_household_of_four_moves_in_from_another_prefecture(live_server, staff
     # Every member has a section with their answered facts.
     for name in ("鈴木 一郎", "鈴木 花子", "鈴木 翔太", "鈴木 美咲"):
         assert page.locator("section.q-section h2", has_text=name).count() == 1
+
+
+def test_typing_on_while_an_answer_is_saved_loses_nothing(live_server, staff_account, page):
+    live_server.flask("demo", "load")
+    _login(page, live_server, staff_account)
+    page.get_by_label("死亡（おくやみ）").check()
+    page.get_by_role("button", name="受付を開始する").click()
+    page.wait_for_url(re.compile(r"/counter/cases/\d+$"))
+    first = "death.place"
+    others = page.locator(
+        f'form.q-row.asked:not([data-fact="{first}"])', has=page.locator("input[type=text]")
+    )
+    second = others.first.get_attribute("data-fact")
+    page.locator(f'form.q-row[data-fact="{first}"] input[type=text]').fill("みどり市立病院")
+    # Leave the first row (its save starts) and type into the next one before the reply
+    # is back: all in one task, so the save is certainly still in flight.
+    with page.expect_response(re.compile(r"/answer$")):
+        page.evaluate(
+            """([first, second]) => {
+                const input = (fact) => document.querySelector(
+                    `form.q-row[data-fact="${fact}"] input[type=text]`);
+                input(first).dispatchEvent(new Event("change", { bubbles: true }));
+                if (!document.getElementById("questions").hasAttribute("aria-busy")) {
+                    throw new Error("the first answer is not being saved");
+                }
+                input(second).focus();
+                input(second).value = "入力の途中";
+            }""",
+            [first, second],
+        )
+    _settled(page)
+    typed = page.locator(f'form.q-row[data-fact="{second}"] input[type=text]')
+    expect(typed).to_have_value("入力の途中")
+    expect(typed).to_be_focused()
+    expect(page.locator(f'form.q-row[data-fact="{first}"] .q-msg')).to_have_text("保存しました")

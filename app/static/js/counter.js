@@ -65,11 +65,57 @@
     }
   }
 
-  function redraw(data) {
+  function isEdited(el) {
+    if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+    if (el.tagName === "SELECT") return Array.from(el.options).some((o) => o.selected !== o.defaultSelected);
+    return el.value !== el.defaultValue;
+  }
+
+  // Staff keep typing while an answer is saved: what they typed into other rows, and where
+  // the cursor is, must survive the redraw that the save's reply brings.
+  function unsavedEdits(except) {
+    const edits = [];
+    questions.querySelectorAll("form.q-row").forEach((form) => {
+      if (form.dataset.fact === except) return;
+      form.querySelectorAll("input:not([type=hidden]), select, textarea").forEach((el) => {
+        const focused = el === document.activeElement;
+        if (focused || isEdited(el)) {
+          edits.push({ fact: form.dataset.fact, el: el, edited: isEdited(el), focused: focused });
+        }
+      });
+    });
+    return edits;
+  }
+
+  function restoreEdits(edits) {
+    let focused = false;
+    for (const edit of edits) {
+      const form = rowFor(edit.fact);
+      if (!form) continue;
+      const same = Array.from(form.elements).find(
+        (el) => el.name === edit.el.name && (edit.el.type !== "radio" || el.value === edit.el.value)
+      );
+      if (!same) continue;
+      if (edit.edited) {
+        if (same.type === "checkbox" || same.type === "radio") same.checked = edit.el.checked;
+        else same.value = edit.el.value;
+      }
+      if (edit.focused) {
+        same.focus();
+        focused = true;
+      }
+    }
+    return focused;
+  }
+
+  // Returns whether the cursor was put back into a row the staff member had moved on to.
+  function redraw(data, savedFact) {
+    const edits = unsavedEdits(savedFact);
     questions.innerHTML = data.questions_html;
     panel.innerHTML = data.panel_html;
     const status = document.getElementById("case-status");
     if (status && data.status_label) status.textContent = data.status_label;
+    return restoreEdits(edits);
   }
 
   async function save(form) {
@@ -90,10 +136,10 @@
       return;
     }
     lastSent.delete(fact);
-    redraw(data);
+    const movedOn = redraw(data, fact);
     const saved = rowFor(fact);
     if (saved) showMessage(saved, "保存しました", false);
-    focusNext(fact, order);
+    if (!movedOn) focusNext(fact, order);
   }
 
   questions.addEventListener("submit", (event) => {
