@@ -26,7 +26,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # A server database may drop idle connections: test each one as it is checked out.
+        # SQLite is a file in this process; the test would be one more query per request.
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": not settings["DATABASE_URL"].startswith("sqlite")
+        },
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="kakanai_session",
