@@ -122,10 +122,11 @@ def register_web(app: Flask) -> None:
         return {"role_labels": ROLE_LABELS}
 
     from app.auth.cli import users_cli
+    from app.counter.cli import cases_cli
     from app.deploy import deploy_cli
     from app.documents.cli import documents_cli
     from app.policy.cli import rules_cli
     from app.services.demo import demo_cli
 
-    for group in (users_cli, demo_cli, rules_cli, documents_cli, deploy_cli):
+    for group in (users_cli, cases_cli, demo_cli, rules_cli, documents_cli, deploy_cli):
         app.cli.add_command(group)

@@ -242,7 +242,9 @@ def _workspace_context(
         "why_lines": {p.key: why_facts(ruleset, p.why.facts, facts) for p in result.procedures},
         "facts": facts,
         "status_labels": STATUS_LABELS,
-        "next_statuses": sorted(TRANSITIONS.get(case.status, frozenset()) - FLOW_ONLY),
+        "next_statuses": []
+        if case.purged_at  # nothing left to reopen
+        else sorted(TRANSITIONS.get(case.status, frozenset()) - FLOW_ONLY),
         "provenance_labels": PROVENANCE_LABELS,
         "roles": ruleset.roles,
         "events": {e.id: e.title for e in ruleset.events.values()},

@@ -39,6 +39,8 @@ class Case(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the retention period ran out and the residents' data was deleted (purge_cases).
+    purged_at: Mapped[datetime | None] = mapped_column(default=None)
 
     facts: Mapped[list[FactValue]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="FactValue.fact_id"

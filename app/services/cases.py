@@ -283,6 +283,12 @@ def change_status(
             "bad_transition",
             f"「{STATUS_LABELS[case.status]}」から「{STATUS_LABELS.get(to, to)}」には変更できません。",
         )
+    if case.purged_at is not None:
+        raise CaseError(
+            "purged",
+            "この案件は保存期間が過ぎ、住民の情報を削除済みのため再開できません。"
+            "新しい受付を開始してください。",
+        )
     if case.status in REOPEN_FROM and not (reason and reason.strip()):
         raise CaseError("reason_required", "再開する理由を入力してください。")
     audit(case.id, actor, "status", {"from": case.status, "to": to, "reason": reason}, now)

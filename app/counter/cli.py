@@ -1,0 +1,34 @@
+"""``flask cases``: case housekeeping run by the operators (a daily timer)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.services.retention import expired_cases, purge_cases
+
+
+@click.group("cases", cls=AppGroup)
+def cases_cli() -> None:
+    """Cases (受付案件): housekeeping."""
+
+
+@cases_cli.command("purge")
+@click.option(
+    "--dry-run", is_flag=True, help="List the cases that would be purged; change nothing."
+)
+def purge(dry_run: bool) -> None:
+    """Delete residents' data of cases finished more than RETENTION_DAYS ago (run daily)."""
+    days = current_app.config["RETENTION_DAYS"]
+    now = datetime.now()
+    cases = expired_cases(now, days)
+    for case in cases:
+        click.echo(f"{case.number}  closed {case.closed_at:%Y-%m-%d}  ({case.status})")
+    if dry_run:
+        click.echo(f"{len(cases)} case(s) finished more than {days} days ago would be purged.")
+        return
+    purge_cases(cases, actor="retention", now=now)
+    click.echo(f"purged {len(cases)} case(s) finished more than {days} days ago.")
