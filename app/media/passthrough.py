@@ -1,0 +1,173 @@
+"""Forward encoded media through the server instead of decoding and re-encoding it.
+
+The server relays what one side sends to the other. Decoding each incoming 640×480
+stream and encoding it again for the other side cost about 18 % of a core per stream,
+all for pixels nobody on the server looked at. aiortc can do without both halves:
+
+- **Sending**: when a track's ``recv()`` returns an ``av.Packet`` instead of a frame,
+  ``RTCRtpSender`` only packetises it (``encoder.pack``), no encoding.
+- **Receiving**: ``RTCRtpReceiver`` reassembles complete encoded frames in its jitter
+  buffer and puts them on a queue for its decoder thread. ``forward_encoded`` replaces
+  that one queue, before the receiver starts, with one that hands each encoded frame to
+  the receiver's track as an ``av.Packet`` (on the event loop, where aiortc puts it).
+  The decoder thread still starts, waits on the queue and ends the track when the
+  receiver stops, exactly as before.
+
+What forwarding needs in return:
+
+- **Same codec on both legs**: every connection is negotiated with VP8 for video and Opus
+  for audio only (``prefer_forwardable_codecs``), both mandatory in every browser.
+- **Keyframes on request**: a receiver that lost picture data asks its sender for a
+  keyframe (PLI). The server cannot make one, so ``on_keyframe_request`` passes the
+  request on, and ``request_keyframe`` asks the original sender upstream.
+- **Bitrate under load**: the server no longer scales pictures itself; ``cap_bitrate``
+  lowers the bitrate it tells each sender to use (REMB), and browsers lower their
+  resolution and frame rate to fit.
+
+These reach into aiortc's receiver (one private attribute each for the decoder queue and
+the bitrate estimator) at this one place; ``check_aiortc`` fails loudly on import if an
+aiortc upgrade renamed them, and ``tests/media/test_passthrough.py`` covers the behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import queue
+import time
+from collections.abc import Callable
+from typing import Any
+
+import av
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+
+FORWARDED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
+KEYFRAME_REQUEST_INTERVAL = 0.5  # at most two keyframe requests a second upstream
+
+# aiortc 1.16's private names (Python's name mangling of RTCRtpReceiver.__x).
+_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+_BITRATE_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
+_LAST_KEYFRAME_REQUEST = "_kakanai_last_keyframe_request"
+
+
+def check_aiortc() -> None:
+    """Fail at import if this aiortc does not have what forwarding hooks into."""
+    probe = RTCRtpReceiver.__init__.__code__.co_names
+    for name in ("_RTCRtpReceiver__decoder_queue", "_RTCRtpReceiver__remote_bitrate_estimator"):
+        if name not in probe:
+            raise ImportError(
+                f"aiortc's RTCRtpReceiver has no {name}: update app/media/passthrough.py"
+            )
+    if not hasattr(RTCRtpSender, "_send_keyframe") or not hasattr(RTCRtpReceiver, "_send_rtcp_pli"):
+        raise ImportError("aiortc's keyframe requests moved: update app/media/passthrough.py")
+
+
+check_aiortc()
+
+
+def is_vp8_keyframe(data: bytes) -> bool:
+    """Whether a VP8 frame is a keyframe (RFC 6386 9.1: tag bit 0 clear, then the start code)."""
+    return len(data) >= 10 and not data[0] & 1 and data[3:6] == b"\x9d\x01\x2a"
+
+
+class _EncodedFrames(queue.Queue[Any]):
+    """The receiver's decoder queue, turned into a hand-over of encoded frames to its track.
+
+    aiortc calls ``put((codec, encoded_frame))`` on the event loop for each complete frame
+    and ``put(None)`` when the receiver stops; the decoder thread ``get()``s from it. Here
+    frames go straight to the track as packets; only the ``None`` reaches the thread, which
+    then ends the track (so a hang-up still ends it the usual way).
+    """
+
+    def __init__(self, receiver: RTCRtpReceiver) -> None:
+        super().__init__()
+        self._receiver = receiver
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            super().put(None)
+            return
+        codec, encoded_frame = item
+        packet = av.Packet(encoded_frame.data)
+        packet.pts = encoded_frame.timestamp
+        packet.time_base = fractions.Fraction(1, codec.clockRate)
+        if codec.mimeType.lower() == "video/vp8":
+            packet.is_keyframe = is_vp8_keyframe(encoded_frame.data)
+        self._receiver.track._queue.put_nowait(packet)  # type: ignore[attr-defined]
+
+
+def forward_encoded(receiver: RTCRtpReceiver) -> None:
+    """Make ``receiver``'s track deliver encoded packets instead of decoded frames.
+
+    Call it before the receiver starts (from the connection's "track" event: the receiver
+    starts once the connection is up, and hands its decoder thread the queue it has then).
+    """
+    setattr(receiver, _DECODER_QUEUE, _EncodedFrames(receiver))
+
+
+def request_keyframe(receiver: RTCRtpReceiver) -> None:
+    """Ask the sender of what ``receiver`` gets for a keyframe (RTCP PLI), not too often."""
+    now = time.monotonic()
+    if now - getattr(receiver, _LAST_KEYFRAME_REQUEST, 0.0) < KEYFRAME_REQUEST_INTERVAL:
+        return
+    setattr(receiver, _LAST_KEYFRAME_REQUEST, now)
+    for source in receiver.getSynchronizationSources():
+        asyncio.ensure_future(receiver._send_rtcp_pli(source.source))
+
+
+def on_keyframe_request(sender: RTCRtpSender, forward: Callable[[], None]) -> None:
+    """Call ``forward()`` whenever ``sender``'s receiver asks for a keyframe (PLI or FIR).
+
+    The sender's own flag is still set: it makes its next *encoded* frame (the filler
+    picture while the other side is away) a keyframe.
+    """
+    own = sender._send_keyframe
+
+    def send_keyframe() -> None:
+        own()
+        forward()
+
+    sender._send_keyframe = send_keyframe  # type: ignore[method-assign]
+
+
+class _CappedEstimator:
+    """aiortc's receive-side bitrate estimator, with its REMB answers capped."""
+
+    def __init__(self, estimator: Any, cap: Callable[[], int | None]) -> None:
+        self._estimator = estimator
+        self._cap = cap
+
+    def add(self, *args: Any, **kwargs: Any) -> tuple[int, list[int]] | None:
+        remb: tuple[int, list[int]] | None = self._estimator.add(*args, **kwargs)
+        cap = self._cap()
+        if remb is None or cap is None:
+            return remb
+        bitrate, ssrcs = remb
+        return min(bitrate, cap), ssrcs
+
+
+def cap_bitrate(receiver: RTCRtpReceiver, cap: Callable[[], int | None]) -> None:
+    """Never tell the sender of ``receiver``'s video to send more than ``cap()`` bit/s.
+
+    The estimator answers about once a second, so a new cap reaches the sender within
+    about a second; ``None`` leaves the estimate as it is.
+    """
+    estimator = getattr(receiver, _BITRATE_ESTIMATOR)
+    if estimator is not None:
+        setattr(receiver, _BITRATE_ESTIMATOR, _CappedEstimator(estimator, cap))
+
+
+def prefer_forwardable_codecs(transceiver: RTCRtpTransceiver) -> None:
+    """Negotiate only codecs the server forwards as they are (VP8 video, Opus audio)."""
+    wanted = FORWARDED_CODECS[transceiver.kind]
+    capabilities = RTCRtpSender.getCapabilities(transceiver.kind)
+    transceiver.setCodecPreferences([c for c in capabilities.codecs if c.mimeType in wanted])
+
+
+def receiver_of(pc: RTCPeerConnection, track: Any) -> RTCRtpReceiver | None:
+    """Return the receiver in ``pc`` whose track is ``track``."""
+    for transceiver in pc.getTransceivers():
+        if transceiver.receiver.track is track:
+            receiver: RTCRtpReceiver = transceiver.receiver
+            return receiver
+    return None

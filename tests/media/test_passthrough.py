@@ -1,0 +1,121 @@
+"""The server forwards encoded media: what it relays, keyframe requests, codecs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import av
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender
+from aiortc.sdp import SessionDescription
+
+from app.media.passthrough import is_vp8_keyframe
+from tests.media.helpers import PictureTrack, connect, post_offer, qr_frame, wait_for
+
+
+async def _server_call(media, case_id):
+    async def call(registry):
+        return registry.calls[case_id]
+
+    return await asyncio.get_running_loop().run_in_executor(None, lambda: media._run(call, 5.0))
+
+
+def test_the_server_relays_the_encoded_stream_without_decoding_it(
+    live_server, media, resident_cookie, staff_cookie
+):
+    async def scenario():
+        staff = await connect(live_server, 1, "staff", staff_cookie)
+        resident = await connect(
+            live_server, 1, "resident", resident_cookie(1), video=PictureTrack(qr_frame())
+        )
+        try:
+            await wait_for(lambda: staff.received.frames["video"] > 10, 15)
+            await wait_for(lambda: resident.received.frames["video"] > 10, 15)
+            call = await _server_call(media, 1)
+            to_staff = call.feeds["staff"]["video"]
+            codecs = {
+                (role, m.kind): sorted({c.mimeType for c in m.rtp.codecs})
+                for role in ("staff", "resident")
+                for m in SessionDescription.parse(
+                    media.registry().peers[(1, role)].localDescription.sdp
+                ).media
+            }
+            tap_decoded = call.tap.decoded_packets
+        finally:
+            await staff.close()
+            await resident.close()
+        return to_staff.frames_relayed, codecs, tap_decoded
+
+    relayed, codecs, tap_decoded = asyncio.run(scenario())
+    assert relayed > 10
+    # Both legs use the same codecs (and only those), so packets pass through as they are.
+    assert codecs == {
+        ("staff", "audio"): ["audio/opus"],
+        ("staff", "video"): ["video/VP8", "video/rtx"],
+        ("resident", "audio"): ["audio/opus"],
+        ("resident", "video"): ["video/VP8", "video/rtx"],
+    }
+    assert tap_decoded == 0  # no scan, no still: the resident's video was not decoded
+
+
+def test_a_keyframe_request_from_staff_reaches_the_residents_camera(
+    live_server, media, resident_cookie, staff_cookie
+):
+    async def scenario():
+        staff = await connect(live_server, 1, "staff", staff_cookie)
+        resident = await connect(live_server, 1, "resident", resident_cookie(1))
+        requests = []
+        for transceiver in resident.pc.getTransceivers():
+            if transceiver.kind == "video":
+                sender = transceiver.sender
+                own = sender._send_keyframe
+
+                def spy(own=own):
+                    requests.append("pli")
+                    own()
+
+                sender._send_keyframe = spy
+        try:
+            await wait_for(lambda: staff.received.frames["video"] > 10, 15)
+            await asyncio.sleep(1.0)  # past the rate limit of requests sent on joining
+            before = len(requests)
+            receiver = next(t.receiver for t in staff.pc.getTransceivers() if t.kind == "video")
+            ssrc = receiver.getSynchronizationSources()[0].source
+            await receiver._send_rtcp_pli(ssrc)  # staff's browser lost picture data
+            await wait_for(lambda: len(requests) > before, 5)
+        finally:
+            await staff.close()
+            await resident.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_offer_without_vp8_is_refused_with_a_message(live_server, media, resident_cookie):
+    async def offer_h264_only():
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        transceiver = pc.addTransceiver("video")
+        transceiver.setCodecPreferences(
+            [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/H264"]
+        )
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    sdp = asyncio.run(offer_h264_only())
+    status, answer = post_offer(
+        live_server, 1, "resident", {"type": "offer", "sdp": sdp}, resident_cookie(1)
+    )
+    assert status == 400
+    assert "通話" in answer.decode()
+    assert media.registry().peers == {}
+
+
+def test_vp8_keyframes_are_recognised():
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height, codec.pix_fmt = 64, 48, "yuv420p"
+    frame = av.VideoFrame(64, 48, "yuv420p")
+    packets = []
+    for pts in range(3):
+        frame.pts = pts
+        packets += codec.encode(frame)
+    assert [is_vp8_keyframe(bytes(p)) for p in packets] == [True, False, False]
