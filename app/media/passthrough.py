@@ -20,12 +20,15 @@ What forwarding needs in return:
 - **Keyframes on request**: a receiver that lost picture data asks its sender for a
   keyframe (PLI). The server cannot make one, so ``on_keyframe_request`` passes the
   request on, and ``request_keyframe`` asks the original sender upstream.
+- **Audio levels**: aiortc measures the RFC 6465 level of audio it encodes;
+  ``forward_audio_level`` sends on the level the other side's browser measured instead.
 - **Bitrate under load**: the server no longer scales pictures itself; ``cap_bitrate``
   lowers the bitrate it tells each sender to use (REMB), and browsers lower their
   resolution and frame rate to fit.
 
 These reach into aiortc's receiver (one private attribute each for the decoder queue and
-the bitrate estimator) at this one place; ``check_aiortc`` fails loudly on import if an
+the bitrate estimator) and wrap four of its underscore methods per connection, all at
+this one place; ``check_aiortc`` fails loudly on import if an
 aiortc upgrade renamed them, and ``tests/media/test_passthrough.py`` covers the behaviour.
 """
 
@@ -82,6 +85,8 @@ class _EncodedFrames(queue.Queue[Any]):
     def __init__(self, receiver: RTCRtpReceiver) -> None:
         super().__init__()
         self._receiver = receiver
+        # The sender's RFC 6465 level (voice activity, -dBov) of the latest audio packet.
+        self.audio_level: tuple[bool, int] | None = None
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         if item is None:
@@ -93,6 +98,8 @@ class _EncodedFrames(queue.Queue[Any]):
         packet.time_base = fractions.Fraction(1, codec.clockRate)
         if codec.mimeType.lower() == "video/vp8":
             packet.is_keyframe = is_vp8_keyframe(encoded_frame.data)
+        elif self.audio_level is not None:
+            packet.opaque = self.audio_level  # for forward_audio_level, via the Feed
         self._receiver.track._queue.put_nowait(packet)  # type: ignore[attr-defined]
 
 
@@ -102,7 +109,19 @@ def forward_encoded(receiver: RTCRtpReceiver) -> None:
     Call it before the receiver starts (from the connection's "track" event: the receiver
     starts once the connection is up, and hands its decoder thread the queue it has then).
     """
-    setattr(receiver, _DECODER_QUEUE, _EncodedFrames(receiver))
+    frames = _EncodedFrames(receiver)
+    setattr(receiver, _DECODER_QUEUE, frames)
+    if receiver.track.kind == "audio":
+        # Keep the level the sender measured on its own samples (the server has none:
+        # it does not decode). The audio jitter buffer holds a few packets, so the level
+        # rides on a packet up to 80 ms later than the one it was measured on.
+        handle_rtp_packet = receiver._handle_rtp_packet
+
+        async def note_audio_level(packet: Any, arrival_time_ms: int) -> None:
+            frames.audio_level = packet.extensions.audio_level
+            await handle_rtp_packet(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = note_audio_level  # type: ignore[method-assign]
 
 
 def request_keyframe(receiver: RTCRtpReceiver) -> None:
@@ -128,6 +147,23 @@ def on_keyframe_request(sender: RTCRtpSender, forward: Callable[[], None]) -> No
         forward()
 
     sender._send_keyframe = send_keyframe  # type: ignore[method-assign]
+
+
+def forward_audio_level(sender: RTCRtpSender, level: Callable[[], int | None]) -> None:
+    """Put ``level()`` (dBov, 0 loudest, -127 silence) in each audio packet ``sender`` sends.
+
+    aiortc computes the RFC 6465 level only for audio it encodes; forwarded packets would
+    go without, so browsers could not tell who is speaking (getSynchronizationSources).
+    """
+    next_encoded_frame = sender._next_encoded_frame
+
+    async def with_level(codec: Any) -> Any:
+        encoded = await next_encoded_frame(codec)
+        if encoded is not None and encoded.audio_level is None:
+            encoded.audio_level = level()
+        return encoded
+
+    sender._next_encoded_frame = with_level  # type: ignore[method-assign]
 
 
 class _CappedEstimator:

@@ -26,11 +26,9 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.exceptions import OperationError
 from aiortc.mediastreams import MediaStreamTrack
 
-from app.media import audio_level, passthrough
+from app.media import passthrough
 from app.media.load import LoadGovernor
 from app.media.tracks import Feed, FrameTap
-
-audio_level.install()
 
 # The kernel's receive buffer of each connection's UDP socket. When the machine is busy
 # and the media loop is late to read, packets wait here instead of being dropped: in the
@@ -102,6 +100,8 @@ class Call:
             passthrough.on_keyframe_request(transceiver.sender, feed.request_keyframe)
             if kind == "video":
                 passthrough.cap_bitrate(transceiver.receiver, self._bitrate_cap)
+            else:
+                passthrough.forward_audio_level(transceiver.sender, feed.sent_audio_level)
             source = self.incoming[other(role)].get(kind)
             if source is not None and source.readyState == "live":
                 self._relay(source, other(role), feed)

@@ -38,6 +38,7 @@ MAX_VIDEO_LAG_SECONDS = 1.0
 # A tap keeps decoding this long after the last scan or still asked for a frame, so that
 # staff scanning again (the usual case: the card was not held still) get a frame at once.
 TAP_IDLE_SECONDS = 10.0
+SILENCE_DBOV = -127  # RFC 6465's level of digital silence
 
 KeyframeRequest = Callable[[], None]
 
@@ -105,11 +106,17 @@ class Feed(MediaStreamTrack):
         )
         self.frames_relayed = 0
         self.frames_skipped = 0
+        # The level (dBov) of the audio packet last sent, as the other side measured it.
+        self.audio_level: int | None = None
 
     @property
     def source(self) -> MediaStreamTrack | None:
         """The relayed track being sent, or None while the other side is away."""
         return self._source
+
+    def sent_audio_level(self) -> int | None:
+        """The level (dBov) of the audio packet last sent, as the other side measured it."""
+        return self.audio_level
 
     def set_source(
         self, track: MediaStreamTrack | None, request_keyframe: KeyframeRequest | None = None
@@ -168,6 +175,9 @@ class Feed(MediaStreamTrack):
                 continue
             self.frames_relayed += 1
             self._relayed_since_filler = True
+            if self.kind == "audio":
+                level = getattr(restamped, "opaque", None)  # (voice, -dBov) from upstream
+                self.audio_level = -level[1] if level is not None else None
             return restamped
         return await self._next_filler()
 
@@ -208,6 +218,7 @@ class Feed(MediaStreamTrack):
             # picture with a keyframe, not a difference from a picture it never had.
             frame.pict_type = av.video.frame.PictureType.I
         self._relayed_since_filler = False
+        self.audio_level = SILENCE_DBOV
         frame.pts = pts
         frame.time_base = self._time_base
         self._last_pts = pts

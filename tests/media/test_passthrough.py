@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import aiortc.rtp
 import av
+import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender
+from aiortc.mediastreams import AudioStreamTrack
 from aiortc.sdp import SessionDescription
 
 from app.media.passthrough import is_vp8_keyframe
@@ -87,6 +90,47 @@ def test_a_keyframe_request_from_staff_reaches_the_residents_camera(
             await resident.close()
 
     asyncio.run(scenario())
+
+
+class Voice(AudioStreamTrack):
+    """A microphone hearing a steady 440 Hz tone."""
+
+    async def recv(self):
+        frame = await super().recv()  # 20 ms of silence, in real time
+        t = (frame.pts + np.arange(frame.samples)) / frame.sample_rate
+        tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+        frame.planes[0].update(tone.tobytes())
+        return frame
+
+
+def test_relayed_audio_carries_the_level_the_speakers_browser_measured(
+    live_server, media, resident_cookie, staff_cookie
+):
+    async def scenario():
+        staff = await connect(live_server, 1, "staff", staff_cookie)
+        heard = []
+        receiver = next(t.receiver for t in staff.pc.getTransceivers() if t.kind == "audio")
+        handle = receiver._handle_rtp_packet
+
+        async def note(packet, arrival_time_ms):
+            heard.append(packet.extensions.audio_level)
+            await handle(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = note
+        await wait_for(lambda: len(heard) > 5, 15)  # the server's silence, on its own
+        resident = await connect(live_server, 1, "resident", resident_cookie(1), audio=Voice())
+        try:
+            frame = await Voice().recv()
+            expected = (False, -aiortc.rtp.compute_audio_level_dbov(frame))
+            await wait_for(lambda: expected in heard, 10)
+        finally:
+            await staff.close()
+            await resident.close()
+        return heard, expected
+
+    heard, expected = asyncio.run(scenario())
+    assert heard[:5] == [(False, 127)] * 5  # silence while the resident was not there
+    assert expected[1] < 30  # a tone, well above silence
 
 
 def test_an_offer_without_vp8_is_refused_with_a_message(live_server, media, resident_cookie):
