@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import fractions
 import queue
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -45,12 +44,10 @@ import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 
 FORWARDED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
-KEYFRAME_REQUEST_INTERVAL = 0.5  # at most two keyframe requests a second upstream
 
 # aiortc 1.16's private names (Python's name mangling of RTCRtpReceiver.__x).
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _BITRATE_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
-_LAST_KEYFRAME_REQUEST = "_kakanai_last_keyframe_request"
 
 
 def check_aiortc() -> None:
@@ -125,11 +122,12 @@ def forward_encoded(receiver: RTCRtpReceiver) -> None:
 
 
 def request_keyframe(receiver: RTCRtpReceiver) -> None:
-    """Ask the sender of what ``receiver`` gets for a keyframe (RTCP PLI), not too often."""
-    now = time.monotonic()
-    if now - getattr(receiver, _LAST_KEYFRAME_REQUEST, 0.0) < KEYFRAME_REQUEST_INTERVAL:
-        return
-    setattr(receiver, _LAST_KEYFRAME_REQUEST, now)
+    """Ask the sender of what ``receiver`` gets for a keyframe (RTCP PLI).
+
+    Not rate-limited here: each asker limits itself, and one asker's limit must not
+    swallow another's request (a keyframe that came before the scanning tap was
+    listening would leave it waiting for the next one, which browsers send rarely).
+    """
     for source in receiver.getSynchronizationSources():
         asyncio.ensure_future(receiver._send_rtcp_pli(source.source))
 

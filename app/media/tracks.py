@@ -39,6 +39,9 @@ MAX_VIDEO_LAG_SECONDS = 1.0
 # staff scanning again (the usual case: the card was not held still) get a frame at once.
 TAP_IDLE_SECONDS = 10.0
 SILENCE_DBOV = -127  # RFC 6465's level of digital silence
+# A feed waiting for a keyframe asks at most this often (the sender needs a round trip
+# and an encode to answer; asking again for every frame in between only adds load).
+KEYFRAME_REQUEST_INTERVAL = 0.5
 
 KeyframeRequest = Callable[[], None]
 
@@ -99,6 +102,7 @@ class Feed(MediaStreamTrack):
         self._source_pts: int | None = None  # the source's last pts, on our clock's scale
         self._last_pts = -1
         self._await_keyframe = kind == "video"
+        self._last_keyframe_request = -KEYFRAME_REQUEST_INTERVAL
         self._relayed_since_filler = False
         self._make_filler: Callable[[], Any] = _black_frame if kind == "video" else _silence
         self._filler_step = (
@@ -130,13 +134,19 @@ class Feed(MediaStreamTrack):
         self._source, self._offset, self._source_pts = track, None, None
         self._upstream = request_keyframe
         self._await_keyframe = self.kind == "video"
+        self._last_keyframe_request = -KEYFRAME_REQUEST_INTERVAL  # a new source: ask now
         if track is not None:
             self.request_keyframe()
 
     def request_keyframe(self) -> None:
-        """Pass a keyframe request on to the sender of what this feed relays."""
-        if self._upstream is not None and self._source is not None:
-            self._upstream()
+        """Pass a keyframe request on to the sender of what this feed relays (not too often)."""
+        now = time.monotonic()
+        if self._upstream is None or self._source is None:
+            return
+        if now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL:
+            return
+        self._last_keyframe_request = now
+        self._upstream()
 
     def stop(self) -> None:
         if self._source is not None:

@@ -12,7 +12,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
 from app.media.passthrough import is_vp8_keyframe
-from app.media.tracks import Feed, FrameTap
+from app.media.tracks import KEYFRAME_REQUEST_INTERVAL, Feed, FrameTap
 
 
 class Source(MediaStreamTrack):
@@ -102,15 +102,19 @@ def test_a_feed_forwards_video_from_a_keyframe_on_and_asks_upstream_for_one():
         for packet in packets[1:]:  # joined mid-stream: the first keyframe was missed
             await source.queue.put(packet)
         sent = [await feed.recv(), await feed.recv()]
+        asked_while_skipping = len(requests)
+        feed._last_keyframe_request -= KEYFRAME_REQUEST_INTERVAL  # time passes
         feed.request_keyframe()  # the receiver lost picture data and asks for a keyframe
+        feed.request_keyframe()  # and again at once: not passed on twice
         feed.stop()
-        return asked_on_arrival, sent, feed.frames_skipped
+        return asked_on_arrival, asked_while_skipping, sent, feed.frames_skipped
 
-    asked_on_arrival, sent, skipped = asyncio.run(scenario())
+    asked_on_arrival, asked_while_skipping, sent, skipped = asyncio.run(scenario())
     assert asked_on_arrival == 1
     assert skipped == 2  # the two frames before the keyframe could not be decoded
+    assert asked_while_skipping == 1  # the sender is answering already: not asked again
     assert sent[0].is_keyframe and abs(shade_of(sent) - 90) <= 3
-    assert len(requests) == 1 + 2 + 1  # on arrival, per skipped frame, passed on
+    assert len(requests) == 2  # the receiver's request was passed on, once
 
 
 def test_a_feed_that_falls_behind_skips_to_the_next_keyframe():
