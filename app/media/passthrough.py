@@ -22,12 +22,13 @@ What forwarding needs in return:
   request on, and ``request_keyframe`` asks the original sender upstream.
 - **Audio levels**: aiortc measures the RFC 6465 level of audio it encodes;
   ``forward_audio_level`` sends on the level the other side's browser measured instead.
-- **Bitrate under load**: the server no longer scales pictures itself; ``cap_bitrate``
-  lowers the bitrate it tells each sender to use (REMB), and browsers lower their
+- **Bitrate**: the server no longer scales pictures itself; ``cap_bitrate`` lowers the
+  bitrate it tells each sender to use (REMB) to what the other side's receiver asks for
+  (``on_bitrate_feedback``) and, under load, lower still; browsers lower their
   resolution and frame rate to fit.
 
 These reach into aiortc's receiver (one private attribute each for the decoder queue and
-the bitrate estimator) and wrap four of its underscore methods per connection, all at
+the bitrate estimator) and wrap five of its underscore methods per connection, all at
 this one place; ``check_aiortc`` fails loudly on import if an
 aiortc upgrade renamed them, and ``tests/media/test_passthrough.py`` covers the behaviour.
 """
@@ -42,6 +43,7 @@ from typing import Any
 
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 
 FORWARDED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
 
@@ -162,6 +164,28 @@ def forward_audio_level(sender: RTCRtpSender, level: Callable[[], int | None]) -
         return encoded
 
     sender._next_encoded_frame = with_level  # type: ignore[method-assign]
+
+
+def on_bitrate_feedback(sender: RTCRtpSender, note: Callable[[int], None]) -> None:
+    """Call ``note(bitrate)`` with each bitrate (REMB) ``sender``'s receiver asks for.
+
+    aiortc gives it to its encoder; a forwarded stream has none, so the caller passes it
+    upstream (``cap_bitrate`` on the leg the stream comes from): a side on a slow link
+    is then sent what its link carries.
+    """
+    handle_rtcp_packet = sender._handle_rtcp_packet
+
+    async def with_feedback(packet: Any) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, _ = unpack_remb_fci(packet.fci)
+            except ValueError:
+                pass  # another application-layer feedback message
+            else:
+                note(bitrate)
+        await handle_rtcp_packet(packet)
+
+    sender._handle_rtcp_packet = with_feedback  # type: ignore[method-assign]
 
 
 class _CappedEstimator:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import aioice.turn
@@ -84,6 +85,8 @@ class Call:
         self.incoming: dict[str, dict[str, MediaStreamTrack]] = {role: {} for role in ROLES}
         self.receivers: dict[str, dict[str, RTCRtpReceiver]] = {role: {} for role in ROLES}
         self.feeds: dict[str, dict[str, Feed]] = {role: {} for role in ROLES}
+        # The video bitrate each side's browser asks the server for (its REMB feedback).
+        self.downstream_bitrate: dict[str, int] = {}
         self.tap: FrameTap | None = None
 
     def join(self, role: str, pc: RTCPeerConnection) -> None:
@@ -99,7 +102,10 @@ class Call:
             passthrough.prefer_forwardable_codecs(transceiver)
             passthrough.on_keyframe_request(transceiver.sender, feed.request_keyframe)
             if kind == "video":
-                passthrough.cap_bitrate(transceiver.receiver, self._bitrate_cap)
+                passthrough.cap_bitrate(transceiver.receiver, partial(self.bitrate_cap, role))
+                passthrough.on_bitrate_feedback(
+                    transceiver.sender, partial(self.downstream_bitrate.__setitem__, role)
+                )
             else:
                 passthrough.forward_audio_level(transceiver.sender, feed.sent_audio_level)
             source = self.incoming[other(role)].get(kind)
@@ -114,8 +120,16 @@ class Call:
                 passthrough.forward_encoded(receiver)
                 self.receive(role, track, receiver)
 
-    def _bitrate_cap(self) -> int | None:
-        return self.governor.level.max_bitrate if self.governor is not None else None
+    def bitrate_cap(self, role: str) -> int | None:
+        """The most video ``role``'s browser should send: what the other side can take.
+
+        That is the bitrate the other side's browser asks of the server (its REMB), and
+        under load no more than the governor's level allows; None: no limit of ours.
+        """
+        caps = [self.downstream_bitrate.get(other(role))]
+        if self.governor is not None:
+            caps.append(self.governor.level.max_bitrate)
+        return min((cap for cap in caps if cap is not None), default=None)
 
     def _relay(self, track: MediaStreamTrack, role: str, feed: Feed) -> None:
         # Buffered: every packet is forwarded (a VP8 frame builds on the one before, so
@@ -151,6 +165,7 @@ class Call:
         self.feeds[role] = {}
         self.incoming[role] = {}
         self.receivers[role] = {}
+        self.downstream_bitrate.pop(role, None)
         if role == RESIDENT and self.tap is not None:
             tap, self.tap = self.tap, None
             await tap.stop()

@@ -9,6 +9,7 @@ import av
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender
 from aiortc.mediastreams import AudioStreamTrack
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
 from aiortc.sdp import SessionDescription
 
 from app.media.passthrough import is_vp8_keyframe
@@ -131,6 +132,48 @@ def test_relayed_audio_carries_the_level_the_speakers_browser_measured(
     heard, expected = asyncio.run(scenario())
     assert heard[:5] == [(False, 127)] * 5  # silence while the resident was not there
     assert expected[1] < 30  # a tone, well above silence
+
+
+def test_the_bitrate_staff_can_take_is_asked_of_the_residents_camera(
+    live_server, media, resident_cookie, staff_cookie
+):
+    async def scenario():
+        staff = await connect(live_server, 1, "staff", staff_cookie)
+        resident = await connect(live_server, 1, "resident", resident_cookie(1))
+        asked = []
+        sender = next(t.sender for t in resident.pc.getTransceivers() if t.kind == "video")
+        handle = sender._handle_rtcp_packet
+
+        async def note(packet):
+            if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                asked.append(unpack_remb_fci(packet.fci)[0])
+            await handle(packet)
+
+        sender._handle_rtcp_packet = note
+        receiver = next(t.receiver for t in staff.pc.getTransceivers() if t.kind == "video")
+        try:
+            await wait_for(lambda: staff.received.frames["video"] > 10, 15)
+            ssrc = receiver.getSynchronizationSources()[0].source
+            # Staff's link is very slow: their browser asks the server for 20 kbit/s (less
+            # than the still test picture needs), and keeps asking, as browsers do.
+            for _ in range(40):
+                remb = RtcpPsfbPacket(
+                    fmt=RTCP_PSFB_APP,
+                    ssrc=receiver._RTCRtpReceiver__rtcp_ssrc,
+                    media_ssrc=0,
+                    fci=pack_remb_fci(20_000, [ssrc]),
+                )
+                await receiver._send_rtcp(remb)
+                if asked and asked[-1] == 20_000:
+                    break
+                await asyncio.sleep(0.25)
+        finally:
+            await staff.close()
+            await resident.close()
+        return asked
+
+    asked = asyncio.run(scenario())
+    assert asked and asked[-1] == 20_000
 
 
 def test_an_offer_without_vp8_is_refused_with_a_message(live_server, media, resident_cookie):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+from functools import partial
 
 import av
 import numpy as np
@@ -194,7 +195,7 @@ def test_under_load_video_senders_are_asked_for_less():
 
     governor = LoadGovernor()
     call = Call(1, governor)
-    estimator = _CappedEstimator(RemoteBitrateEstimator(), call._bitrate_cap)
+    estimator = _CappedEstimator(RemoteBitrateEstimator(), partial(call.bitrate_cap, "resident"))
 
     def remb(start_ms: int) -> int:
         """Feed 5 s of a 1 Mbit/s stream; return the last bitrate the sender would be told."""
@@ -213,6 +214,20 @@ def test_under_load_video_senders_are_asked_for_less():
     loaded = remb(5000)
     assert LEVELS[-1].max_bitrate is not None and LEVELS[-1].max_bitrate < unloaded
     assert loaded == LEVELS[-1].max_bitrate
+
+
+def test_a_side_on_a_slow_link_is_sent_what_its_link_carries():
+    from app.media.load import LEVELS, LoadGovernor
+    from app.media.peers import Call
+
+    governor = LoadGovernor()
+    call = Call(1, governor)
+    assert call.bitrate_cap("resident") is None  # nobody asked for less, no load
+    call.downstream_bitrate["staff"] = 400_000  # staff's browser can take 400 kbit/s
+    assert call.bitrate_cap("resident") == 400_000  # so the resident is asked for that
+    assert call.bitrate_cap("staff") is None
+    governor.level_index = len(LEVELS) - 1
+    assert call.bitrate_cap("resident") == LEVELS[-1].max_bitrate  # load asks for less
 
 
 def test_the_governor_steps_video_down_fast_and_back_up_slowly():
