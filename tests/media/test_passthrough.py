@@ -206,3 +206,33 @@ def test_vp8_keyframes_are_recognised():
         frame.pts = pts
         packets += codec.encode(frame)
     assert [is_vp8_keyframe(bytes(p)) for p in packets] == [True, False, False]
+
+
+def test_bitrate_feedback_under_congestion_is_spaced_out_but_decreases_go_at_once():
+    from aiortc.rate import RemoteBitrateEstimator
+
+    from app.media.passthrough import REMB_INTERVAL_MS, _CappedEstimator
+
+    def answers(estimator):
+        sent = []
+        for i in range(600):  # 6 s of 1200-byte packets every 10 ms
+            send_ms = i * 10
+            queueing_ms = 0 if i < 300 else (i - 300) * 2  # a link filling up after 3 s
+            answer = estimator.add(
+                arrival_time_ms=send_ms + queueing_ms,
+                abs_send_time=(send_ms << 18) // 1000 & 0xFFFFFF,
+                payload_size=1200,
+                ssrc=1,
+            )
+            if answer is not None:
+                sent.append((send_ms + queueing_ms, answer[0]))
+        return sent
+
+    raw = answers(RemoteBitrateEstimator())
+    spaced = answers(_CappedEstimator(RemoteBitrateEstimator(), lambda: None))
+    assert len(raw) > 250  # aiortc alone: an RTCP packet for nearly every packet
+    assert len(spaced) < 30
+    for (t0, b0), (t1, b1) in zip(spaced, spaced[1:], strict=False):
+        assert t1 - t0 >= REMB_INTERVAL_MS or b1 < 0.97 * b0
+    # The sender still hears the decrease the congestion brought.
+    assert spaced[-1][1] == raw[-1][1] < max(b for _, b in raw)
