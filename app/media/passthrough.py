@@ -28,9 +28,10 @@ What forwarding needs in return:
   resolution and frame rate to fit.
 
 These reach into aiortc's receiver (one private attribute each for the decoder queue and
-the bitrate estimator) and wrap five of its underscore methods per connection, all at
-this one place; ``check_aiortc`` fails loudly on import if an
-aiortc upgrade renamed them, and ``tests/media/test_passthrough.py`` covers the behaviour.
+the bitrate estimator), wrap four of its underscore methods per connection and call a
+fifth (``_send_rtcp_pli``), all at this one place; ``check_aiortc`` fails loudly on import
+if an aiortc upgrade renamed them, and ``tests/media/test_passthrough.py`` covers the
+behaviour.
 """
 
 from __future__ import annotations
@@ -56,13 +57,21 @@ _BITRATE_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
 def check_aiortc() -> None:
     """Fail at import if this aiortc does not have what forwarding hooks into."""
     probe = RTCRtpReceiver.__init__.__code__.co_names
-    for name in ("_RTCRtpReceiver__decoder_queue", "_RTCRtpReceiver__remote_bitrate_estimator"):
+    for name in (_DECODER_QUEUE, _BITRATE_ESTIMATOR):
         if name not in probe:
             raise ImportError(
                 f"aiortc's RTCRtpReceiver has no {name}: update app/media/passthrough.py"
             )
-    if not hasattr(RTCRtpSender, "_send_keyframe") or not hasattr(RTCRtpReceiver, "_send_rtcp_pli"):
-        raise ImportError("aiortc's keyframe requests moved: update app/media/passthrough.py")
+    for cls, method in (
+        (RTCRtpSender, "_send_keyframe"),
+        (RTCRtpSender, "_next_encoded_frame"),
+        (RTCRtpSender, "_handle_rtcp_packet"),
+        (RTCRtpReceiver, "_send_rtcp_pli"),
+        (RTCRtpReceiver, "_send_rtcp"),
+        (RTCRtpReceiver, "_handle_rtp_packet"),
+    ):
+        if not hasattr(cls, method):
+            raise ImportError(f"aiortc's {cls.__name__}.{method} is gone: update passthrough.py")
 
 
 check_aiortc()
@@ -225,8 +234,9 @@ class _CappedEstimator:
 def cap_bitrate(receiver: RTCRtpReceiver, cap: Callable[[], int | None]) -> None:
     """Never tell the sender of ``receiver``'s video to send more than ``cap()`` bit/s.
 
-    The estimator answers about once a second, so a new cap reaches the sender within
-    about a second; ``None`` leaves the estimate as it is.
+    The estimator answers every half second (more often when the link is overused), so a
+    new cap reaches the sender within about half a second; ``None`` leaves the estimate
+    as it is.
     """
     estimator = getattr(receiver, _BITRATE_ESTIMATOR)
     if estimator is not None:
