@@ -1,12 +1,17 @@
-"""Under load, video gives way: the relayed picture gets smaller, then less frequent.
+"""Under load, video gives way: senders are asked for less, so there is less to relay.
 
 Audio must never break up, and audio is what suffers first when the media loop runs
 late (every 20 ms frame waits its turn behind video work). So the loop's own lateness is
 the load signal, whatever causes it (our calls, or other work on the machine): a watcher
 sleeps a few milliseconds at a time and measures how late it wakes. When the loop is late
 for two seconds in a row, video steps down one level; after ten calm seconds it steps back
-up. The levels are what every relaying ``Feed`` applies to the video it sends; the
-resident's video is still decoded in full for scanning and stills.
+up.
+
+The server forwards video as it was encoded (``passthrough.py``), so it does not scale
+pictures itself: a level caps the bitrate the server tells each video sender to use (its
+REMB feedback). The server's work is per packet, so fewer bits is less work; browsers
+fit the cap by lowering their resolution, then their frame rate. Senders that ignore
+REMB (the benchmark's pre-encoded clients) are not slowed down.
 """
 
 from __future__ import annotations
@@ -20,16 +25,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class VideoLevel:
-    """How much video a feed sends: width at most ``max_width``, at most ``max_fps``."""
+    """How much video each sender is asked for: at most ``max_bitrate`` bit/s (None: any)."""
 
-    max_width: int
-    max_fps: int
+    max_bitrate: int | None
 
 
 LEVELS = (
-    VideoLevel(max_width=1280, max_fps=30),  # as the camera sends it (browsers: 640×480)
-    VideoLevel(max_width=320, max_fps=30),  # a quarter of the pixels to encode
-    VideoLevel(max_width=320, max_fps=20),  # and a third fewer frames
+    VideoLevel(max_bitrate=None),  # what the sender's own estimate allows (640×480: ~1 Mbit/s)
+    VideoLevel(max_bitrate=500_000),  # browsers drop to about 480×360
+    VideoLevel(max_bitrate=250_000),  # about 320×240, and fewer frames
 )
 
 TICK = 0.02  # seconds the watcher sleeps
@@ -40,7 +44,7 @@ CALM_SECONDS = 10
 
 
 class LoadGovernor:
-    """Watch the media loop's lateness and set the video level every feed follows."""
+    """Watch the media loop's lateness and set the video level every call asks senders for."""
 
     def __init__(self) -> None:
         self.level_index = 0
@@ -50,7 +54,7 @@ class LoadGovernor:
 
     @property
     def level(self) -> VideoLevel:
-        """The video level feeds apply now."""
+        """The video level calls ask senders for now."""
         return LEVELS[self.level_index]
 
     def start(self) -> None:
@@ -88,8 +92,8 @@ class LoadGovernor:
         if self.late_seconds >= LATE_SECONDS and self.level_index < len(LEVELS) - 1:
             self.level_index += 1
             self.late_seconds = 0
-            log.warning("media: loop running late; relayed video down to %s", self.level)
+            log.warning("media: loop running late; video senders asked for %s", self.level)
         elif self.calm_seconds >= CALM_SECONDS and self.level_index > 0:
             self.level_index -= 1
             self.calm_seconds = 0
-            log.info("media: load eased; relayed video back up to %s", self.level)
+            log.info("media: load eased; video senders allowed %s", self.level)

@@ -12,18 +12,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import aioice.turn
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
 from aiortc.contrib.media import MediaRelay
+from aiortc.exceptions import OperationError
 from aiortc.mediastreams import MediaStreamTrack
 
-from app.media import audio_level
+from app.media import passthrough
 from app.media.load import LoadGovernor
 from app.media.tracks import Feed, FrameTap
-
-audio_level.install()
 
 # The kernel's receive buffer of each connection's UDP socket. When the machine is busy
 # and the media loop is late to read, packets wait here instead of being dropped: in the
@@ -65,52 +71,90 @@ def other(role: str) -> str:
 
 
 class Call:
-    """One case's call: who is connected, what each side sends, the resident's video tap."""
+    """One case's call: who is connected, what each side sends, the resident's video tap.
+
+    Media is forwarded as the encoded packets each side sent (``passthrough.py``): the
+    server decodes nothing but the resident's video, and that only while the tap is
+    asked for frames.
+    """
 
     def __init__(self, case_id: int, governor: LoadGovernor | None = None) -> None:
         self.case_id = case_id
         self.governor = governor
         self.relay = MediaRelay()
         self.incoming: dict[str, dict[str, MediaStreamTrack]] = {role: {} for role in ROLES}
+        self.receivers: dict[str, dict[str, RTCRtpReceiver]] = {role: {} for role in ROLES}
         self.feeds: dict[str, dict[str, Feed]] = {role: {} for role in ROLES}
+        # The video bitrate each side's browser asks the server for (its REMB feedback).
+        self.downstream_bitrate: dict[str, int] = {}
         self.tap: FrameTap | None = None
 
     def join(self, role: str, pc: RTCPeerConnection) -> None:
-        """Give ``role``'s new connection its feeds, relaying what the other side sends."""
+        """Give ``role``'s new connection its feeds, relaying what the other side sends.
+
+        Call before applying the offer: the transceivers made here (one per kind, with
+        the forwardable codecs only) are the ones the offer's m-lines are matched to.
+        """
         for kind in KINDS:
-            feed = Feed(kind, self.governor)
+            feed = Feed(kind)
             self.feeds[role][kind] = feed
+            transceiver = pc.addTransceiver(feed, direction="sendrecv")
+            passthrough.prefer_forwardable_codecs(transceiver)
+            passthrough.on_keyframe_request(transceiver.sender, feed.request_keyframe)
+            if kind == "video":
+                passthrough.cap_bitrate(transceiver.receiver, partial(self.bitrate_cap, role))
+                passthrough.on_bitrate_feedback(
+                    transceiver.sender, partial(self.downstream_bitrate.__setitem__, role)
+                )
+            else:
+                passthrough.forward_audio_level(transceiver.sender, feed.sent_audio_level)
             source = self.incoming[other(role)].get(kind)
             if source is not None and source.readyState == "live":
-                feed.set_source(self._subscribe(source))
+                self._relay(source, other(role), feed)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            self.receive(role, track)
+            receiver = passthrough.receiver_of(pc, track)
+            if receiver is not None and track.kind in KINDS:
+                # Now, before the connection is up: the receiver starts once it is.
+                passthrough.forward_encoded(receiver)
+                self.receive(role, track, receiver)
 
-    def add_feeds(self, role: str, pc: RTCPeerConnection) -> None:
-        """Answer each audio/video m-line of the offer with this side's feed."""
-        for transceiver in pc.getTransceivers():
-            feed = self.feeds[role].get(transceiver.kind)
-            if feed is not None and transceiver.sender.track is None:
-                pc.addTrack(feed)
+    def bitrate_cap(self, role: str) -> int | None:
+        """The most video ``role``'s browser should send: what the other side can take.
 
-    def _subscribe(self, track: MediaStreamTrack) -> MediaStreamTrack:
-        # Audio is buffered: every 20 ms of speech is sent, late rather than never.
-        # Video is not: a slow reader gets the newest frame and skips the ones it
-        # missed, so under load the picture loses frames instead of piling up delay.
-        return self.relay.subscribe(track, buffered=track.kind == "audio")
+        That is the bitrate the other side's browser asks of the server (its REMB), and
+        under load no more than the governor's level allows; None: no limit of ours.
+        """
+        caps = [self.downstream_bitrate.get(other(role))]
+        if self.governor is not None:
+            caps.append(self.governor.level.max_bitrate)
+        return min((cap for cap in caps if cap is not None), default=None)
 
-    def receive(self, role: str, track: MediaStreamTrack) -> None:
+    def _relay(self, track: MediaStreamTrack, role: str, feed: Feed) -> None:
+        # Buffered: every packet is forwarded (a VP8 frame builds on the one before, so
+        # none may be skipped); a feed that falls behind skips to a keyframe instead.
+        receiver = self.receivers[role][track.kind]
+        feed.set_source(
+            self.relay.subscribe(track, buffered=True),
+            request_keyframe=lambda: passthrough.request_keyframe(receiver),
+        )
+
+    def receive(self, role: str, track: MediaStreamTrack, receiver: RTCRtpReceiver) -> None:
         """Relay a track arriving from ``role`` to the other side; tap the resident's video."""
-        if track.kind not in KINDS:
-            return
         self.incoming[role][track.kind] = track
+        self.receivers[role][track.kind] = receiver
         feed = self.feeds[other(role)].get(track.kind)
         if feed is not None:
-            feed.set_source(self._subscribe(track))
+            self._relay(track, role, feed)
         if role == RESIDENT and track.kind == "video":
-            old, self.tap = self.tap, FrameTap(self.relay.subscribe(track, buffered=False))
+            old, self.tap = (
+                self.tap,
+                FrameTap(
+                    self.relay.subscribe(track, buffered=True),
+                    request_keyframe=lambda: passthrough.request_keyframe(receiver),
+                ),
+            )
             if old is not None:
                 old.cancel()
 
@@ -120,6 +164,8 @@ class Call:
             feed.stop()
         self.feeds[role] = {}
         self.incoming[role] = {}
+        self.receivers[role] = {}
+        self.downstream_bitrate.pop(role, None)
         if role == RESIDENT and self.tap is not None:
             tap, self.tap = self.tap, None
             await tap.stop()
@@ -161,10 +207,12 @@ class PeerRegistry:
                 await self._forget(case_id, role, pc)
 
         try:
-            await pc.setRemoteDescription(offer)
-            if not any(t.kind in KINDS for t in pc.getTransceivers()):
+            try:
+                await pc.setRemoteDescription(offer)
+            except OperationError as error:  # no codec in common
+                raise ValueError(f"the offer has no VP8 video or Opus audio: {error}") from error
+            if not any(t.mid is not None for t in pc.getTransceivers()):
                 raise ValueError("the offer has neither audio nor video")
-            call.add_feeds(role, pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except BaseException:  # a bad offer, or the view gave up waiting (cancelled)
             await asyncio.shield(self._forget(case_id, role, pc))

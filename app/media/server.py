@@ -120,7 +120,11 @@ class MediaServer:
         return result
 
     def take_still(self, case_id: int, timeout: float = 2.0) -> np.ndarray:
-        """Return the resident's latest video frame as a BGR image (for document stills)."""
+        """Return the resident's latest video frame as a BGR image (for document stills).
+
+        The tap decodes only while asked, so an idle tap first waits for a keyframe it
+        requests from the resident's browser (within a round trip and an encode).
+        """
         frame = self._run(lambda r: _latest_frame(r, case_id, timeout), timeout + 1.0)
         image: np.ndarray = (
             self._scan_pool().submit(frame.to_ndarray, format="bgr24").result(timeout)
@@ -147,7 +151,7 @@ class MediaServer:
             loop = asyncio.get_running_loop()
             deadline = time.monotonic() + timeout
             tap = _tap(registry, case_id)
-            seen = max(tap.count - 1, 0)  # the frame already there counts as new
+            seen = tap.want()  # decode from now on; a frame just decoded counts as new
             while (remaining := deadline - time.monotonic()) > 0:
                 frame = await tap.next_frame(seen, remaining)
                 if frame is None:
@@ -173,7 +177,7 @@ def _tap(registry: PeerRegistry, case_id: int) -> Any:
 
 async def _latest_frame(registry: PeerRegistry, case_id: int, timeout: float) -> Any:
     tap = _tap(registry, case_id)
-    frame = tap.latest if tap.latest is not None else await tap.next_frame(0, timeout)
+    frame = await tap.next_frame(tap.want(), timeout)
     if frame is None:
         raise NoVideo(f"case {case_id}: no frame from the resident's video yet")
     return frame

@@ -1,10 +1,11 @@
 """The server's own media tracks: what it sends to each side, and the scanning tap.
 
-``Feed`` is what the server sends to one side of a call: the other side's relayed audio or
-video while they are connected, and silence or a black picture while they are not (so the
-connection is up and ready the moment the other side arrives, and a drop on one side never
-renegotiates the other). ``FrameTap`` reads the resident's video and keeps only the latest
-frame for scanning and document stills.
+``Feed`` is what the server sends to one side of a call: the other side's audio or video
+while they are connected, forwarded as the encoded packets they sent (see
+``passthrough.py``), and silence or a black picture while they are not (so the
+connection is up and ready the moment the other side arrives, and a drop on one side
+never renegotiates the other). ``FrameTap`` decodes the resident's video, only while a
+scan or a document still wants pixels, and keeps the latest frame.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import asyncio
 import fractions
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import Any
 
+import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av import AudioFrame, VideoFrame
-
-from app.media.load import LEVELS, LoadGovernor
+from av import VideoFrame
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,18 @@ AUDIO_PTIME = 0.020  # 20 ms per audio frame, as browsers send
 FILLER_FPS = 5  # a black picture needs no more
 # Resynchronise with a source whose clock jumps by more than this (RTP wrap, a new sender).
 MAX_JUMP_SECONDS = 1.0
+# Video further behind than this (the loop was late, packets piled up in the relay) is
+# skipped up to the next keyframe: a picture a second old is no use in a conversation.
+MAX_VIDEO_LAG_SECONDS = 1.0
+# A tap keeps decoding this long after the last scan or still asked for a frame, so that
+# staff scanning again (the usual case: the card was not held still) get a frame at once.
+TAP_IDLE_SECONDS = 10.0
+SILENCE_DBOV = -127  # RFC 6465's level of digital silence
+# A feed waiting for a keyframe asks at most this often (the sender needs a round trip
+# and an encode to answer; asking again for every frame in between only adds load).
+KEYFRAME_REQUEST_INTERVAL = 0.5
+
+KeyframeRequest = Callable[[], None]
 
 
 def _black_frame(width: int = 320, height: int = 240) -> VideoFrame:
@@ -36,51 +51,102 @@ def _black_frame(width: int = 320, height: int = 240) -> VideoFrame:
     return frame.reformat(format="yuv420p")
 
 
-def _silence() -> AudioFrame:
+@cache
+def _opus_silence() -> bytes:
+    """Return one 20 ms Opus packet of stereo silence (encoded once per process)."""
+    codec = av.CodecContext.create("libopus", "w")
+    codec.sample_rate, codec.format, codec.layout = AUDIO_RATE, "s16", "stereo"
+    codec.time_base = fractions.Fraction(1, AUDIO_RATE)
     samples = int(AUDIO_RATE * AUDIO_PTIME)
-    frame = AudioFrame(format="s16", layout="stereo", samples=samples)
-    for plane in frame.planes:
-        plane.update(bytes(plane.buffer_size))
-    frame.sample_rate = AUDIO_RATE
-    return frame
+    packets: list[av.Packet[Any]] = []
+    for _ in range(4):  # the encoder's look-ahead: the first packets may be empty
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 2 * samples), np.int16), format="s16", layout="stereo"
+        )
+        frame.sample_rate = AUDIO_RATE
+        packets += codec.encode(frame)
+    return bytes(packets[-1])
+
+
+def _silence() -> av.Packet[Any]:
+    # Sent as an encoded packet like the relayed audio, so that every audio packet this
+    # feed sends goes through the sender's pack() and carries this feed's timestamps.
+    return av.Packet(_opus_silence())
+
+
+def _is_keyframe(item: Any) -> bool:
+    if isinstance(item, av.Packet):
+        return bool(item.is_keyframe)
+    return bool(getattr(item, "key_frame", True))
 
 
 class Feed(MediaStreamTrack):
-    """Send the other side's relayed track while there is one, filler until then.
+    """Send the other side's track while there is one, filler until then.
 
     Timestamps are rewritten onto this feed's own clock, so the receiver sees one
     continuous stream across the other side's arrivals, drops and reconnects; the
-    source's own spacing is kept, so a gap in what it sent stays a gap.
+    source's own spacing is kept, so a gap in what it sent stays a gap. Video is
+    forwarded from a keyframe on (the receiver cannot decode anything before one), and
+    the receiver's keyframe requests are passed upstream to the other side.
     """
 
-    def __init__(self, kind: str, governor: LoadGovernor | None = None) -> None:
+    def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
-        self._governor = governor
-        self._next_due: int | None = None  # source pts from which the next frame is sent
         self._rate = VIDEO_CLOCK if kind == "video" else AUDIO_RATE
         self._time_base = fractions.Fraction(1, self._rate)
         self._started = time.monotonic()
         self._source: MediaStreamTrack | None = None
+        self._upstream: KeyframeRequest | None = None
         self._offset: int | None = None
         self._source_pts: int | None = None  # the source's last pts, on our clock's scale
         self._last_pts = -1
-        self._make_filler = _black_frame if kind == "video" else _silence
+        self._await_keyframe = kind == "video"
+        self._last_keyframe_request = -KEYFRAME_REQUEST_INTERVAL
+        self._relayed_since_filler = False
+        self._make_filler: Callable[[], Any] = _black_frame if kind == "video" else _silence
         self._filler_step = (
             self._rate // FILLER_FPS if kind == "video" else int(self._rate * AUDIO_PTIME)
         )
         self.frames_relayed = 0
+        self.frames_skipped = 0
+        # The level (dBov) of the audio packet last sent, as the other side measured it.
+        self.audio_level: int | None = None
 
     @property
     def source(self) -> MediaStreamTrack | None:
         """The relayed track being sent, or None while the other side is away."""
         return self._source
 
-    def set_source(self, track: MediaStreamTrack | None) -> None:
-        """Send ``track`` from the next frame on (None: go back to filler)."""
+    def sent_audio_level(self) -> int | None:
+        """The level (dBov) of the audio packet last sent, as the other side measured it."""
+        return self.audio_level
+
+    def set_source(
+        self, track: MediaStreamTrack | None, request_keyframe: KeyframeRequest | None = None
+    ) -> None:
+        """Send ``track`` from the next frame (video: keyframe) on; None: back to filler.
+
+        ``request_keyframe`` asks the track's sender for a keyframe (RTCP PLI).
+        """
         # The previous source is not stopped here: recv() may be waiting on it, and it
         # either delivers one more frame or ends; recv() lets go of it then.
         self._source, self._offset, self._source_pts = track, None, None
+        self._upstream = request_keyframe
+        self._await_keyframe = self.kind == "video"
+        self._last_keyframe_request = -KEYFRAME_REQUEST_INTERVAL  # a new source: ask now
+        if track is not None:
+            self.request_keyframe()
+
+    def request_keyframe(self) -> None:
+        """Pass a keyframe request on to the sender of what this feed relays (not too often)."""
+        now = time.monotonic()
+        if self._upstream is None or self._source is None:
+            return
+        if now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL:
+            return
+        self._last_keyframe_request = now
+        self._upstream()
 
     def stop(self) -> None:
         if self._source is not None:
@@ -104,31 +170,30 @@ class Feed(MediaStreamTrack):
             if self._source is not source:
                 source.stop()  # replaced while we waited: unsubscribe from the old one
                 continue
-            if self.kind == "video":
-                frame = self._fit(frame)
-                if frame is None:
+            if self._await_keyframe:
+                if not _is_keyframe(frame):
+                    self.frames_skipped += 1
+                    self.request_keyframe()
                     continue
+                self._await_keyframe = False
+            restamped = self._restamp(frame)
+            if self.kind == "video" and self._lag() > MAX_VIDEO_LAG_SECONDS * self._rate:
+                # Behind: skip to the next keyframe, on the clock again from there.
+                self._await_keyframe, self._offset = True, None
+                self.frames_skipped += 1
+                self.request_keyframe()
+                continue
             self.frames_relayed += 1
-            return self._restamp(frame)
+            self._relayed_since_filler = True
+            if self.kind == "audio":
+                level = getattr(restamped, "opaque", None)  # (voice, -dBov) from upstream
+                self.audio_level = -level[1] if level is not None else None
+            return restamped
         return await self._next_filler()
 
-    def _fit(self, frame: VideoFrame) -> VideoFrame | None:
-        """Apply the load level: drop frames above its rate, shrink frames above its width."""
-        level = self._governor.level if self._governor is not None else LEVELS[0]
-        if level.max_fps < 30 and frame.time_base and frame.pts is not None:
-            pts = int(frame.pts * frame.time_base * VIDEO_CLOCK)
-            interval = VIDEO_CLOCK // level.max_fps
-            if self._next_due is None or abs(pts - self._next_due) > VIDEO_CLOCK:
-                self._next_due = pts
-            if pts < self._next_due:
-                return None
-            self._next_due += interval
-        if frame.width > level.max_width:
-            height = round(frame.height * level.max_width / frame.width / 2) * 2
-            resized = frame.reformat(width=level.max_width, height=height)
-            resized.pts, resized.time_base = frame.pts, frame.time_base
-            return resized
-        return frame
+    def _lag(self) -> int:
+        """How far (in clock units) the last sent frame is behind the feed's clock."""
+        return self._now() - self._last_pts
 
     def _restamp(self, frame: Any) -> Any:
         # Each relayed frame has exactly one Feed reading it (the tap ignores pts), so
@@ -158,6 +223,12 @@ class Feed(MediaStreamTrack):
         if wait > 0:
             await asyncio.sleep(wait)
         frame = self._make_filler()
+        if self._relayed_since_filler and self.kind == "video":
+            # The receiver's decoder last saw the other side's stream: start the black
+            # picture with a keyframe, not a difference from a picture it never had.
+            frame.pict_type = av.video.frame.PictureType.I
+        self._relayed_since_filler = False
+        self.audio_level = SILENCE_DBOV
         frame.pts = pts
         frame.time_base = self._time_base
         self._last_pts = pts
@@ -165,29 +236,96 @@ class Feed(MediaStreamTrack):
 
 
 class FrameTap:
-    """Read the resident's video and keep only its latest frame (for scans and stills).
+    """Decode the resident's video while a scan or a still wants it; keep the latest frame.
 
-    The frame is kept as decoded (no copy, no colour conversion); turning it into an
-    image is left to whoever asks, off the event loop.
+    The relay hands the tap every encoded packet; while nobody has asked for a frame for
+    ``TAP_IDLE_SECONDS`` they are dropped unread (decoding costs as much as relaying a
+    whole call). Asking (``want``) starts decoding from the next keyframe, requested at
+    once from the resident's browser, in a thread of the tap's own (never on the event
+    loop, in order: each VP8 frame builds on the one before). Frames are kept as decoded
+    (no copy, no colour conversion); turning one into an image is left to whoever asks,
+    off the event loop.
     """
 
-    def __init__(self, track: MediaStreamTrack) -> None:
+    def __init__(
+        self,
+        track: MediaStreamTrack,
+        request_keyframe: KeyframeRequest | None = None,
+        idle_after: float = TAP_IDLE_SECONDS,
+    ) -> None:
         self._track = track
+        self._request_keyframe = request_keyframe
+        self._idle_after = idle_after
         self.latest: VideoFrame | None = None
         self.received_at = 0.0
         self.count = 0
+        self.decoded_packets = 0
+        self._wanted_until = 0.0
+        self._decoder: Any = None  # a VP8 decoder; None: wait for a keyframe
+        self._thread: ThreadPoolExecutor | None = None
+        self._loop = asyncio.get_running_loop()
         self._new_frame = asyncio.Event()
         self._task = asyncio.ensure_future(self._run())
+
+    @property
+    def active(self) -> bool:
+        """Whether the tap is decoding (someone asked for a frame not long ago)."""
+        return time.monotonic() < self._wanted_until
+
+    def want(self) -> int:
+        """Keep decoding for a while; return the frame number after which frames are fresh."""
+        fresh = self.active and self.latest is not None
+        self._wanted_until = time.monotonic() + self._idle_after
+        if self._decoder is None:
+            self._ask_keyframe()
+        return max(self.count - 1, 0) if fresh else self.count
+
+    def _ask_keyframe(self) -> None:
+        if self._request_keyframe is not None:
+            self._request_keyframe()
 
     async def _run(self) -> None:
         try:
             while True:
-                self.latest = await self._track.recv()  # type: ignore[assignment]
-                self.received_at = time.monotonic()
-                self.count += 1
-                self._new_frame.set()
+                packet: Any = await self._track.recv()
+                if not self.active:
+                    self._decoder = None  # resume from a keyframe next time
+                    continue
+                if self._decoder is None:
+                    if not packet.is_keyframe:
+                        continue
+                    self._decoder = av.CodecContext.create("libvpx", "r")
+                if self._thread is None:
+                    self._thread = ThreadPoolExecutor(1, thread_name_prefix="media-tap")
+                self._thread.submit(self._decode, self._decoder, packet)
         except MediaStreamError:
             pass  # the resident's video ended
+        finally:
+            if self._thread is not None:
+                self._thread.shutdown(wait=False, cancel_futures=True)
+
+    def _decode(self, decoder: Any, packet: av.Packet[Any]) -> None:
+        # In the tap's thread.
+        try:
+            frames = decoder.decode(packet)
+        except av.FFmpegError as error:
+            log.info("media: tap could not decode a frame (%s); waiting for a keyframe", error)
+            self._loop.call_soon_threadsafe(self._restart, decoder)
+            return
+        self.decoded_packets += 1
+        for frame in frames:
+            self._loop.call_soon_threadsafe(self._deliver, frame)
+
+    def _restart(self, decoder: Any) -> None:
+        if self._decoder is decoder:
+            self._decoder = None
+            self._ask_keyframe()
+
+    def _deliver(self, frame: VideoFrame) -> None:
+        self.latest = frame
+        self.received_at = time.monotonic()
+        self.count += 1
+        self._new_frame.set()
 
     @property
     def live(self) -> bool:
@@ -198,6 +336,7 @@ class FrameTap:
         """Wait at most ``timeout`` s for a frame newer than frame number ``after``."""
         deadline = time.monotonic() + timeout
         while self.count <= after and self.live:
+            self._wanted_until = max(self._wanted_until, time.monotonic() + self._idle_after)
             self._new_frame.clear()
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -100,7 +100,12 @@ def post_offer(base_url: str, case_id: int, role: str, body: Any, cookie: str) -
 
 
 async def connect(
-    base_url: str, case_id: int, role: str, cookie: str, video: Any | None = None
+    base_url: str,
+    case_id: int,
+    role: str,
+    cookie: str,
+    video: Any | None = None,
+    audio: Any | None = None,
 ) -> Client:
     """Connect a client to the server as ``role`` for ``case_id``, sending audio and video."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -111,7 +116,7 @@ async def connect(
     def on_track(track: Any) -> None:
         tasks.append(asyncio.ensure_future(_consume(track, received)))
 
-    pc.addTrack(AudioStreamTrack())
+    pc.addTrack(audio or AudioStreamTrack())
     pc.addTrack(video or PictureTrack(np.full((HEIGHT, WIDTH, 3), 128, np.uint8)))
     await pc.setLocalDescription(await pc.createOffer())
     body = {"sdp": pc.localDescription.sdp, "type": pc.localDescription.type}
