@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import ROOT, environ, load_settings
 from app.extensions import csrf, db, login_manager, migrate
+from app.slots import WorkSlots
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -42,6 +43,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if settings["WORKING_REQUESTS"]:
+        app.wsgi_app = WorkSlots(app.wsgi_app, settings["WORKING_REQUESTS"])  # type: ignore[method-assign]
     if settings["TRUSTED_PROXIES"]:
         # Behind nginx the app sees http from 127.0.0.1; believe the proxy's headers (and
         # only as many hops as configured) so external links and client addresses are real.

@@ -155,6 +155,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Worker processes rendering PDF packets (0: render inside the web process).",
     ),
     Setting(
+        "WORKING_REQUESTS",
+        4,
+        _count,
+        "Requests one app process works on at once; its other threads wait their turn. "
+        "Python threads share one interpreter lock, so more at once only adds switching. "
+        "Open live-event streams and waits for video or PDF workers do not count. 0: no limit.",
+    ),
+    Setting(
         "TRUSTED_PROXIES",
         0,
         _count,

@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 from app.documents.stamp import Rendered
+from app.slots import waiting
 
 if TYPE_CHECKING:
     from app.documents.render import Documents, Part
@@ -64,7 +65,8 @@ class DocumentPool:
         send back the PDF bytes with their page count and signature boxes.
         """
         futures = [self.executor.submit(_render_parts, title, list(run)) for run in runs]
-        return tuple(future.result() for future in futures)
+        with waiting():  # the workers render; this thread only waits
+            return tuple(future.result() for future in futures)
 
     def close(self) -> None:
         """Stop the workers."""

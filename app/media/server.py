@@ -22,6 +22,7 @@ from flask import Flask, current_app
 
 from app.media.loop import MediaLoop
 from app.media.peers import ROLES, PeerRegistry
+from app.slots import waiting
 
 SCAN_WORKERS = 2  # decoding is CPU-bound: more threads than cores only adds contention
 SIGNALLING_TIMEOUT = 15.0  # seconds to answer an offer (ICE gathering of host candidates)
@@ -82,7 +83,8 @@ class MediaServer:
         async def work() -> Any:
             return await make(registry)
 
-        return self.loop.run(work(), timeout)
+        with waiting():  # the loop works; this thread only waits
+            return self.loop.run(work(), timeout)
 
     # -- what views ask ------------------------------------------------------------------
 
@@ -126,9 +128,10 @@ class MediaServer:
         requests from the resident's browser (within a round trip and an encode).
         """
         frame = self._run(lambda r: _latest_frame(r, case_id, timeout), timeout + 1.0)
-        image: np.ndarray = (
-            self._scan_pool().submit(frame.to_ndarray, format="bgr24").result(timeout)
-        )
+        with waiting():
+            image: np.ndarray = (
+                self._scan_pool().submit(frame.to_ndarray, format="bgr24").result(timeout)
+            )
         return image
 
     def request_scan(
