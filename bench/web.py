@@ -170,6 +170,7 @@ class Site:
             "KAKANAI_TRUSTED_PROXIES": "1",
         }
         self.children: list[subprocess.Popen[bytes]] = []
+        self.support: list[subprocess.Popen[bytes]] = []  # nginx and Redis
         self.app_processes: list[subprocess.Popen[bytes]] = []
 
     def flask(self, *args: str) -> None:
@@ -194,6 +195,7 @@ class Site:
                 stdout=subprocess.DEVNULL,
             )
         )
+        self.support.append(self.children[-1])
         _wait_for_port(redis_port, "redis-server")
         self.env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         app_ports = [_free_port() for _ in range(self.processes)]
@@ -230,7 +232,7 @@ class Site:
             "--no-access-log",
             *upstreams,
         )
-        self.children.append(
+        self.support.append(
             subprocess.Popen(
                 [
                     "nginx",
@@ -245,12 +247,16 @@ class Site:
                 ]
             )
         )
+        self.children.append(self.support[-1])
         for port in app_ports:
             _wait_for_port(port, "gunicorn")
         _wait_for_port(self.port, "nginx")
 
     def cpu_seconds(self) -> float:
         return sum(_cpu_seconds(p.pid) for p in self.app_processes)
+
+    def support_cpu_seconds(self) -> float:
+        return sum(_cpu_seconds(p.pid) for p in self.support)
 
     def stop(self) -> None:
         # nginx first, Redis last: an app process finishing a request still publishes.
@@ -330,6 +336,7 @@ def _phase(
         for i, (m, (url, csrf)) in enumerate(zip(staff, cases, strict=True))
     ]
     cpu_before = site.cpu_seconds()
+    support_before = site.support_cpu_seconds()
     client_before = time.process_time()
     for w in workers:
         w.start()
@@ -337,6 +344,7 @@ def _phase(
         w.join()
     server_cpu = site.cpu_seconds() - cpu_before
     client_cpu = time.process_time() - client_before
+    support_cpu = site.support_cpu_seconds() - support_before
     latencies.sort()
     return {
         "answers_per_s": round(len(latencies) / duration, 1),
@@ -348,6 +356,7 @@ def _phase(
         "server_cpu_ms_per_answer": round(server_cpu * 1000 / max(sent, 1), 2),
         # The simulated staff run on the same cores: what they took is not the server's.
         "client_cpu_ms_per_answer": round(client_cpu * 1000 / max(sent, 1), 2),
+        "nginx_redis_cpu_ms_per_answer": round(support_cpu * 1000 / max(sent, 1), 2),
     }
 
 
