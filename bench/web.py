@@ -5,7 +5,8 @@ Starts the app as in production on a multi-core host (docs/deploy.md): nginx fro
 Redis for live events, SQLite in a fresh instance folder. Logs in CONCURRENCY staff
 accounts; each opens a death case prefilled from the demo registry, then answers questions,
 each answer a real POST of the interview form (CSRF included) whose reply carries the
-redrawn questions and side panel. Afterwards the stored fact changes are counted.
+redrawn questions and side panel (rows the screen already shows come back as placeholders,
+as for the browser). Afterwards the stored fact changes are counted.
 
 Two phases:
 - paced (the headline figures): each member of staff answers on a schedule, together RATE
@@ -38,10 +39,13 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-123"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+# A redrawn row carries its key; a row the screen already had comes as a placeholder.
+ROW_KEYS = re.compile(r'data-key="([0-9a-f]+)"|data-keep="([0-9a-f]+)"')
 CSRF_INPUT = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
     r'name="csrf_token" value="([^"]+)"'
@@ -80,6 +84,7 @@ class Staff:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.cookie = ""
         self.revisions: dict[str, int] = {}  # the revision of each fact this member last saw
+        self.shown = ""  # the keys of the interview rows on this member's screen
 
     def request(
         self,
@@ -135,11 +140,18 @@ class Staff:
         case_url = headers["Location"]
         _s, _h, page = self.request("GET", case_url)
         csrf = CSRF_META.search(page.decode()).group(1)
-        status, _h, _ = self.request(
+        status, _h, body = self.request(
             "POST", case_url + "/roles/deceased", {"person": "0"}, {"X-CSRFToken": csrf}
         )
         assert status == 200, status
+        self.on_screen(json.loads(body))
         return case_url, csrf
+
+    def on_screen(self, reply: dict[str, Any]) -> None:
+        """Note the rows the redrawn interview shows, as counter.js does (sent back)."""
+        html = reply.get("questions_html")
+        if html:
+            self.shown = " ".join(a or b for a, b in ROW_KEYS.findall(html))
 
 
 def _wait_for_port(port: int, what: str, timeout: float = 30) -> None:
@@ -307,7 +319,12 @@ def _phase(
             status, _h, body = member.request(
                 "POST",
                 case_url + "/answer",
-                {"fact": fact, field: value, "revision": str(revisions.get(fact, 0))},
+                {
+                    "fact": fact,
+                    field: value,
+                    "revision": str(revisions.get(fact, 0)),
+                    "shown": member.shown,
+                },
                 {"X-CSRFToken": csrf, "Accept": "application/json"},
             )
             elapsed = (time.monotonic() - began) * 1000
@@ -318,6 +335,7 @@ def _phase(
                 reply = {}
             if status == 200 and reply.get("ok"):
                 revisions[fact] = reply["revision"]
+                member.on_screen(reply)
             elif reply:
                 print(f"answer refused: HTTP {status}: {reply.get('error')}", file=sys.stderr)
             counted = began >= measure_from and began < stop_at

@@ -71,6 +71,7 @@ from app.services.rules import current_ruleset
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 # Statuses reached only through their own step (a signature, issuing), not a plain button.
 FLOW_ONLY = frozenset({"signed", "issued"})
+MAX_SHOWN = 2000  # rows a browser may say it shows; a household has a few hundred at most
 
 
 def _ruleset() -> RuleSet:
@@ -228,6 +229,7 @@ def _workspace_context(
     case: Case,
     result: Result | None = None,
     facts: dict[str, StoredFact] | None = None,
+    shown: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     if facts is None:
         facts = stored_facts(case)
@@ -237,7 +239,7 @@ def _workspace_context(
         "case": case,
         "ruleset": ruleset,
         "result": result,
-        "sections": interview_sections(ruleset, result, facts),
+        "sections": interview_sections(ruleset, result, facts, shown),
         "departments": procedures_by_department(ruleset, result),
         "why_lines": {p.key: why_facts(ruleset, p.why.facts, facts) for p in result.procedures},
         "facts": facts,
@@ -268,10 +270,13 @@ def case(case_id: int):
 
 
 def _fragments(ruleset: RuleSet, case: Case, done: Answer | None = None) -> dict[str, str]:
+    # The rows the browser shows now (their keys): unchanged ones come back as
+    # placeholders, so a redraw after an answer carries only what changed.
+    shown = frozenset(request.form.get("shown", "").split()[:MAX_SHOWN])
     if done is not None:
-        context = _workspace_context(ruleset, case, done.result, done.facts)
+        context = _workspace_context(ruleset, case, done.result, done.facts, shown)
     else:
-        context = _workspace_context(ruleset, case)
+        context = _workspace_context(ruleset, case, shown=shown)
     return {
         "questions_html": render_template("counter/_questions.html", **context),
         "panel_html": render_template("counter/_panel.html", **context),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,11 +29,16 @@ PROVENANCE_LABELS = {
 
 @dataclass(frozen=True)
 class QuestionRow:
-    """One fact on the interview screen, asked next or already answered, and its HTML."""
+    """One fact on the interview screen, asked next or already answered, and its HTML.
+
+    ``key`` names the row's exact state; a row the browser already shows in that state
+    is sent as a placeholder it fills with its own copy (see counter.js).
+    """
 
     fact_id: str
     asked: bool
     html: Markup
+    key: str
 
 
 @dataclass
@@ -66,31 +72,43 @@ def dom_id(fact_id: str) -> str:
     return "f-" + fact_id.replace("[", "-").replace("].", "-").replace(".", "-")
 
 
-_ROWS: dict[tuple[Any, ...], Markup] = {}
+ROWS_KEPT = 20000
+# (rules version, fact, asked, state) -> the row's key and its placeholder
+_KEYS: dict[tuple[Any, ...], tuple[str, Markup]] = {}
+_ROWS: dict[str, Markup] = {}  # row key -> the row's HTML
 
 
 def _row(
-    ruleset: RuleSet, fact_id: str, stored: StoredFact | None, asked: bool
+    ruleset: RuleSet, fact_id: str, stored: StoredFact | None, asked: bool, shown: frozenset[str]
 ) -> QuestionRow | None:
     _index, name = split_fact_id(fact_id)
     fact = ruleset.facts.get(name)
     if fact is None or fact.derived:
         return None
     state = (stored.value, stored.revision, stored.provenance, stored.locked) if stored else None
+    raw = (ruleset.version, fact_id, asked, repr(state))
+    known = _KEYS.get(raw)
+    if known is None:
+        if len(_KEYS) > ROWS_KEPT:
+            _KEYS.clear()
+            _ROWS.clear()
+        # The state's digest, not the state, travels to the browser and back.
+        digest = hashlib.blake2b(repr(raw).encode(), digest_size=8).hexdigest()
+        known = _KEYS[raw] = (digest, Markup('<template data-keep="{}"></template>').format(digest))
+    key, keep = known
+    if key in shown:  # the browser has this very row: it keeps its own (and what is typed)
+        return QuestionRow(fact_id, asked, keep, key)
     # Redrawing the interview after each answer re-renders every row, and almost every row
     # is unchanged: keep each row's HTML per (rules version, fact, state). Building the
     # WTForms widgets was most of the cost of an answer.
-    key = (ruleset.version, fact_id, asked, repr(state))
     html = _ROWS.get(key)
     if html is None:
-        if len(_ROWS) > 20000:
-            _ROWS.clear()
-        html = _ROWS[key] = _render_row(ruleset, fact, fact_id, stored, asked)
-    return QuestionRow(fact_id, asked, html)
+        html = _ROWS[key] = _render_row(ruleset, fact, fact_id, stored, asked, key)
+    return QuestionRow(fact_id, asked, html, key)
 
 
 def _render_row(
-    ruleset: RuleSet, fact: Any, fact_id: str, stored: StoredFact | None, asked: bool
+    ruleset: RuleSet, fact: Any, fact_id: str, stored: StoredFact | None, asked: bool, key: str
 ) -> Markup:
     value = stored.value if stored is not None else None
     data: Any = value
@@ -112,6 +130,7 @@ def _render_row(
             display=display_value(ruleset, fact_id, value),
             asked=asked,
             dom_id=dom_id(fact_id),
+            row_key=key,
             provenance_labels=PROVENANCE_LABELS,
         )
     )
@@ -127,9 +146,15 @@ def person_title(ruleset: RuleSet, index: int, facts: dict[str, StoredFact]) -> 
 
 
 def interview_sections(
-    ruleset: RuleSet, result: Result, facts: dict[str, StoredFact]
+    ruleset: RuleSet,
+    result: Result,
+    facts: dict[str, StoredFact],
+    shown: frozenset[str] = frozenset(),
 ) -> list[Section]:
-    """Group next questions and answered facts into the case section and one per member."""
+    """Group next questions and answered facts into the case section and one per member.
+
+    ``shown`` holds the keys of the rows the browser shows now: those come as placeholders.
+    """
     sections: OrderedDict[int | None, Section] = OrderedDict()
     sections[None] = Section("案件について", None, "")
 
@@ -154,7 +179,7 @@ def interview_sections(
                     RoleQuestion(role.id, f"{role.label}はどなたですか", people, f"r-{role.id}")
                 )
             continue
-        row = _row(ruleset, fact_id, facts.get(fact_id), asked=True)
+        row = _row(ruleset, fact_id, facts.get(fact_id), asked=True, shown=shown)
         if row is not None:
             section(split_fact_id(fact_id)[0]).rows.append(row)
     order = {fid: fact.order for fid, fact in ruleset.facts.items()}
@@ -165,7 +190,7 @@ def interview_sections(
     for fact_id in answered:
         if split_fact_id(fact_id)[1] == "roles":
             continue
-        row = _row(ruleset, fact_id, facts[fact_id], asked=False)
+        row = _row(ruleset, fact_id, facts[fact_id], asked=False, shown=shown)
         if row is not None:
             section(split_fact_id(fact_id)[0]).rows.append(row)
     return [s for s in sections.values() if s.rows or s.person is not None]

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 
@@ -37,6 +39,37 @@ def test_answer_returns_new_questions_and_panel(client, staff):
     assert body["ok"] and body["revision"] == 1
     assert "令和7年4月7日" in body["questions_html"]
     assert "必要な手続" in body["panel_html"]
+
+
+def test_rows_the_screen_already_shows_come_back_as_placeholders(client, staff):
+    url = _open(client)
+    client.post(url + "/members", data={"roles": ["deceased", "household_head"]})
+    page = client.get(url).text
+    shown = dict(
+        re.findall(r'data-fact="([^"]+)" data-revision="\d+" data-key="([0-9a-f]+)"', page)
+    )
+    assert len(shown) > 3 and "death.place" in shown
+    body = client.post(
+        url + "/answer",
+        data={
+            "fact": "death.place",
+            "f-death-place-value": "みどり市立病院",
+            "revision": "0",
+            "shown": " ".join(shown.values()),
+        },
+    ).get_json()
+    html = body["questions_html"]
+    # The answered row is new (its state changed); every other row the page had is kept.
+    assert "みどり市立病院" in html
+    assert f'data-keep="{shown["death.place"]}"' not in html
+    kept = set(re.findall(r'data-keep="([0-9a-f]+)"', html))
+    assert kept == set(shown.values()) - {shown["death.place"]}
+    # Without the list (another tab, a reload) every row comes whole.
+    again = client.post(
+        url + "/answer",
+        data={"fact": "death.place", "f-death-place-value": "自宅", "revision": "1"},
+    ).get_json()
+    assert "data-keep" not in again["questions_html"]
 
 
 def test_invalid_value_is_explained_and_not_stored(client, staff):

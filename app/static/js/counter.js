@@ -47,7 +47,15 @@
     }
   }
 
+  // The keys of the rows on screen: the server sends those rows back as placeholders.
+  function shownRows() {
+    return Array.from(questions.querySelectorAll("form.q-row[data-key]"))
+      .map((f) => f.dataset.key)
+      .join(" ");
+  }
+
   async function send(url, body) {
+    body.set("shown", shownRows());
     const unreachable = {
       ok: false,
       error: "サーバーに接続できませんでした。入力は画面に残っています。もう一度お試しください。",
@@ -108,10 +116,34 @@
     return focused;
   }
 
+  async function redrawFromPage() {
+    try {
+      const response = await fetch(location.href, { credentials: "same-origin" });
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      questions.innerHTML = page.getElementById("questions").innerHTML;
+      panel.innerHTML = page.getElementById("panel").innerHTML;
+    } catch (e) {
+      location.reload();
+    }
+  }
+
   // Returns whether the cursor was put back into a row the staff member had moved on to.
   function redraw(data, savedFact) {
     const edits = unsavedEdits(savedFact);
+    const kept = new Map(
+      Array.from(questions.querySelectorAll("form.q-row[data-key]")).map((f) => [f.dataset.key, f])
+    );
     questions.innerHTML = data.questions_html;
+    // Unchanged rows came as placeholders: put our own rows (and what is typed in them) back.
+    let missing = false;
+    questions.querySelectorAll("template[data-keep]").forEach((slot) => {
+      const row = kept.get(slot.dataset.keep);
+      if (row) slot.replaceWith(row);
+      else missing = true;
+    });
+    // Two saves whose replies crossed can name a row this page no longer has: redraw
+    // from the page itself rather than leave a hole.
+    if (missing) redrawFromPage();
     panel.innerHTML = data.panel_html;
     const status = document.getElementById("case-status");
     if (status && data.status_label) status.textContent = data.status_label;
