@@ -69,3 +69,14 @@ def test_a_purged_case_cannot_be_reopened(app, make_user):
         case = db.session.get(Case, case_id)
         with pytest.raises(CaseError, match="保存期間"):
             change_status(case, "interviewing", actor="counter1", now=NOW, reason="再開")
+
+
+def test_a_purged_case_page_says_so_and_offers_no_reopening(app, client, login_as):
+    staff = login_as("counter")
+    with app.app_context():
+        case_id = _finished_case(staff.id, closed_days_ago=120)
+    app.test_cli_runner().invoke(args=["cases", "purge"])
+    page = client.get(f"/counter/cases/{case_id}")
+    assert page.status_code == 200
+    assert "保存期間が過ぎたため" in page.text
+    assert "再開の理由" not in page.text and "「聞き取り中」にする" not in page.text
