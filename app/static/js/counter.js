@@ -36,15 +36,25 @@
     });
   }
 
+  // One request at a time: each reply is drawn before the next request leaves, so replies
+  // never cross (an older state drawn over a newer one) and each request names the rows
+  // on screen. A timer callback runs after the caller's redraw (its continuation), so
+  // the next request and clearing aria-busy wait for that.
+  let turn = Promise.resolve();
+  let pending = 0;
+  const afterRedraw = () => new Promise((resolve) => setTimeout(resolve, 0));
+
   // aria-busy tells assistive technology (and browser tests) that a redraw is on its way.
-  async function post(url, body) {
+  function post(url, body) {
+    pending += 1;
     questions.setAttribute("aria-busy", "true");
-    try {
-      return await send(url, body);
-    } finally {
-      // Cleared after the caller has redrawn: queued behind the caller's continuation.
-      setTimeout(() => questions.removeAttribute("aria-busy"), 0);
-    }
+    const mine = turn.then(() => send(url, body));
+    turn = mine.then(afterRedraw);
+    turn.then(() => {
+      pending -= 1;
+      if (pending === 0) questions.removeAttribute("aria-busy");
+    });
+    return mine;
   }
 
   // The keys of the rows on screen: the server sends those rows back as placeholders.
