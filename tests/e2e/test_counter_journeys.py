@@ -40,6 +40,15 @@ def _login(page, live_server, staff_account):
     page.wait_for_url(live_server.url + "/counter/")
 
 
+def _open_death_case(page, live_server, staff_account):
+    """Log in and open a death case without the registry (every question still open)."""
+    live_server.flask("demo", "load")
+    _login(page, live_server, staff_account)
+    page.get_by_label("死亡（おくやみ）").check()
+    page.get_by_role("button", name="受付を開始する").click()
+    page.wait_for_url(re.compile(r"/counter/cases/\d+$"))
+
+
 def _settled(page):
     """Wait until the workspace has redrawn after the last answer (aria-busy cleared)."""
     page.wait_for_function("() => !document.getElementById('questions').hasAttribute('aria-busy')")
@@ -125,11 +134,7 @@ def test_death_of_a_78_year_old_household_head(live_server, staff_account, page,
 
 
 def test_reloading_mid_interview_loses_nothing(live_server, staff_account, page):
-    live_server.flask("demo", "load")
-    _login(page, live_server, staff_account)
-    page.get_by_label("死亡（おくやみ）").check()
-    page.get_by_role("button", name="受付を開始する").click()
-    page.wait_for_url(re.compile(r"/counter/cases/\d+$"))
+    _open_death_case(page, live_server, staff_account)
     row = page.locator('form.q-row[data-fact="death.place"]')
     with page.expect_response(re.compile(r"/answer$")):
         row.locator("input").fill("みどり市立病院")
@@ -249,11 +254,7 @@ def test_a_household_of_four_moves_in_from_another_prefecture(live_server, staff
 
 
 def test_typing_on_while_an_answer_is_saved_loses_nothing(live_server, staff_account, page):
-    live_server.flask("demo", "load")
-    _login(page, live_server, staff_account)
-    page.get_by_label("死亡（おくやみ）").check()
-    page.get_by_role("button", name="受付を開始する").click()
-    page.wait_for_url(re.compile(r"/counter/cases/\d+$"))
+    _open_death_case(page, live_server, staff_account)
     first = "death.place"
     others = page.locator(
         f'form.q-row.asked:not([data-fact="{first}"])', has=page.locator("input[type=text]")
@@ -284,11 +285,7 @@ def test_typing_on_while_an_answer_is_saved_loses_nothing(live_server, staff_acc
 
 
 def test_answers_saved_in_quick_succession_go_one_at_a_time(live_server, staff_account, page):
-    live_server.flask("demo", "load")
-    _login(page, live_server, staff_account)
-    page.get_by_label("死亡（おくやみ）").check()
-    page.get_by_role("button", name="受付を開始する").click()
-    page.wait_for_url(re.compile(r"/counter/cases/\d+$"))
+    _open_death_case(page, live_server, staff_account)
     in_flight, most = [0], [0]
 
     def started(request):
