@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.clock import install_clock
 from app.config import ROOT, environ, load_settings
 from app.extensions import csrf, db, login_manager, migrate
 from app.slots import WorkSlots
@@ -52,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     logging.getLogger("app").setLevel(settings["LOG_LEVEL"])
 
+    install_clock(app, (test_config or {}).get("CLOCK"))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "app" / "migrations"))
     login_manager.init_app(app)
