@@ -8,7 +8,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.auth.access import PUBLIC, ROLE_LABELS, enforce_access
+from app.auth.access import PUBLIC, enforce_access
+from app.models.user import ROLE_LABELS
 
 # Allow what the pages need and nothing else: no inline script, no third-party origin.
 CSP = "; ".join(
@@ -124,8 +125,8 @@ def register_web(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.counter.cli import cases_cli
     from app.deploy import deploy_cli
-    from app.documents.cli import documents_cli
     from app.policy.cli import rules_cli
+    from app.policy.documents_cli import documents_cli
     from app.services.demo import demo_cli
 
     for group in (users_cli, cases_cli, demo_cli, rules_cli, documents_cli, deploy_cli):

@@ -5,7 +5,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
-from app.auth.access import ROLE_LABELS
+from app.models.user import ROLE_LABELS
 
 
 class NewUserForm(FlaskForm):

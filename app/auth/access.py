@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
-STAFF_ROLES = ("counter", "policy", "admin")
-ROLE_LABELS = {"counter": "窓口職員", "policy": "制度所管課", "admin": "管理者"}
+from app.models.user import STAFF_ROLES
+
 PUBLIC = "public"
 RESIDENT = "resident"
 

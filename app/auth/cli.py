@@ -5,7 +5,7 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
-from app.auth.access import STAFF_ROLES
+from app.models.user import STAFF_ROLES
 from app.services.accounts import AccountError, create_user
 
 

@@ -13,23 +13,19 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING
 
+from app.documents.catalog import catalog_for
+from app.documents.layout import Layout, Part
 from app.documents.stamp import Rendered
 from app.slots import waiting
 
-if TYPE_CHECKING:
-    from app.documents.render import Documents, Part
-
-_worker: Documents | None = None
+_worker: Layout | None = None
 
 
-def _start_worker(root: str) -> None:
+def _start_worker(root: str, warm_parts: list[Part]) -> None:
     global _worker
-    from app.documents.render import Documents
-
-    _worker = Documents(root)
-    _worker.warm_up()
+    _worker = Layout(catalog_for(root))
+    _worker.warm_up(warm_parts)
 
 
 def _render_parts(title: str, parts: list[Part]) -> Rendered:
@@ -44,13 +40,15 @@ def _ping() -> bool:
 class DocumentPool:
     """A pool of warmed renderer processes for one templates root."""
 
-    def __init__(self, root: str, workers: int = 2) -> None:
+    def __init__(self, root: str, workers: int = 2, warm_parts: Sequence[Part] = ()) -> None:
         self.root = root
+        self.warm_parts = list(warm_parts)
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["app.documents.render"])
+        context.set_forkserver_preload(["app.documents.layout"])
         self.workers = workers
         self.executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(root,)
+            max_workers=workers, mp_context=context, initializer=_start_worker,
+            initargs=(root, self.warm_parts),
         )
 
     def wait_ready(self) -> None:
@@ -75,4 +73,4 @@ class DocumentPool:
     def restarted(self) -> DocumentPool:
         """Shut this (broken) pool down and return a fresh one with as many workers."""
         self.executor.shutdown(wait=False, cancel_futures=True)
-        return DocumentPool(self.root, self.workers)
+        return DocumentPool(self.root, self.workers, self.warm_parts)

@@ -7,6 +7,7 @@ rule-set version, municipality, the resident's signature).
 
 from __future__ import annotations
 
+import atexit
 import base64
 import functools
 import gc
@@ -16,8 +17,7 @@ import json
 import logging
 import re
 import threading
-from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,9 +26,8 @@ from typing import Any
 import segno
 from jinja2 import UndefinedError
 from markupsafe import Markup
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
 
+from app.documents.cache import LRU
 from app.documents.catalog import (
     SHARED,
     Catalog,
@@ -37,22 +36,17 @@ from app.documents.catalog import (
     catalog_for,
     record_of,
 )
-from app.documents.fetcher import TemplateFetcher
-from app.documents.stamp import Rendered, SignBox, assemble
+from app.documents.layout import Layout, Part
+from app.documents.pool import DocumentPool
+from app.documents.stamp import Rendered
 
 log = logging.getLogger("app.documents")
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "pdf_templates"
 COVER_TEMPLATE = f"{SHARED}/cover.html"
-DOCUMENT_TEMPLATE = f"{SHARED}/document.html"
 COVER_STYLESHEETS = (f"{SHARED}/base.css", f"{SHARED}/cover.css")
-PAGE_NUMBER_STYLESHEET = f"{SHARED}/page-number.css"
-# The numbering sheet takes the forms' page rule (size, margins) and the page number's.
-NUMBERING_STYLESHEETS = (f"{SHARED}/base.css", PAGE_NUMBER_STYLESHEET)
-PDF_UA = "pdf/ua-1"
 PACKET_TITLE = "申請書類一式"
 QR_MASK = 2  # the mask segno's own scoring picks for three in four of our hash payloads
-PT_PER_PX = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is in points
 
 
 @dataclass(frozen=True)
@@ -104,14 +98,6 @@ class FormDocument:
             department=form.get("department") or {},
             title=form.get("title") or "",
         )
-
-
-@dataclass(frozen=True)
-class Part:
-    """One form or cover sheet of a document: its HTML fragment and its stylesheets."""
-
-    html: str
-    stylesheets: tuple[str, ...]
 
 
 def balanced_runs(parts: Sequence[Part], count: int) -> list[list[Part]]:
@@ -203,55 +189,17 @@ def png_uri(png: bytes | None) -> str | None:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-class _LRU:
-    """A small thread-safe in-memory cache of rendered PDFs (never on disk: personal data)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: Any) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
 class Documents:
     """The renderer for one templates root: HTML fragments, form PDFs, packets, cache."""
 
     def __init__(self, root: Path | str = DEFAULT_ROOT, *, cache_size: int = 64) -> None:
         self.catalog: Catalog = catalog_for(root)
         self.root = self.catalog.root
-        self.fetcher = TemplateFetcher(self.root)
-        self.cache = _LRU(cache_size)
-        self._css: dict[str, CSS] = {}
-        self._css_lock = threading.Lock()
-        self._numbers = _LRU(64)  # numbering sheets by page count (no personal data)
-        self.pool: Any = None  # a DocumentPool when parallel packet rendering is on
+        self.layout = Layout(self.catalog)
+        self.cache = LRU(cache_size)
+        self.pool: DocumentPool | None = None  # a DocumentPool when parallel packet rendering is on
         self.workers = 0  # > 0: start that many workers with the first packet (see _packet_pool)
         self._pool_lock = threading.Lock()
-        # One font configuration kept across renders: WeasyPrint otherwise builds a new Pango
-        # font map per document; reusing it keeps Pango's font and shaping caches warm
-        # (about a fifth off every render). Pango objects are not thread-safe, so renders
-        # take turns; they hold the GIL throughout anyway, so threads lose no parallelism.
-        self._font_config = FontConfiguration()
-        self._render_lock = threading.Lock()
 
     # ---- HTML ---------------------------------------------------------------------------
 
@@ -320,97 +268,14 @@ class Documents:
         )
         return Markup(compact(html))  # noqa: S704  (output of an autoescaping template)
 
-    def document_html(self, title: str, parts: Iterable[str], stylesheets: Iterable[str]) -> str:
-        """Wrap fragments into one standalone HTML document (lang, title, stylesheet links)."""
-        return self.catalog.render(
-            DOCUMENT_TEMPLATE,
-            title=title,
-            parts=[Markup(p) for p in parts],  # noqa: S704  (rendered fragments)
-            stylesheets=list(dict.fromkeys(stylesheets)),
-        )
-
-    # ---- PDF ----------------------------------------------------------------------------
-
-    def _stylesheet(self, name: str) -> CSS:
-        with self._css_lock:
-            if name not in self._css:
-                path = self.root / name
-                self._css[name] = CSS(
-                    string=path.read_text(encoding="utf-8"),
-                    base_url=path.as_uri(),
-                    url_fetcher=self.fetcher,
-                )
-            return self._css[name]
-
-    def _layout(self, title: str, html: str, stylesheets: Iterable[str], tagged: bool) -> Any:
-        """Lay out one HTML document (call under the render lock); return WeasyPrint's Document."""
-        source = self.document_html(title, [html], ())
-        return HTML(
-            string=source, base_url=self.root.as_uri() + "/", url_fetcher=self.fetcher
-        ).render(
-            stylesheets=[self._stylesheet(n) for n in dict.fromkeys(stylesheets)],
-            font_config=self._font_config,
-            pdf_tags=tagged,
-        )
-
-    def rendered_parts(self, title: str, parts: Sequence[Part]) -> Rendered:
-        """Lay out each part (a form, the cover sheet) on its own, then write ONE PDF of them.
-
-        Laying out a part alone is cheaper than laying out many as one document: each part
-        is matched against its own stylesheets only, and WeasyPrint lays every page out a
-        second time when it meets a running element (our footer) on a page after the first.
-        The pages are written together (``Document.copy``), so the PDF embeds one subset
-        per font. Pages are not numbered here: ``finish`` numbers the joined packet.
-        """
-        if not parts:
-            raise ValueError("a document needs at least one form or a cover sheet")
-        with self._render_lock:
-            laid = [self._layout(title, p.html, p.stylesheets, False) for p in parts]
-            document = laid[0].copy([page for doc in laid for page in doc.pages])
-            pdf: bytes = document.write_pdf()
-            boxes = tuple(_sign_boxes(document))
-        return Rendered(pdf, len(document.pages), boxes)
-
-    def _render_tagged(self, title: str, parts: Sequence[Part]) -> bytes:
-        """Lay out parts as ONE HTML document and write the PDF/UA variant (numbered by CSS).
-
-        The structure tree is the document's: joining PDFs would break it, so the tagged
-        variant is never laid out in pieces.
-        """
-        stylesheets = [s for p in parts for s in p.stylesheets] + [PAGE_NUMBER_STYLESHEET]
-        html = "".join(p.html for p in parts)
-        with self._render_lock:
-            document = self._layout(title, html, stylesheets, True)
-            pdf: bytes = document.write_pdf(pdf_variant=PDF_UA)
-        return pdf
-
     def _pdf(
         self, title: str, parts: Sequence[str], stylesheets: Sequence[str], tagged: bool
     ) -> bytes:
         """Render HTML fragments sharing stylesheets as a finished PDF (for tests)."""
         shared = [Part(html, tuple(stylesheets)) for html in parts]
         if tagged:
-            return self._render_tagged(title, shared)
-        return self.finish([self.rendered_parts(title, shared)], None, title)
-
-    def page_numbers(self, total: int) -> bytes:
-        """Return the numbering sheet of a ``total``-page document: blank pages with "x / N".
-
-        It depends on nothing but ``total``, so it is rendered once per size and kept.
-        """
-        sheet: bytes | None = self._numbers.get(total)
-        if sheet is None:
-            blank = Part('<div class="knumber-page"></div>' * total, NUMBERING_STYLESHEETS)
-            with self._render_lock:
-                sheet = self._layout("", blank.html, blank.stylesheets, False).write_pdf()
-            assert sheet is not None
-            self._numbers.put(total, sheet)
-        return sheet
-
-    def finish(self, pieces: Sequence[Rendered], signature_png: bytes | None, title: str) -> bytes:
-        """Join rendered pieces into the PDF handed out: pages numbered through, signed."""
-        total = sum(piece.pages for piece in pieces)
-        return assemble(pieces, signature_png, title, self.page_numbers(total))
+            return self.layout.render_tagged(title, shared)
+        return self.layout.finish([self.layout.rendered_parts(title, shared)], None, title)
 
     def form_part(self, doc: FormDocument, ctx: RenderContext) -> Part:
         """Return a form as a part of a document: its HTML and its stylesheets."""
@@ -490,7 +355,7 @@ class Documents:
         )
         cached: Rendered | None = self.cache.get(key)
         if cached is None:
-            cached = self.rendered_parts(title, self._parts(docs, ctx, procedures, cover_forms))
+            cached = self.layout.rendered_parts(title, self._parts(docs, ctx, procedures, cover_forms))
             self.cache.put(key, cached)
         return cached
 
@@ -515,11 +380,11 @@ class Documents:
             key = self.forms_key(docs, ctx, procedures=procedures, title=title, tagged=True)
             pdf: bytes | None = self.cache.get(key)
             if pdf is None:
-                pdf = self._render_tagged(title, self._parts(docs, ctx, procedures, None))
+                pdf = self.layout.render_tagged(title, self._parts(docs, ctx, procedures, None))
                 self.cache.put(key, pdf)
             return pdf
         rendered = self.rendered_forms(docs, unsigned(ctx), procedures=procedures, title=title)
-        return self.finish([rendered], ctx.signature_png, title)
+        return self.layout.finish([rendered], ctx.signature_png, title)
 
     def render_form_pdf(
         self,
@@ -555,7 +420,7 @@ class Documents:
             title=title,
             cover_forms=forms,
         )
-        return self.finish([cover], None, title)
+        return self.layout.finish([cover], None, title)
 
     def render_department_pdf(
         self,
@@ -592,7 +457,7 @@ class Documents:
                 docs, ctx, procedures=cover_procedures, title=PACKET_TITLE, tagged=True
             )
         pieces = self.rendered_packet(docs, unsigned(ctx), cover_procedures)
-        return self.finish(pieces, ctx.signature_png, PACKET_TITLE)
+        return self.layout.finish(pieces, ctx.signature_png, PACKET_TITLE)
 
     def packet_key(
         self,
@@ -634,11 +499,11 @@ class Documents:
                 log.exception("documents: render workers died; rendering in this process")
                 self.pool = pool.restarted()
         if pieces is None:
-            pieces = (self.rendered_parts(PACKET_TITLE, parts),)
+            pieces = (self.layout.rendered_parts(PACKET_TITLE, parts),)
         self.cache.put(key, pieces)
         return pieces
 
-    def _packet_pool(self) -> Any:
+    def _packet_pool(self) -> DocumentPool | None:
         """Return the worker pool, starting it with the first packet when ``workers`` > 0.
 
         Started on first use, not at app start, so that CLI commands never spawn workers;
@@ -648,13 +513,17 @@ class Documents:
         if self.pool is None and self.workers > 0:
             with self._pool_lock:
                 if self.pool is None:
-                    import atexit
-
-                    from app.documents.pool import DocumentPool
-
-                    self.pool = DocumentPool(str(self.root), self.workers)
+                    self.pool = DocumentPool(str(self.root), self.workers, self.warm_up_parts())
                     atexit.register(self.pool.close)
         return self.pool
+
+    def warm_up_parts(self) -> list[Part]:
+        """Return the parts a renderer lays out once at start: the first form's sample."""
+        sample = next(iter(self.catalog.forms.values()), None)
+        if sample is None:
+            return []
+        ctx = RenderContext(case_number="warm-up")
+        return [self.form_part(FormDocument(sample.form_id, sample.sample), ctx)]
 
     def prepare_packet(
         self,
@@ -680,19 +549,10 @@ class Documents:
         time otherwise).
         """
         for template in self.catalog.forms.values():
-            for name in template.stylesheets:
-                self._stylesheet(name)
             self.catalog.env.get_template(f"{template.form_id}/template.html")
-        for name in (*COVER_STYLESHEETS, *NUMBERING_STYLESHEETS):
-            self._stylesheet(name)
-        sample = next(iter(self.catalog.forms.values()), None)
-        if sample is not None:
-            self.render_forms_pdf(
-                [FormDocument(sample.form_id, sample.sample)],
-                RenderContext(case_number="warm-up"),
-                procedures=[],
-            )
-        self.page_numbers(1)  # a single form's
+        for name in COVER_STYLESHEETS:
+            self.layout.stylesheet(name)
+        self.layout.warm_up(self.warm_up_parts())
         self.cache.clear()
         gc.collect()
         gc.freeze()
@@ -701,29 +561,6 @@ class Documents:
 def unsigned(ctx: RenderContext) -> RenderContext:
     """Return the context without the signature (what the cached PDFs are rendered with)."""
     return replace(ctx, signature_png=None) if ctx.signature_png else ctx
-
-
-def _sign_boxes(document: Any) -> Iterator[SignBox]:
-    """Yield where each signature box (``div.ksign-box``) landed, in PDF points.
-
-    WeasyPrint has no public API for box positions; ``_page_box`` is its laid-out tree.
-    """
-    for number, page in enumerate(document.pages):
-        for box in page._page_box.descendants(placeholders=True):
-            box = getattr(box, "_box", box)  # absolutely positioned boxes sit in placeholders
-            element = box.element
-            if element is None or box.element_tag != "div":
-                continue
-            if "ksign-box" not in (element.get("class") or "").split():
-                continue
-            x, y = box.content_box_x(), box.content_box_y()
-            yield SignBox(
-                number,
-                x * PT_PER_PX,
-                (page.height - y - box.height) * PT_PER_PX,
-                box.width * PT_PER_PX,
-                box.height * PT_PER_PX,
-            )
 
 
 def group_by_department(docs: Sequence[FormDocument]) -> list[list[FormDocument]]:

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, send_from_directory
 
-from app.auth.access import RESIDENT, STAFF_ROLES, allow
+from app.auth.access import RESIDENT, allow
 from app.documents import RenderContext, documents
 from app.documents.catalog import TemplateError
+from app.models.user import STAFF_ROLES
 
 bp = Blueprint("documents", __name__, url_prefix="/documents", template_folder="templates")
 

@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 
+# The staff roles and their Japanese names: the one home (access rules, accounts and pages
+# all read them from here).
+STAFF_ROLES = ("counter", "policy", "admin")
+ROLE_LABELS = {"counter": "窓口職員", "policy": "制度所管課", "admin": "管理者"}
+
 
 class StaffUser(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     """A member of staff who logs in with a password; ``role`` decides what they reach."""

@@ -21,9 +21,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
+from app.crypto import FactCipher
 from app.models.registry import RegistryHousehold, RegistryResident
 from app.registry.adapter import HouseholdRecord
-from app.services.encryption import FactCipher
 
 SEED_PATH = Path(__file__).with_name("demo_residents.yaml")
 

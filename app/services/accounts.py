@@ -10,9 +10,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
-from app.auth.access import STAFF_ROLES
 from app.extensions import db
 from app.models import StaffUser
+from app.models.user import STAFF_ROLES
 
 _hasher = PasswordHasher()
 LOCK_WINDOW = timedelta(minutes=15)

@@ -13,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.crypto import FactCipher
 from app.extensions import db
 from app.models import AuditEvent, Case, FactChange, FactValue
 from app.models.case import CHANNELS
-from app.services.encryption import FactCipher
 
 # Which status may follow which; reopening (from closed or cancelled) needs a reason.
 TRANSITIONS: dict[str, frozenset[str]] = {

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from app.crypto import InvalidToken
 from app.engine import FactValueError, RuleSet, parse_fact_value
 from app.engine.formats import OutsideEra
 from app.engine.result import json_value
@@ -25,7 +26,6 @@ from app.scanning.classify import ScanResult
 from app.scanning.mynumber_qr import mask_my_number
 from app.scanning.preentry import EVENTS
 from app.services.cases import CaseError, StoredFact, audit, cipher, record_fact, stored_facts
-from app.services.encryption import InvalidToken
 from app.services.interview import case_as_of, fact_def_for
 
 PENDING_SECONDS = 600  # staff confirm within ten minutes of the scan, or scan again

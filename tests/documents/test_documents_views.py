@@ -52,7 +52,7 @@ def test_warm_up_loads_everything_and_leaves_no_cached_pdf(tmp_path: Any) -> Non
 
     docs = Documents(DEFAULT_ROOT, cache_size=8)
     docs.warm_up()
-    assert docs._css  # stylesheets parsed once
+    assert docs.layout._css  # stylesheets parsed once
     assert docs.cache.get("anything") is None and not docs.cache._items
 
 

@@ -1,7 +1,7 @@
 import pytest
 from cryptography.fernet import Fernet
 
-from app.services.encryption import FactCipher, InvalidToken
+from app.crypto import FactCipher, InvalidToken
 
 
 def test_round_trip_keeps_japanese_and_types():

@@ -10,6 +10,8 @@ from flask.cli import AppGroup
 
 from app.documents import RenderContext, documents, verify_pdf
 from app.documents.catalog import TemplateError
+from app.policy.cli import parse_as_of, read_facts
+from app.services.rules import current_ruleset, evaluate_case
 
 
 @click.group("documents", cls=AppGroup)
@@ -66,9 +68,6 @@ def packet(
     facts_path: str, as_of: str | None, case_number: str, output: Path, tagged: bool
 ) -> None:
     """Evaluate a case's facts and write its packet: the cover sheet, then every form."""
-    from app.policy.cli import parse_as_of, read_facts
-    from app.services.rules import current_ruleset, evaluate_case
-
     ruleset = current_ruleset(current_app)
     result = evaluate_case(current_app, read_facts(facts_path), parse_as_of(as_of)).to_json()
     context = RenderContext(
