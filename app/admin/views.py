@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import clock
 from app.admin.forms import NewKioskForm, NewUserForm
 from app.auth.access import allow
 from app.extensions import db
@@ -48,7 +47,7 @@ def create_staff():
                 form.password.data or "",
                 form.role.data or "",
                 form.display_name.data or "",
-                now=datetime.now(),
+                now=clock.now(),
             )
         except AccountError:
             form.username.errors = [*form.username.errors, "この職員IDは既に使われています。"]
@@ -68,7 +67,7 @@ def create_kiosk():
     if not form.validate_on_submit():
         return _page(NewUserForm(formdata=None), form), 400
     kiosk, token = register_kiosk(
-        form.name.data or "", actor=current_user.username, now=datetime.now()
+        form.name.data or "", actor=current_user.username, now=clock.now()
     )
     setup_url = url_for("resident.kiosk_setup", token=token, _external=True)
     return _page(

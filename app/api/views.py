@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app import clock
 from app.auth.access import allow
 from app.engine import LoadError
 from app.services.rules import evaluate_case
@@ -32,7 +33,7 @@ def evaluate() -> Any:
         )
     raw_date = body.get("as_of")
     try:
-        as_of = date.fromisoformat(raw_date) if raw_date else date.today()
+        as_of = date.fromisoformat(raw_date) if raw_date else clock.today()
     except (TypeError, ValueError):
         return _error(400, "as_of は YYYY-MM-DD の形式で指定してください")
     try:

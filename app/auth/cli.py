@@ -1,10 +1,10 @@
 """``flask users``: manage staff accounts from the command line."""
 
-from datetime import datetime
 
 import click
 from flask.cli import AppGroup
 
+from app import clock
 from app.models.user import STAFF_ROLES
 from app.services.accounts import AccountError, create_user
 
@@ -22,7 +22,7 @@ def users_cli() -> None:
 def create(username: str, role: str, display_name: str, password: str) -> None:
     """Create a staff account with an argon2-hashed password."""
     try:
-        user = create_user(username, password, role, display_name, now=datetime.now())
+        user = create_user(username, password, role, display_name, now=clock.now())
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {user.username} ({user.role})")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
+from app import clock
 from app.auth.access import PUBLIC, allow
 from app.auth.forms import LoginForm
 from app.extensions import db, login_manager
@@ -57,7 +57,7 @@ def login():
         outcome = authenticate(
             form.username.data or "",
             form.password.data or "",
-            now=datetime.now(),
+            now=clock.now(),
             max_failures=current_app.config["LOGIN_ATTEMPTS"],
         )
         if outcome.user is not None:

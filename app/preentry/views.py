@@ -7,11 +7,12 @@ QR (on the resident's phone or on paper) carries the data to the counter.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
 
+from app import clock
 from app.auth.access import PUBLIC, allow
 from app.engine import FactValueError, parse_fact_value
 from app.preentry.forms import PreEntryForm
@@ -69,7 +70,7 @@ def _check(form: PreEntryForm, today: date) -> dict[str, Any] | None:
 @allow(PUBLIC)
 def page() -> Any:
     form = PreEntryForm()
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     today = (now + _JST_OFFSET).date()
     if form.validate_on_submit() and (values := _check(form, today)) is not None:
         entry = PreEntry(

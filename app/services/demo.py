@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app import clock
 from app.extensions import db
 from app.models import StaffUser
 from app.registry.demo import index_key, load_seed, seed_residents
@@ -58,7 +59,7 @@ def demo_cli() -> None:
 @demo_cli.command("load")
 def load() -> None:
     """Load the demo data; running it again changes nothing."""
-    loaded = load_demo(now=datetime.now())
+    loaded = load_demo(now=clock.now())
     click.echo(
         f"demo data: {len(loaded.accounts)} account(s) created"
         if loaded.accounts
