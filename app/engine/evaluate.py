@@ -167,7 +167,7 @@ class _Run:
             self.warnings.append(
                 Warning(
                     "deadline_passed",
-                    f"{procedure.title}の届出期限（{_wareki_or_iso(due)}、{procedure.deadline.label if procedure.deadline else ''}）を過ぎています",
+                    f"{procedure.title}の届出期限（{wareki.format_wareki_or_iso(due)}、{procedure.deadline.label if procedure.deadline else ''}）を過ぎています",
                 )
             )
         return AppliedProcedure(
@@ -449,14 +449,6 @@ def _role_conflicts(ruleset: RuleSet, persons: list[Person]) -> list[Warning]:
                 )
             )
     return out
-
-
-def _wareki_or_iso(day: date) -> str:
-    """Format a date in 和暦, or ISO when it lies before 明治."""
-    try:
-        return wareki.format_wareki(day)
-    except wareki.OutsideEraError:
-        return day.isoformat()
 
 
 def evaluate(ruleset: RuleSet, facts: Mapping[str, Any], as_of: date) -> Result:
