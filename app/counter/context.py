@@ -93,11 +93,9 @@ def workspace_context(
         "departments": procedures_by_department(rules, result),
         "why_lines": {p.key: why_facts(rules, p.why.facts, facts) for p in result.procedures},
         "facts": facts,
-        "status_labels": STATUS_LABELS,
         "next_statuses": []
         if case.purged_at  # nothing left to reopen
         else sorted(TRANSITIONS.get(case.status, frozenset()) - FLOW_ONLY),
-        "provenance_labels": PROVENANCE_LABELS,
         "roles": rules.roles,
         "events": {e.id: e.title for e in rules.events.values()},
     }
