@@ -7,6 +7,11 @@ Pure (no Flask, no I/O): the engine, scanning and services raise subclasses of
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+V = TypeVar("V", bound=Callable[..., Any])
+
 
 class DomainError(Exception):
     """A refused operation: ``code`` is stable, ``message`` is Japanese, ``status`` is HTTP."""
@@ -37,3 +42,17 @@ class DomainError(Exception):
         if self.hint:
             body["hint"] = self.hint
         return body
+
+
+def answered_by(answer: Callable[[DomainError], Any]) -> Callable[[V], V]:
+    """Mark a view whose refusals keep a shape of their own (JSON, or flash and stay).
+
+    The one handler in ``app.web`` calls ``answer(error)`` for a ``DomainError`` raised by
+    a view marked so; unmarked views get the error page (or JSON under ``/api/``).
+    """
+
+    def mark(view: V) -> V:
+        view.answer_refusal = answer  # type: ignore[attr-defined]
+        return view
+
+    return mark

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.auth.access import PUBLIC, enforce_access
+from app.errors import DomainError
 from app.models.user import ROLE_LABELS
 
 # Allow what the pages need and nothing else: no inline script, no third-party origin.
@@ -81,6 +82,21 @@ def _register_errors(app: Flask) -> None:
             return jsonify(error={"code": 400, "message": title, "hint": hint}), 400
         return render_template("error.html", code=400, title=title, hint=hint), 400
 
+    def handle_refusal(error: DomainError) -> Any:
+        # The one place a refused operation becomes a response: a view may keep its own
+        # shape (see app.errors.answered_by), the API answers JSON, pages the error page.
+        view = app.view_functions.get(request.endpoint or "")
+        answer = getattr(view, "answer_refusal", None)
+        if answer is not None:
+            return answer(error)
+        if request.path.startswith("/api/"):
+            return jsonify(error=error.as_dict()), error.status
+        hint = error.hint or ERROR_TEXT.get(error.status, ERROR_TEXT[400])[1]
+        return render_template(
+            "error.html", code=error.status, title=error.message, hint=hint
+        ), error.status
+
+    app.register_error_handler(DomainError, handle_refusal)
     app.register_error_handler(CSRFError, handle_csrf)
     for code in ERROR_TEXT:
         app.register_error_handler(code, handle)
@@ -92,8 +108,7 @@ def register_web(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
-    from app.counter import scan_views  # noqa: F401  (adds scan, still and attachment routes)
-    from app.counter.resident_views import bp as counter_bp  # its routes + the resident box
+    from app.counter import bp as counter_bp
     from app.documents.views import bp as documents_bp
     from app.media.views import bp as media_bp
     from app.policy.views import bp as policy_bp

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app import clock
 from app.services.retention import expired_cases, purge_cases
 
 
@@ -23,7 +22,7 @@ def cases_cli() -> None:
 def purge(dry_run: bool) -> None:
     """Delete residents' data of cases finished more than RETENTION_DAYS ago (run daily)."""
     days = current_app.config["RETENTION_DAYS"]
-    now = datetime.now()
+    now = clock.now()
     cases = expired_cases(now, days)
     for case in cases:
         click.echo(f"{case.number}  closed {case.closed_at:%Y-%m-%d}  ({case.status})")

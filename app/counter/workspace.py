@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from flask import render_template
@@ -13,18 +12,9 @@ from markupsafe import Markup
 
 from app.counter.fact_forms import fact_form_class
 from app.engine import Result, RuleSet
-from app.engine.formats import OutsideEra, format_value
+from app.models.case import PROVENANCE_LABELS
 from app.services.cases import StoredFact
 from app.services.interview import display_value, split_fact_id
-
-PROVENANCE_LABELS = {
-    "interview": "聞き取り",
-    "registry": "住民記録より",
-    "id_qr": "カード読取",
-    "pre_entry": "事前入力",
-    "derived": "自動計算",
-    "resident": "住民の申出",
-}
 
 
 @dataclass(frozen=True)
@@ -194,16 +184,6 @@ def interview_sections(
         if row is not None:
             section(split_fact_id(fact_id)[0]).rows.append(row)
     return [s for s in sections.values() if s.rows or s.person is not None]
-
-
-def wareki(day: date | None) -> str:
-    """Format a deadline for staff screens in 和暦."""
-    if day is None:
-        return ""
-    try:
-        return str(format_value("wareki", day))
-    except OutsideEra:
-        return day.isoformat()
 
 
 def procedures_by_department(ruleset: RuleSet, result: Result) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 
+# The one home of case status: every status, its label for people, and the allowed moves.
 CASE_STATUSES = (
     "new",
     "interviewing",
@@ -19,8 +20,46 @@ CASE_STATUSES = (
     "closed",
     "cancelled",
 )
+STATUS_LABELS = {
+    "new": "受付",
+    "interviewing": "聞き取り中",
+    "review": "住民確認中",
+    "signed": "署名済み",
+    "issued": "交付済み",
+    "closed": "完了",
+    "cancelled": "取消",
+}
+# Which status may follow which; reopening (from closed or cancelled) needs a reason.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "new": frozenset({"interviewing", "cancelled"}),
+    "interviewing": frozenset({"review", "cancelled"}),
+    "review": frozenset({"interviewing", "signed", "cancelled"}),
+    "signed": frozenset({"issued"}),
+    "issued": frozenset({"closed"}),
+    "closed": frozenset({"interviewing"}),
+    "cancelled": frozenset({"interviewing"}),
+}
+# Statuses reached only through their own step (a signature, issuing), not a plain button.
+FLOW_ONLY = frozenset({"signed", "issued"})
+# A finished case: the call is hung up and the case leaves the counter's list.
+FINISHED = frozenset({"closed", "cancelled"})
+REOPEN_FROM = FINISHED
+# Facts may change, and the resident may join, only while a case is still open.
+EDITABLE = frozenset({"new", "interviewing", "review"})
+OPEN_FOR_RESIDENT = EDITABLE
+# Once signed, nothing about the documents changes any more.
+FINAL = frozenset({"signed", "issued", "closed", "cancelled"})
 CHANNELS = ("counter", "kiosk", "remote")
 PROVENANCES = ("interview", "registry", "id_qr", "pre_entry", "derived", "resident")
+# Where a fact came from, as staff read it next to the value.
+PROVENANCE_LABELS = {
+    "interview": "聞き取り",
+    "registry": "住民記録より",
+    "id_qr": "カード読取",
+    "pre_entry": "事前入力",
+    "derived": "自動計算",
+    "resident": "住民の申出",
+}
 
 
 class Case(db.Model):  # type: ignore[name-defined,misc]

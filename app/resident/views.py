@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -21,13 +20,14 @@ from flask import (
 )
 from flask_login import logout_user
 
+from app import clock
 from app.auth.access import PUBLIC, RESIDENT, allow, resident_case_id
 from app.engine import LoadError, Result, RuleSet
+from app.errors import DomainError, answered_by
 from app.extensions import db
 from app.models import Case
 from app.resident.forms import PinForm
 from app.services.case_documents import cover_pdf
-from app.services.cases import CaseError
 from app.services.interview import evaluate_stored
 from app.services.joining import (
     JoinError,
@@ -50,7 +50,7 @@ from app.services.review import (
     stylesheets,
 )
 from app.services.rules import current_ruleset
-from app.services.signing import SigningError, decode_data_url, sign_case, signed_packet_pdf
+from app.services.signing import decode_data_url, sign_case, signed_packet_pdf
 
 bp = Blueprint("resident", __name__)
 bp.record_once(lambda state: init_live(state.app))
@@ -75,24 +75,40 @@ def _start_resident_session(case_id: int) -> None:
     publish(case_id, {"type": "joined"})
 
 
-# Unknown links and devices are "not found"; links that existed but can no longer be
-# used are "gone". 403 stays reserved for the access guard (who may reach a page at all).
-_STATUS = {"unknown": 404, "kiosk_unknown": 404}
+# How refusals are answered (see app.errors.answered_by and app.web's one handler).
 
 
-def _refused(error: JoinError) -> tuple[str, int]:
-    status = _STATUS.get(error.code, 410)
-    return render_template("resident/refused.html", message=error.message), status
+def _refused(error: DomainError) -> tuple[str, int]:
+    """Show the resident why the link or device cannot be used (404 unknown, 410 gone)."""
+    return render_template("resident/refused.html", message=error.message), error.status
+
+
+def _json_refusal(error: DomainError) -> Any:
+    """Answer the resident page's script: it shows ``error`` next to the button."""
+    return jsonify(ok=False, code=error.code, error=error.message), error.status
+
+
+def _kiosk_status_refusal(error: DomainError) -> Any:
+    return jsonify(error=error.message), error.status
+
+
+def _kiosk_join_refusal(error: DomainError) -> Any:
+    if error.code == "kiosk_waiting":  # nobody attached a case yet: back to the welcome
+        return redirect(url_for("resident.kiosk"))
+    return _refused(error)
+
+
+def _gone() -> Any:
+    """Answer a script whose case is no longer open to the resident."""
+    return jsonify(error=JoinError("closed").message, closed=True), 410
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])
+@answered_by(_refused)
 @allow(PUBLIC)
 def join(token: str):
-    now = datetime.now()
-    try:
-        check_link(token, now)
-    except JoinError as error:
-        return _refused(error)
+    now = clock.now()
+    check_link(token, now)
     form = PinForm()
     error_message = None
     if form.validate_on_submit():
@@ -105,8 +121,8 @@ def join(token: str):
             )
         except JoinError as error:
             if error.code == "locked":
-                return _refused(error)
-            error_message = error.message
+                raise
+            error_message = error.message  # a wrong PIN: stay on the form and say so
         else:
             _start_resident_session(case_id)
             return redirect(url_for("resident.case"))
@@ -115,12 +131,10 @@ def join(token: str):
 
 
 @bp.route("/kiosk/setup/<token>")
+@answered_by(_refused)
 @allow(PUBLIC)
 def kiosk_setup(token: str):
-    try:
-        kiosk = kiosk_for_token(token)
-    except JoinError as error:
-        return _refused(error)
+    kiosk = kiosk_for_token(token)
     response = make_response(redirect(url_for("resident.kiosk")))
     response.set_cookie(
         KIOSK_COOKIE,
@@ -135,34 +149,26 @@ def kiosk_setup(token: str):
 
 
 @bp.route("/kiosk")
+@answered_by(_refused)
 @allow(PUBLIC)
 def kiosk():
-    try:
-        device = kiosk_for_token(request.cookies.get(KIOSK_COOKIE))
-    except JoinError as error:
-        return _refused(error)
+    device = kiosk_for_token(request.cookies.get(KIOSK_COOKIE))
     return render_template("resident/kiosk.html", kiosk=device)
 
 
 @bp.route("/kiosk/status")
+@answered_by(_kiosk_status_refusal)
 @allow(PUBLIC)
 def kiosk_status():
-    try:
-        device = kiosk_for_token(request.cookies.get(KIOSK_COOKIE))
-    except JoinError as error:
-        return jsonify(error=error.message), 404
+    device = kiosk_for_token(request.cookies.get(KIOSK_COOKIE))
     return jsonify(attached=device.attached_case_id is not None)
 
 
 @bp.route("/kiosk/join", methods=["POST"])
+@answered_by(_kiosk_join_refusal)
 @allow(PUBLIC)
 def kiosk_join():
-    try:
-        case_id = admit_kiosk(request.cookies.get(KIOSK_COOKIE), now=datetime.now())
-    except JoinError as error:
-        if error.code == "kiosk_waiting":
-            return redirect(url_for("resident.kiosk"))
-        return _refused(error)
+    case_id = admit_kiosk(request.cookies.get(KIOSK_COOKIE), now=clock.now())
     _start_resident_session(case_id)
     session["via_kiosk"] = True
     return redirect(url_for("resident.case"))
@@ -249,7 +255,7 @@ def case():
 def forms():
     current = _open_case()
     if current is None:
-        return jsonify(error=JoinError("closed").message, closed=True), 410
+        return _gone()
     ruleset, result = _evaluated(current)
     return jsonify(_forms_state(ruleset, current, result))
 
@@ -259,7 +265,7 @@ def forms():
 def events():
     current = _open_case()
     if current is None:
-        return jsonify(error=JoinError("closed").message, closed=True), 410
+        return _gone()
     try:
         after = int(request.headers.get("Last-Event-ID") or request.args.get("after") or 0)
     except ValueError:
@@ -272,64 +278,54 @@ def events():
     )
 
 
-def _case_error(error: CaseError | SigningError, status: int = 422) -> Any:
-    return jsonify(ok=False, code=error.code, error=error.message), status
-
-
 @bp.route("/r/confirm", methods=["POST"])
+@answered_by(_json_refusal)
 @allow(RESIDENT)
 def confirm():
     current = _open_case()
     if current is None:
-        return jsonify(error=JoinError("closed").message, closed=True), 410
+        return _gone()
     ruleset, result = _evaluated(current)
-    try:
-        confirm_form(
-            ruleset,
-            current,
-            result,
-            request.form.get("form", ""),
-            request.form.get("hash", ""),
-            now=datetime.now(),
-        )
-    except CaseError as error:
-        return _case_error(error, 409 if error.code == "changed" else 422)
+    confirm_form(
+        ruleset,
+        current,
+        result,
+        request.form.get("form", ""),
+        request.form.get("hash", ""),
+        now=clock.now(),
+    )
     return jsonify(ok=True, **_forms_state(ruleset, current, result))
 
 
 @bp.route("/r/request", methods=["POST"])
+@answered_by(_json_refusal)
 @allow(RESIDENT)
 def ask_correction():
     current = _open_case()
     if current is None:
-        return jsonify(error=JoinError("closed").message, closed=True), 410
+        return _gone()
     ruleset, result = _evaluated(current)
-    try:
-        request_correction(
-            current,
-            request.form.get("form", ""),
-            request.form.get("field"),
-            request.form.get("note", ""),
-            now=datetime.now(),
-            form_keys=[f.key for f in result.forms],
-        )
-    except CaseError as error:
-        return _case_error(error)
+    request_correction(
+        current,
+        request.form.get("form", ""),
+        request.form.get("field"),
+        request.form.get("note", ""),
+        now=clock.now(),
+        form_keys=[f.key for f in result.forms],
+    )
     return jsonify(ok=True)
 
 
 @bp.route("/r/sign", methods=["POST"])
+@answered_by(_json_refusal)
 @allow(RESIDENT)
 def sign():
     current = _open_case()
     if current is None:
-        return jsonify(error=JoinError("closed").message, closed=True), 410
+        return _gone()
     ruleset, result = _evaluated(current)
-    try:
-        png = decode_data_url(request.form.get("signature", ""))
-        sign_case(ruleset, current, result, png, now=datetime.now())
-    except SigningError as error:
-        return _case_error(error)
+    png = decode_data_url(request.form.get("signature", ""))
+    sign_case(ruleset, current, result, png, now=clock.now())
     session["receipt_case_id"] = current.id
     seconds = KIOSK_RECEIPT_SECONDS if session.get("via_kiosk") else RECEIPT_SECONDS
     session["receipt_until"] = time.time() + seconds

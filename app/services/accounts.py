@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
+from app.errors import DomainError
 from app.extensions import db
 from app.models import StaffUser
 from app.models.user import STAFF_ROLES
@@ -20,7 +21,7 @@ LOCK_WINDOW = timedelta(minutes=15)
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-class AccountError(ValueError):
+class AccountError(DomainError, ValueError):
     """A staff account could not be created or changed; the message says why."""
 
 

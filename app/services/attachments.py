@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 import cv2
 import numpy as np
@@ -24,7 +27,9 @@ def attach_still(
     still = document_still(frame)
     ok, jpeg = cv2.imencode(".jpg", still.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
-        raise CaseError("still_failed", "画像を保存できませんでした。もう一度撮影してください。")
+        raise CaseError(
+            "still_failed", "画像を保存できませんでした。もう一度撮影してください。", status=500
+        )
     number = (
         db.session.scalar(
             select(func.max(CaseAttachment.number)).where(CaseAttachment.case_id == case.id)
@@ -78,7 +83,7 @@ def read_attachment(case: Case, number: int, *, actor: str, now: datetime) -> Ca
         )
     )
     if attachment is None:
-        raise CaseError("not_found", "この添付画像はありません。")
+        raise CaseError("not_found", "この添付画像はありません。", status=404)
     audit(case.id, actor, "attachment_viewed", {"number": number}, now)
     db.session.commit()
     return attachment
@@ -87,3 +92,33 @@ def read_attachment(case: Case, number: int, *, actor: str, now: datetime) -> Ca
 def attachment_image(attachment: CaseAttachment) -> bytes:
     """Return an attachment's image bytes, decrypted."""
     return cipher().open_bytes(attachment.image_enc)
+
+
+NO_VIDEO = "住民の映像が届いていません。住民側の通話がつながり、カメラが有効になっているか確認してください。"
+MEDIA_BUSY = "通話サーバーが応答しません。しばらく待ってから、もう一度お試しください。"
+
+
+@contextmanager
+def video_call() -> Iterator[Any]:
+    """Yield the media server, turning a missing video or a busy server into a CaseError."""
+    # Imported here: the media server pulls in WebRTC, which only the video counter needs.
+    from app.media.loop import MediaTimeout
+    from app.media.server import NoVideo, media_server
+
+    try:
+        yield media_server()
+    except NoVideo:
+        raise CaseError("no_video", NO_VIDEO, status=409) from None
+    except MediaTimeout:
+        raise CaseError("media_busy", MEDIA_BUSY, status=503) from None
+
+
+def take_still(case: Case, *, actor: str, now: datetime) -> CaseAttachment:
+    """Take a still of the resident's video and attach it to the case, committed.
+
+    :raises CaseError: no video from the resident (409), the media server is busy (503),
+        or the image could not be stored (500).
+    """
+    with video_call() as server:
+        frame = server.take_still(case.id)
+    return attach_still(case, frame, actor=actor, now=now)

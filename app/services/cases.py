@@ -14,33 +14,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.crypto import FactCipher
+from app.errors import DomainError
 from app.extensions import db
 from app.models import AuditEvent, Case, FactChange, FactValue
-from app.models.case import CHANNELS
-
-# Which status may follow which; reopening (from closed or cancelled) needs a reason.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "new": frozenset({"interviewing", "cancelled"}),
-    "interviewing": frozenset({"review", "cancelled"}),
-    "review": frozenset({"interviewing", "signed", "cancelled"}),
-    "signed": frozenset({"issued"}),
-    "issued": frozenset({"closed"}),
-    "closed": frozenset({"interviewing"}),
-    "cancelled": frozenset({"interviewing"}),
-}
-REOPEN_FROM = frozenset({"closed", "cancelled"})
-EDITABLE = frozenset({"new", "interviewing", "review"})
-
-STATUS_LABELS = {
-    "new": "受付",
-    "interviewing": "聞き取り中",
-    "review": "住民確認中",
-    "signed": "署名済み",
-    "issued": "交付済み",
-    "closed": "完了",
-    "cancelled": "取消",
-}
-
+from app.models.case import (
+    CHANNELS,
+    EDITABLE,
+    FINISHED,
+    FLOW_ONLY,
+    REOPEN_FROM,
+    STATUS_LABELS,
+    TRANSITIONS,
+)
 
 # Sent once a change of a case is committed (never before: a listener may read it at once):
 # sender = case id, ``kind`` = "facts" (with ``facts``, the changed fact ids) or "status".
@@ -64,13 +49,16 @@ def _forget_changes(session: Session, _previous: object) -> None:
     session.info.pop(_PENDING, None)
 
 
-class CaseError(Exception):
+class CaseError(DomainError):
     """A case operation was refused; ``code`` is stable, ``message`` is for staff (Japanese)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    status = 422
+    default_code = "case_refused"
+
+    def __init__(
+        self, code: str, message: str, *, status: int | None = None, hint: str = ""
+    ) -> None:
+        super().__init__(message, code=code, status=status, hint=hint)
 
 
 @dataclass(frozen=True)
@@ -111,9 +99,16 @@ def audit(
 
 
 def open_case(
-    staff_id: int, events: list[str], channel: str, as_of: date, now: datetime, actor: str
+    staff_id: int,
+    events: list[str],
+    channel: str,
+    as_of: date,
+    now: datetime,
+    actor: str,
+    *,
+    commit: bool = True,
 ) -> Case:
-    """Open a case for one or more life events on a channel and commit it.
+    """Open a case for one or more life events on a channel (committed unless told not to).
 
     :raises CaseError: no event, or an unknown channel.
     """
@@ -136,7 +131,8 @@ def open_case(
     db.session.add(case)
     db.session.flush()
     audit(case.id, actor, "case_opened", {"events": events, "channel": channel}, now)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return case
 
 
@@ -214,6 +210,7 @@ def record_fact(
             "conflict",
             f"この項目は{who}が先に変更しました（現在の値: {shown}）。"
             "内容を確認してから、もう一度入力してください。",
+            status=409,
         )
     if row is not None and row.locked and not (reason and reason.strip()):
         raise CaseError(
@@ -267,8 +264,40 @@ def record_fact(
         raise CaseError(
             "conflict",
             "この項目は他の職員が同時に変更しました。内容を確認してから、もう一度入力してください。",
+            status=409,
         ) from None
     return stored
+
+
+def record_case_event(
+    case: Case, *, actor: str, action: str, detail: dict[str, Any], now: datetime
+) -> None:
+    """Record that someone read or printed something of a case, committed."""
+    audit(case.id, actor, action, detail, now)
+    db.session.commit()
+
+
+def counter_cases(limit: int = 50) -> list[Case]:
+    """Return the cases still in progress at the counter, most recently changed first."""
+    return list(
+        db.session.scalars(
+            select(Case)
+            .where(Case.status.not_in(FINISHED))
+            .order_by(Case.updated_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def audit_events(case: Case) -> list[AuditEvent]:
+    """Return the case's audit trail, newest first."""
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.case_id == case.id)
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        )
+    )
 
 
 def change_status(
@@ -295,7 +324,7 @@ def change_status(
     _note_change(case.id, "status", to)
     case.status = to
     case.updated_at = now
-    if to in ("closed", "cancelled"):
+    if to in FINISHED:
         case.closed_at = now
     db.session.commit()
 
@@ -329,3 +358,23 @@ def record_paper_signature(case: Case, *, actor: str, now: datetime) -> None:
         raise CaseError("not_in_review", "住民確認中の案件だけ、紙での署名を記録できます。")
     case.signature_mode = "paper"
     change_status(case, "signed", actor=actor, now=now)
+
+
+def staff_change_status(
+    case: Case, to: str, *, actor: str, now: datetime, reason: str | None = None
+) -> None:
+    """Move a case by the counter's status button; a finished case's call is hung up.
+
+    :raises CaseError: ``to`` is reached only by its own step (signing, issuing), or
+        ``change_status`` refused the move.
+    """
+    if to in FLOW_ONLY:
+        raise CaseError(
+            "flow_only", "署名と交付は、それぞれの手順の画面から行ってください。", status=400
+        )
+    change_status(case, to, actor=actor, now=now, reason=reason)
+    if to in FINISHED:
+        # Imported here: the media server pulls in WebRTC, which only the counter needs.
+        from app.media.server import media_server
+
+        media_server().close_case(case.id)

@@ -19,6 +19,7 @@ from app.services.cases import (
     StoredFact,
     audit,
     fact_values,
+    open_case,
     record_fact,
     stored_facts,
 )
@@ -213,7 +214,13 @@ def display_value(ruleset: RuleSet, fact_id: str, value: Any) -> str:
 
 
 def import_household(
-    ruleset: RuleSet, case: Case, record: HouseholdRecord, *, actor: str, now: datetime
+    ruleset: RuleSet,
+    case: Case,
+    record: HouseholdRecord,
+    *,
+    actor: str,
+    now: datetime,
+    commit: bool = True,
 ) -> int:
     """Prefill a case from a registry household: each fact stored locked, with its provenance.
 
@@ -246,7 +253,8 @@ def import_household(
         )
         imported += 1
     audit(case.id, actor, "registry_import", {"facts": imported}, now)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return imported
 
 
@@ -314,3 +322,64 @@ def assign_role(
         roles.append(role)
         record_fact(case, f"household[{index}].roles", roles, actor=actor, now=now)
     return index
+
+
+def open_visit(
+    ruleset: RuleSet,
+    registry: ResidentRegistry,
+    staff_id: int,
+    events: list[str],
+    channel: str,
+    registry_code: str | None,
+    *,
+    actor: str,
+    now: datetime,
+) -> Case:
+    """Open a case and prefill it from a registry household, in one transaction.
+
+    :raises CaseError: an unknown event or 住民票コード, or what ``open_case`` refuses.
+    """
+    unknown = [e for e in events if e not in ruleset.events]
+    if unknown:
+        raise CaseError("unknown_event", "選べるライフイベントから選んでください。", status=400)
+    record = registry.find_by_juminhyo_code(registry_code) if registry_code else None
+    if registry_code and record is None:
+        raise CaseError(
+            "unknown_resident",
+            "この住民票コードの住民は見つかりません。検索し直してください。",
+            status=400,
+        )
+    case = open_case(staff_id, events, channel, now.date(), now, actor, commit=False)
+    if record is not None:
+        import_household(ruleset, case, record, actor=actor, now=now, commit=False)
+    db.session.commit()
+    return case
+
+
+@dataclass(frozen=True)
+class HouseholdSearch:
+    """What a registry search found, or why the search could not run."""
+
+    households: list[HouseholdRecord]
+    problem: str | None
+
+
+def search_households(
+    registry: ResidentRegistry,
+    name: str,
+    birth_date: str,
+    code: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> HouseholdSearch:
+    """Search the resident registry and audit the search (hit count only), committed."""
+    households: list[HouseholdRecord] = []
+    problem = None
+    try:
+        households = find_households(registry, name, birth_date, code, as_of=now.date())
+    except CaseError as error:
+        problem = error.message
+    audit(None, actor, "registry_search", {"hits": len(households)}, now)
+    db.session.commit()
+    return HouseholdSearch(households, problem)

@@ -11,13 +11,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import select, update
 
+from app.errors import DomainError
 from app.extensions import db
 from app.models import Case, JoinLink, Kiosk
-from app.services.cases import audit
+from app.models.case import OPEN_FOR_RESIDENT
+from app.services.cases import CaseError, audit
 
 _pins = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
-# Once signed, issued, closed or cancelled, a case is no longer open to its resident.
-OPEN_FOR_RESIDENT = frozenset({"new", "interviewing", "review"})
 
 JOIN_MESSAGES = {
     "unknown": "このリンクは無効です。担当の職員に新しいリンクを発行してもらってください。",
@@ -33,16 +33,20 @@ JOIN_MESSAGES = {
 }
 
 
-class JoinError(Exception):
+# Unknown links and devices are "not found"; links that existed but can no longer be
+# used are "gone"; a wrong PIN is the resident's input. 403 stays reserved for the access
+# guard (who may reach a page at all).
+JOIN_STATUS = {"unknown": 404, "kiosk_unknown": 404, "wrong_pin": 400, "bad_pin": 400}
+
+
+class JoinError(DomainError):
     """A resident could not be admitted; ``code`` is stable, ``message`` is for the resident."""
 
     def __init__(self, code: str, remaining: int | None = None) -> None:
         message = JOIN_MESSAGES[code]
         if code == "wrong_pin" and remaining is not None:
             message += f"（あと{remaining}回まで入力できます）"
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code, status=JOIN_STATUS.get(code, 410))
         self.remaining = remaining
 
 
@@ -184,3 +188,33 @@ def case_open_for_resident(case_id: int) -> bool:
     """Tell whether a resident session may still see its case (not yet signed or closed)."""
     case = db.session.get(Case, case_id)
     return case is not None and case.status in OPEN_FOR_RESIDENT
+
+
+def staff_issue_join_link(case: Case, *, actor: str, now: datetime, minutes: int) -> IssuedLink:
+    """Issue a join link from the counter, only while the case is open for its resident.
+
+    :raises CaseError: the case is signed or finished.
+    """
+    if case.status not in OPEN_FOR_RESIDENT:
+        raise CaseError("closed", "署名済み・完了した案件には参加リンクを発行できません。")
+    return issue_join_link(case, actor=actor, now=now, minutes=minutes)
+
+
+def attach_kiosk_to_case(case: Case, kiosk_id: int | None, *, actor: str, now: datetime) -> Kiosk:
+    """Attach an active kiosk to a case open for its resident, committed.
+
+    :raises CaseError: no such active kiosk, or the case is signed or finished.
+    """
+    kiosk = db.session.get(Kiosk, kiosk_id) if kiosk_id is not None else None
+    if kiosk is None or not kiosk.active:
+        raise CaseError("no_kiosk", "キオスク端末を選んでください。")
+    if case.status not in OPEN_FOR_RESIDENT:
+        raise CaseError("closed", "署名済み・完了した案件にはキオスクを接続できません。")
+    attach_kiosk(kiosk, case, actor=actor, now=now)
+    return kiosk
+
+
+def detach_kiosks(case: Case, *, actor: str, now: datetime) -> None:
+    """Detach every kiosk attached to a case, each audited and committed."""
+    for kiosk in db.session.scalars(select(Kiosk).where(Kiosk.attached_case_id == case.id)):
+        attach_kiosk(kiosk, None, actor=actor, now=now)

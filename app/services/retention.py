@@ -18,8 +18,8 @@ from app.models import (
     ResidentRequest,
     SignedPacket,
 )
+from app.models.case import FINISHED
 
-FINISHED = ("closed", "cancelled")
 # Every table holding what residents told us or showed us (values, history, stills,
 # signatures, signed packets, their corrections) and the links that let them in.
 PERSONAL = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,12 +12,14 @@ from flask import Flask, current_app, has_app_context
 from markupsafe import Markup
 from sqlalchemy import select
 
-from app.documents import TemplateError, document_hash, documents
+from app.documents import TemplateError, document_hash, documents, prepare_packet
 from app.engine import Result, RuleSet
 from app.extensions import db
-from app.models import Case, FormConfirmation, ResidentRequest
-from app.services.case_documents import form_documents, render_context
-from app.services.cases import CaseError, audit, case_changed, cipher
+from app.models import AuditEvent, Case, FormConfirmation, JoinLink, Kiosk, ResidentRequest
+from app.models.case import OPEN_FOR_RESIDENT
+from app.services.case_documents import form_documents, procedure_entries, render_context
+from app.services.cases import CaseError, audit, case_changed, change_status, cipher
+from app.services.interview import evaluate_stored
 from app.services.live import Event, LiveBroker, make_broker
 
 BROKER = "live_broker"
@@ -167,6 +170,7 @@ def confirm_form(
         raise CaseError(
             "changed",
             "この書類は職員が内容を変更しました。新しい内容をご確認のうえ、もう一度押してください。",
+            status=409,
         )
     db.session.add(
         FormConfirmation(case_id=case.id, form_key=key, document_hash=seen_hash, confirmed_at=now)
@@ -242,3 +246,70 @@ def resolve_request(case: Case, request_id: int, *, actor: str, now: datetime) -
     audit(case.id, actor, "correction_resolved", {"request": request_id}, now)
     db.session.commit()
     publish(case.id, {"type": "resolved", "id": request_id})
+
+
+log = logging.getLogger(__name__)
+
+# The resident's steps shown to staff, from the case's audit trail.
+STEP_LABELS = {
+    "join_link_issued": "参加リンクを発行",
+    "resident_joined": "住民が画面に参加",
+    "join_pin_wrong": "暗証番号の誤り",
+    "form_confirmed": "書類を確認",
+    "correction_requested": "訂正を依頼",
+    "correction_resolved": "訂正依頼に対応",
+    "signed_electronically": "電子署名",
+    "kiosk_attached": "キオスクを接続",
+    "kiosk_detached": "キオスクを切断",
+}
+
+
+def resident_box_state(case: Case, now: datetime) -> dict[str, Any]:
+    """Return what the staff page's 住民の画面 box shows: link, kiosks, requests, steps."""
+    link = db.session.scalar(
+        select(JoinLink)
+        .where(JoinLink.case_id == case.id, JoinLink.revoked.is_(False))
+        .order_by(JoinLink.created_at.desc())
+    )
+    steps = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.case_id == case.id, AuditEvent.action.in_(STEP_LABELS))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(30)
+    ).all()
+    return {
+        "case": case,
+        "open": case.status in OPEN_FOR_RESIDENT,
+        "link": link,
+        "link_usable": link is not None and not link.locked and link.expires_at > now,
+        "kiosks": db.session.scalars(
+            select(Kiosk).where(Kiosk.active.is_(True)).order_by(Kiosk.name)
+        ).all(),
+        "requests": open_requests(case.id),
+        "steps": [(s, STEP_LABELS[s.action]) for s in steps],
+        "after": latest_event(case.id),
+        "signed_online": case.signature_mode == "electronic",
+        "form_title": form_title,
+    }
+
+
+def start_resident_review(ruleset: RuleSet, case: Case, *, actor: str, now: datetime) -> None:
+    """Move a case to 住民確認 and render its packet unsigned while the resident reads.
+
+    :raises CaseError: the case cannot move to review from its status.
+    """
+    if case.status == "new":
+        change_status(case, "interviewing", actor=actor, now=now)
+    change_status(case, "review", actor=actor, now=now)
+    # Signing then only stamps the signature into the cached documents (milliseconds
+    # instead of a full layout).
+    try:
+        result = evaluate_stored(ruleset, case)
+        if result.forms:
+            prepare_packet(
+                form_documents(result),
+                render_context(ruleset, case, result),
+                procedures=procedure_entries(result),
+            )
+    except Exception:  # a failed warm-up must not stop the review; signing renders anyway
+        log.exception("could not prepare the packet of case %s", case.id)

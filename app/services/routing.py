@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from app.engine import Result
+from app.engine import Result, RuleSet
 from app.extensions import db
 from app.models import Case, RoutedProcedure
 from app.services.cases import CaseError, audit, change_status
+from app.services.interview import evaluate_stored
 
 
 def issue_case(case: Case, result: Result, *, actor: str, now: datetime) -> list[RoutedProcedure]:
@@ -81,10 +84,47 @@ def mark_done(routed_id: int, *, actor: str, now: datetime) -> RoutedProcedure:
     """
     routed = db.session.get(RoutedProcedure, routed_id)
     if routed is None:
-        raise CaseError("not_found", "該当する手続が見つかりません。")
+        raise CaseError("not_found", "該当する手続が見つかりません。", status=404)
     routed.status = "done"
     routed.done_by = actor
     routed.done_at = now
     audit(routed.case_id, actor, "procedure_done", {"procedure": routed.procedure_key}, now)
     db.session.commit()
     return routed
+
+
+CSV_HEADER = ["受付番号", "手続ID", "手続", "期限", "自動", "書類", "状態", "回付日時"]
+
+
+def worklist_csv(department_id: str, *, include_done: bool = False) -> bytes:
+    """Return a department's worklist as CSV for office spreadsheets (UTF-8 with a BOM)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for i in worklist(department_id, include_done=include_done):
+        writer.writerow(
+            [
+                i["case_number"],
+                i["procedure_key"],
+                i["title"],
+                i["deadline"] or "",
+                "自動" if i["automatic"] else "",
+                " ".join(i["forms"]),
+                "処理済み" if i["status"] == "done" else "未処理",
+                i["routed_at"],
+            ]
+        )
+    # A BOM so that spreadsheet software on office PCs opens the Japanese text as UTF-8.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def issue_visit(
+    ruleset: RuleSet, case: Case, *, actor: str, now: datetime
+) -> list[RoutedProcedure]:
+    """Evaluate a signed case and issue it: see ``issue_case``."""
+    return issue_case(case, evaluate_stored(ruleset, case), actor=actor, now=now)
+
+
+def worklist_counts(department_ids: list[str]) -> dict[str, int]:
+    """Return how many procedures wait on each department's worklist."""
+    return {d: len(worklist(d)) for d in department_ids}

@@ -22,9 +22,10 @@ from app.engine.result import json_value
 from app.engine.wareki import format_wareki
 from app.extensions import db
 from app.models import Case
-from app.scanning.classify import ScanResult
+from app.scanning.classify import ScanResult, classify
 from app.scanning.mynumber_qr import mask_my_number
 from app.scanning.preentry import EVENTS
+from app.services.attachments import video_call
 from app.services.cases import CaseError, StoredFact, audit, cipher, record_fact, stored_facts
 from app.services.interview import case_as_of, fact_def_for
 
@@ -178,3 +179,28 @@ def confirm_scan(
         db.session.rollback()
         raise
     return stored
+
+
+SCAN_TIMEOUT = 3.0  # seconds of frames to try before saying nothing was read
+
+
+def scan_codes(
+    case: Case,
+    person: int,
+    *,
+    preentry_key: bytes,
+    actor: str,
+    now: datetime,
+    utc_now: datetime,
+) -> list[ScanResult]:
+    """Read the codes the resident holds up to the camera, classify and audit them.
+
+    :raises CaseError: no video from the resident (409), or the media server is busy (503).
+    """
+    with video_call() as server:
+        codes = server.request_scan(case.id, SCAN_TIMEOUT)
+    results = [
+        classify(code, preentry_key=preentry_key, now=utc_now, person=person) for code in codes
+    ]
+    record_scan(case, results, actor=actor, now=now)
+    return results

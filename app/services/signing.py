@@ -14,10 +14,11 @@ from sqlalchemy import select, update
 
 from app.documents import sealed_packet
 from app.engine import Result, RuleSet
+from app.errors import DomainError
 from app.extensions import db
 from app.models import Case, JoinLink, Kiosk, SignedPacket
 from app.services.case_documents import form_documents, procedure_entries, render_context
-from app.services.cases import audit, change_status, cipher
+from app.services.cases import CaseError, audit, change_status, cipher
 from app.services.review import publish, shown_forms
 
 MAX_PNG_BYTES = 2 * 1024 * 1024
@@ -37,13 +38,13 @@ SIGNING_MESSAGES = {
 }
 
 
-class SigningError(Exception):
+class SigningError(DomainError):
     """The signature was refused; ``code`` is stable, ``message`` is for the resident."""
 
+    status = 422
+
     def __init__(self, code: str) -> None:
-        super().__init__(SIGNING_MESSAGES[code])
-        self.code = code
-        self.message = SIGNING_MESSAGES[code]
+        super().__init__(SIGNING_MESSAGES[code], code=code)
 
 
 def decode_data_url(data: str) -> bytes:
@@ -151,3 +152,16 @@ def signed_packet_pdf(case_id: int) -> bytes | None:
     """Return the sealed signed packet of a case (decrypted), or None if not signed online."""
     packet = db.session.scalar(select(SignedPacket).where(SignedPacket.case_id == case_id))
     return cipher().open_bytes(packet.pdf_enc) if packet is not None else None
+
+
+def download_signed_packet(case: Case, *, actor: str, now: datetime) -> bytes:
+    """Return the case's signed packet for staff, the download audited and committed.
+
+    :raises CaseError: the case has no signed packet (404).
+    """
+    data = signed_packet_pdf(case.id)
+    if data is None:
+        raise CaseError("no_signed_packet", "署名済みの書類はまだありません。", status=404)
+    audit(case.id, actor, "signed_packet_downloaded", {}, now)
+    db.session.commit()
+    return data

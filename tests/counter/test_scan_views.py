@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.counter.scan_views import _scan_json
+from app.counter.scan import scan_json as _scan_json
 from app.extensions import db
 from app.models import AuditEvent, Case
 from app.scanning.classify import classify

@@ -1,48 +1,41 @@
 """Counter views of the video counter: scan a code from the resident's video, confirm what
-it carries, take document stills and show them to staff.
-
-The routes live on the ``counter`` blueprint (imported for its side effect by
-``app.web``); they sit in their own module so the workspace views stay about the
-interview.
-"""
+it carries, take document stills and show them to staff."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app, jsonify, request, url_for
 
+from app import clock
 from app.auth.access import allow
-from app.counter.views import _actor, _case, _fragments, _ruleset, bp
-from app.counter.workspace import PROVENANCE_LABELS
-from app.media.loop import MediaTimeout
-from app.media.server import NoVideo, media_server
+from app.counter.blueprint import bp
+from app.counter.context import (
+    actor,
+    case_or_404,
+    fragments,
+    ruleset,
+    scan_confirm_problem,
+    scan_problem,
+)
+from app.errors import answered_by
 from app.models import Case
-from app.scanning.classify import ScanResult, classify
+from app.models.case import PROVENANCE_LABELS
+from app.scanning.classify import ScanResult
 from app.services.attachments import (
-    attach_still,
     attachment_image,
     case_attachments,
     read_attachment,
+    take_still,
 )
 from app.services.cases import CaseError
 from app.services.interview import split_fact_id
-from app.services.scan_intake import confirm_scan, pending_token, record_scan, scanned_facts
-
-SCAN_TIMEOUT = 3.0  # seconds of frames to try before saying nothing was read
-
-NO_VIDEO = "住民の映像が届いていません。住民側の通話がつながり、カメラが有効になっているか確認してください。"
-MEDIA_BUSY = "通話サーバーが応答しません。しばらく待ってから、もう一度お試しください。"
+from app.services.scan_intake import confirm_scan, pending_token, scan_codes, scanned_facts
 
 
 def _json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else {}
-
-
-def _problem(status: int, message: str) -> tuple[Response, int]:
-    return jsonify(error={"code": status, "message": message}), status
 
 
 @bp.app_template_global("scan_people")
@@ -64,7 +57,8 @@ def _case_attachments_global(case: Case) -> list[Any]:
     return case_attachments(case)
 
 
-def _scan_json(case: Case, result: ScanResult) -> dict[str, Any]:
+def scan_json(case: Case, result: ScanResult) -> dict[str, Any]:
+    """Return one scan result as the video counter's script shows it."""
     item: dict[str, Any] = {
         "kind": result.kind,
         "symbology": result.symbology,
@@ -73,7 +67,7 @@ def _scan_json(case: Case, result: ScanResult) -> dict[str, Any]:
         "error_code": result.error_code,
     }
     if result.kind in ("my_number", "pre_entry"):
-        facts, notes = scanned_facts(_ruleset(), case, result)
+        facts, notes = scanned_facts(ruleset(), case, result)
         item["provenance"] = PROVENANCE_LABELS.get(result.provenance or "", result.provenance)
         item["facts"] = [
             {
@@ -93,25 +87,23 @@ def _scan_json(case: Case, result: ScanResult) -> dict[str, Any]:
 
 
 @bp.post("/cases/<int:case_id>/scan")
+@answered_by(scan_problem)
 @allow("counter")
 def scan(case_id: int) -> Any:
-    case = _case(case_id)
-    body = _json_body()
-    person = body.get("person", 0)
+    case = case_or_404(case_id)
+    person = _json_body().get("person", 0)
     if not isinstance(person, int) or not 0 <= person < 50:
-        return _problem(400, "世帯員の番号が正しくありません。")
-    try:
-        codes = media_server().request_scan(case.id, SCAN_TIMEOUT)
-    except NoVideo:
-        return _problem(409, NO_VIDEO)
-    except MediaTimeout:
-        return _problem(503, MEDIA_BUSY)
-    now = datetime.now(UTC)
-    key = current_app.config["PREENTRY_KEY"].encode("utf-8")
-    results = [classify(code, preentry_key=key, now=now, person=person) for code in codes]
-    record_scan(case, results, actor=_actor(), now=datetime.now())
+        raise CaseError("bad_person", "世帯員の番号が正しくありません。", status=400)
+    results = scan_codes(
+        case,
+        person,
+        preentry_key=current_app.config["PREENTRY_KEY"].encode("utf-8"),
+        actor=actor(),
+        now=clock.now(),
+        utc_now=clock.utc_now(),
+    )
     return jsonify(
-        results=[_scan_json(case, r) for r in results],
+        results=[scan_json(case, r) for r in results],
         message=None
         if results
         else "コードを読み取れませんでした。QRコードをカメラに近づけ、画面に正面から向けてもらってください。",
@@ -120,18 +112,17 @@ def scan(case_id: int) -> Any:
 
 
 @bp.post("/cases/<int:case_id>/scan/confirm")
+@answered_by(scan_confirm_problem)
 @allow("counter")
 def scan_confirm(case_id: int) -> Any:
-    ruleset = _ruleset()
-    case = _case(case_id)
-    body = _json_body()
-    token = body.get("token")
+    rules = ruleset()
+    case = case_or_404(case_id)
+    token = _json_body().get("token")
     if not isinstance(token, str) or not token:
-        return _problem(400, "確認する読み取り結果がありません。もう一度スキャンしてください。")
-    try:
-        stored = confirm_scan(ruleset, case, token, actor=_actor(), now=datetime.now())
-    except CaseError as error:
-        return _problem(409 if error.code in ("locked", "not_editable") else 400, error.message)
+        raise CaseError(
+            "no_token", "確認する読み取り結果がありません。もう一度スキャンしてください。"
+        )
+    stored = confirm_scan(rules, case, token, actor=actor(), now=clock.now())
     return jsonify(
         stored=[
             {"fact": s.fact_id, "provenance": PROVENANCE_LABELS.get(s.provenance, s.provenance)}
@@ -139,24 +130,16 @@ def scan_confirm(case_id: int) -> Any:
         ],
         message=f"{len(stored)}件の項目を保存しました。",
         # The workspace redraws its questions and panel from these, as after an answer.
-        **_fragments(ruleset, case),
+        **fragments(rules, case),
     )
 
 
-@bp.post("/cases/<int:case_id>/still")
+@bp.post("/cases/<int:case_id>/still", endpoint="take_still")
+@answered_by(scan_problem)
 @allow("counter")
-def take_still(case_id: int) -> Any:
-    case = _case(case_id)
-    try:
-        frame = media_server().take_still(case.id)
-    except NoVideo:
-        return _problem(409, NO_VIDEO)
-    except MediaTimeout:
-        return _problem(503, MEDIA_BUSY)
-    try:
-        attachment = attach_still(case, frame, actor=_actor(), now=datetime.now())
-    except CaseError as error:
-        return _problem(500, error.message)
+def take_still_view(case_id: int) -> Any:
+    case = case_or_404(case_id)
+    attachment = take_still(case, actor=actor(), now=clock.now())
     return jsonify(
         number=attachment.number,
         url=url_for("counter.attachment", case_id=case.id, number=attachment.number),
@@ -170,11 +153,8 @@ def take_still(case_id: int) -> Any:
 
 
 @bp.get("/cases/<int:case_id>/attachments/<int:number>.jpg")
+@answered_by(scan_problem)
 @allow("counter")
 def attachment(case_id: int, number: int) -> Any:
-    case = _case(case_id)
-    try:
-        found = read_attachment(case, number, actor=_actor(), now=datetime.now())
-    except CaseError:
-        return _problem(404, "この添付画像はありません。")
+    found = read_attachment(case_or_404(case_id), number, actor=actor(), now=clock.now())
     return Response(attachment_image(found), mimetype=found.content_type)

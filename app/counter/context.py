@@ -1,0 +1,157 @@
+"""Helpers every counter view shares: the rule set, the case, the actor, the workspace
+context, the template filters, and the shapes refusals are answered in."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from app.counter.blueprint import bp
+from app.counter.workspace import interview_sections, procedures_by_department, why_facts
+from app.engine import LoadError, Result, RuleSet
+from app.engine.wareki import format_wareki
+from app.errors import DomainError
+from app.extensions import db
+from app.models import Case
+from app.models.case import FLOW_ONLY, PROVENANCE_LABELS, STATUS_LABELS, TRANSITIONS
+from app.services.cases import StoredFact, stored_facts
+from app.services.interview import Answer, evaluate_stored
+from app.services.rules import current_ruleset
+
+MAX_SHOWN = 2000  # rows a browser may say it shows; a household has a few hundred at most
+
+
+def ruleset() -> RuleSet:
+    """Return the app's rule set, or answer 503 when the rules cannot be loaded."""
+    try:
+        return current_ruleset(current_app._get_current_object())  # type: ignore[attr-defined]
+    except LoadError:
+        current_app.logger.exception("procedure rules unavailable")
+        abort(503)
+
+
+def case_or_404(case_id: int) -> Case:
+    """Return the case, or answer 404."""
+    case = db.session.get(Case, case_id)
+    if case is None:
+        abort(404)
+    return case
+
+
+def actor() -> str:
+    """Return who is acting, for the audit trail."""
+    return str(current_user.username)
+
+
+@bp.app_template_filter("wareki")
+def wareki_filter(day: date | str | None) -> str:
+    """Format a date (or ISO string) in 和暦 for staff screens; empty stays empty."""
+    if isinstance(day, str):
+        day = date.fromisoformat(day) if day else None
+    if day is None:
+        return ""
+    try:
+        return format_wareki(day)
+    except ValueError:  # before 明治: no era to name
+        return day.isoformat()
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"status_labels": STATUS_LABELS, "provenance_labels": PROVENANCE_LABELS}
+
+
+def workspace_context(
+    rules: RuleSet,
+    case: Case,
+    result: Result | None = None,
+    facts: dict[str, StoredFact] | None = None,
+    shown: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Return what the case page, its questions and its panel are rendered from."""
+    if facts is None:
+        facts = stored_facts(case)
+    if result is None:
+        result = evaluate_stored(rules, case, facts)
+    return {
+        "case": case,
+        "ruleset": rules,
+        "result": result,
+        "sections": interview_sections(rules, result, facts, shown),
+        "departments": procedures_by_department(rules, result),
+        "why_lines": {p.key: why_facts(rules, p.why.facts, facts) for p in result.procedures},
+        "facts": facts,
+        "next_statuses": []
+        if case.purged_at  # nothing left to reopen
+        else sorted(TRANSITIONS.get(case.status, frozenset()) - FLOW_ONLY),
+        "roles": rules.roles,
+        "events": {e.id: e.title for e in rules.events.values()},
+    }
+
+
+def fragments(rules: RuleSet, case: Case, done: Answer | None = None) -> dict[str, str]:
+    """Return the redrawn questions and panel after a change, with the case's status."""
+    # The rows the browser shows now (their keys): unchanged ones come back as
+    # placeholders, so a redraw after an answer carries only what changed.
+    shown = frozenset(request.form.get("shown", "").split()[:MAX_SHOWN])
+    if done is not None:
+        context = workspace_context(rules, case, done.result, done.facts, shown)
+    else:
+        context = workspace_context(rules, case, shown=shown)
+    return {
+        "questions_html": render_template("counter/_questions.html", **context),
+        "panel_html": render_template("counter/_panel.html", **context),
+        "status": case.status,
+        "status_label": STATUS_LABELS[case.status],
+    }
+
+
+# How refusals are answered (see app.errors.answered_by and app.web's one handler).
+
+
+def stay_on_case(error: DomainError) -> Any:
+    """Show the refusal on the case page the staff member came from."""
+    flash(error.message)
+    return redirect(url_for("counter.case", case_id=(request.view_args or {})["case_id"]))
+
+
+def workspace_refusal(error: DomainError) -> Any:
+    """Answer a workspace fetch: the script shows ``error`` next to the control."""
+    return jsonify(ok=False, code=error.code, error=error.message), error.status
+
+
+def answer_refusal(error: DomainError) -> Any:
+    """Answer a refused answer with the fact's current revision, so the script can retry."""
+    fact_id = request.form.get("fact", "")
+    current = db.session.get(Case, (request.view_args or {})["case_id"])
+    existing = stored_facts(current).get(fact_id) if current is not None else None
+    return jsonify(
+        ok=False,
+        fact=fact_id,
+        code=error.code,
+        error=error.message,
+        revision=existing.revision if existing else 0,
+    ), error.status
+
+
+def scan_problem(error: DomainError) -> Any:
+    """Answer a refused scan or still in the video counter's shape."""
+    return jsonify(error={"code": error.status, "message": error.message}), error.status
+
+
+def scan_confirm_problem(error: DomainError) -> Any:
+    """Answer a refused scan confirmation: 409 when a value may not change, else 400."""
+    status = 409 if error.code in ("locked", "not_editable") else 400
+    return jsonify(error={"code": status, "message": error.message}), status
