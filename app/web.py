@@ -91,6 +91,7 @@ def register_web(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
+    from app.cardreader.views import bp as cardreader_bp
     from app.counter import scan_views  # noqa: F401  (adds scan, still and attachment routes)
     from app.counter.resident_views import bp as counter_bp  # its routes + the resident box
     from app.documents.views import bp as documents_bp
@@ -109,6 +110,7 @@ def register_web(app: Flask) -> None:
         media_bp,
         documents_bp,
         preentry_bp,
+        cardreader_bp,
     ):
         app.register_blueprint(bp)
 
@@ -122,11 +124,12 @@ def register_web(app: Flask) -> None:
         return {"role_labels": ROLE_LABELS}
 
     from app.auth.cli import users_cli
+    from app.cardreader.cli import cardagents_cli
     from app.counter.cli import cases_cli
     from app.deploy import deploy_cli
     from app.documents.cli import documents_cli
     from app.policy.cli import rules_cli
     from app.services.demo import demo_cli
 
-    for group in (users_cli, cases_cli, demo_cli, rules_cli, documents_cli, deploy_cli):
+    for group in (users_cli, cases_cli, demo_cli, rules_cli, documents_cli, deploy_cli, cardagents_cli):
         app.cli.add_command(group)

@@ -20,7 +20,15 @@ CASE_STATUSES = (
     "cancelled",
 )
 CHANNELS = ("counter", "kiosk", "remote")
-PROVENANCES = ("interview", "registry", "id_qr", "pre_entry", "derived", "resident")
+PROVENANCES = (
+    "interview",
+    "registry",
+    "id_qr",
+    "mynumber_card",  # read from the card's IC (券面事項入力補助AP), signature verified
+    "pre_entry",
+    "derived",
+    "resident",
+)
 
 
 class Case(db.Model):  # type: ignore[name-defined,misc]
