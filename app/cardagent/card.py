@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from app.cardagent import tlv
+from app.engine.mynumber import is_valid_my_number
 
 SEXES = {"1": "male", "2": "female", "3": None, "9": None}  # 3/9: not stated / other
 
@@ -65,21 +66,12 @@ def parse_my_number(ef0001: bytes) -> str:
         value = element.value
         if len(value) == 12 and value.isdigit():
             number = value.decode("ascii")
-            if not _check_digit_ok(number):
+            if not is_valid_my_number(number):
                 raise CardDataError(
                     "個人番号の検査用数字が合いません。カードを読み直してください。"
                 )
             return number
     raise CardDataError("個人番号の記録が見つかりません。")
-
-
-def _check_digit_ok(number: str) -> bool:
-    # 行政手続における特定の個人を識別するための番号の利用等に関する法律施行令 第8条.
-    digits = [int(c) for c in number[:11]][::-1]
-    total = sum(d * (n + 1 if n <= 5 else n - 5) for n, d in enumerate(digits, start=1))
-    remainder = total % 11
-    check = 0 if remainder <= 1 else 11 - remainder
-    return check == int(number[11])
 
 
 def parse_basic_four(ef0002: bytes) -> BasicFour:

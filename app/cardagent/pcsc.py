@@ -11,8 +11,10 @@ from app.cardagent.drivers import CardError, CardRemoved
 class PcscCard:
     """One card in one reader, connected through pyscard."""
 
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection
+    def __init__(self, service: Any) -> None:
+        # Keep the card service alive: pyscard disconnects when it is collected.
+        self._service = service
+        self._connection = service.connection
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         """Send an APDU; a vanished card or reader raises ``CardRemoved``."""
@@ -36,12 +38,17 @@ def wait_for_card(timeout: float, reader_name: str | None = None) -> PcscCard:
     :raises CardError: ``no_reader`` (none plugged in / pcscd not running) or ``no_card``.
     """
     from smartcard.CardRequest import CardRequest
-    from smartcard.Exceptions import CardRequestTimeoutException, EstablishContextException
+    from smartcard.Exceptions import (
+        CardConnectionException,
+        CardRequestTimeoutException,
+        SmartcardException,
+    )
+    from smartcard.pcsc.PCSCExceptions import BaseSCardException
     from smartcard.System import readers
 
     try:
         found = [r for r in readers() if reader_name is None or reader_name in str(r)]
-    except EstablishContextException:
+    except (BaseSCardException, SmartcardException):
         raise CardError(
             "no_reader",
             "カード読取サービス（pcscd）に接続できません。読取機の接続とサービスの起動を確かめてください。",
@@ -55,5 +62,8 @@ def wait_for_card(timeout: float, reader_name: str | None = None) -> PcscCard:
         raise CardError(
             "no_card", "カードが置かれていません。読取機にカードを置いてください。"
         ) from None
-    service.connection.connect()
-    return PcscCard(service.connection)
+    try:
+        service.connection.connect()
+    except CardConnectionException:
+        raise CardRemoved() from None
+    return PcscCard(service)
