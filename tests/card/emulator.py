@@ -13,6 +13,7 @@ only), or vanish after N commands (removed mid-read).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import socket
 import struct
@@ -94,9 +95,14 @@ def card_files(options: CardOptions, issuer: Issuer) -> dict[int, bytes]:
     signer = issuer.ca
     if options.tamper == "issuer":
         signer = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = encode(0x7F21, body + encode(0x5F37, signer.sign(body, padding.PKCS1v15(), hashes.SHA256())))
+    cert = encode(
+        0x7F21, body + encode(0x5F37, signer.sign(body, padding.PKCS1v15(), hashes.SHA256()))
+    )
     if options.tamper == "four":
-        four = four.replace(p.address.encode(), "東京都千代田区永田町一丁目7番1号".encode()[: len(p.address.encode())])
+        four = four.replace(
+            p.address.encode(),
+            "東京都千代田区永田町一丁目7番1号".encode()[: len(p.address.encode())],
+        )
     return {
         0x0001: number + b"\xff" * 3,
         0x0002: options.leading_bytes + four,
@@ -143,7 +149,9 @@ class VirtualCard:
 
     def _select_ap(self, aid: bytes) -> bytes:
         kind = self.options.kind
-        if (aid == KENHOJO_AP and kind == "mynumber") or (aid == JPKI_AP and kind in ("mynumber", "nextgen")):
+        if (aid == KENHOJO_AP and kind == "mynumber") or (
+            aid == JPKI_AP and kind in ("mynumber", "nextgen")
+        ):
             self.selected_ap, self.selected_ef = aid, None
             return b"\x90\x00"
         return b"\x6a\x82"
@@ -221,8 +229,6 @@ class Emulator:
 
     def remove(self) -> None:
         """Take the card off the reader (close the connection to vpcd)."""
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self.sock.close()
