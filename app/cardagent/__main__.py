@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from app.cardagent import client
 from app.cardagent.drivers import CardError, Drivers, SecretPrompt
@@ -48,7 +49,7 @@ def read_once(
     *,
     timeout: float = 30.0,
     reader: str | None = None,
-) -> tuple[int, dict]:
+) -> tuple[int, dict[str, Any]]:
     """Read the card on the reader once and send the result (or the failure) for ``case_id``."""
     try:
         card = wait_for_card(timeout, reader)
