@@ -92,7 +92,15 @@ def main(argv: list[str] | None = None) -> int:
         credential.save(args.credential)
         print("登録しました。", file=sys.stderr)
         return 0
-    credential = client.Credential.load(args.credential)
+    try:
+        credential = client.Credential.load(args.credential)
+    except (OSError, ValueError, KeyError):
+        print(
+            f"この端末はまだ登録されていません（{args.credential}）。"
+            "窓口画面で登録コードを発行し、kakanai-cardagent pair URL を実行してください。",
+            file=sys.stderr,
+        )
+        return 2
     send = client.https_sender(credential.server, args.cafile)
     while True:
         try:
