@@ -15,7 +15,12 @@ APT_RUN  := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 li
 # redis-server for the multi-process live-update broker, nginx for the multi-process layout
 # (`flask deploy nginx`). Packages are installed without starting them as system services
 # (policy-rc.d): tests and benchmarks start their own, on loopback ports.
-APT_TEST := poppler-utils chromium postgresql redis-server nginx-light
+# pcscd and vsmartcard-vpcd (a virtual reader on TCP 35963) for the card tests: the tests
+# start pcscd themselves (tests/card/conftest.py) and plug an emulated card into vpcd.
+APT_TEST := poppler-utils chromium postgresql redis-server nginx-light pcscd vsmartcard-vpcd
+# pyscard (the card agent's PC/SC binding, in the test extra) has no Linux wheel: it
+# builds against the PC/SC headers with swig.
+APT_BUILD := swig libpcsclite-dev gcc
 
 .PHONY: help setup setup-test run serve test test-pg lint bench clean
 
@@ -42,7 +47,7 @@ define apt_ensure
 endef
 
 $(VENV)/.installed: pyproject.toml
-	$(call apt_ensure,$(APT_RUN))
+	$(call apt_ensure,$(APT_RUN) $(APT_BUILD))
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'

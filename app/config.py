@@ -234,6 +234,13 @@ SETTINGS: tuple[Setting, ...] = (
         "reach the call).",
     ),
     Setting(
+        "CARD_TRUST_ANCHORS",
+        "",
+        _str,
+        "PEM file of the My Number card issuer's (J-LIS) public keys, one or more: readings "
+        "whose card certificate none of them signed are refused (docs/card-reader.md).",
+    ),
+    Setting(
         "LOG_LEVEL",
         "INFO",
         _log_level,

@@ -108,6 +108,7 @@ def register_web(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
+    from app.cardreader.views import bp as cardreader_bp
     from app.counter import bp as counter_bp
     from app.documents.views import bp as documents_bp
     from app.media.views import bp as media_bp
@@ -125,6 +126,7 @@ def register_web(app: Flask) -> None:
         media_bp,
         documents_bp,
         preentry_bp,
+        cardreader_bp,
     ):
         app.register_blueprint(bp)
 
@@ -138,11 +140,20 @@ def register_web(app: Flask) -> None:
         return {"role_labels": ROLE_LABELS}
 
     from app.auth.cli import users_cli
+    from app.cardreader.cli import cardagents_cli
     from app.counter.cli import cases_cli
     from app.deploy import deploy_cli
     from app.policy.cli import rules_cli
     from app.policy.documents_cli import documents_cli
     from app.services.demo import demo_cli
 
-    for group in (users_cli, cases_cli, demo_cli, rules_cli, documents_cli, deploy_cli):
+    for group in (
+        users_cli,
+        cases_cli,
+        demo_cli,
+        rules_cli,
+        documents_cli,
+        deploy_cli,
+        cardagents_cli,
+    ):
         app.cli.add_command(group)

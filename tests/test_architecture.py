@@ -55,7 +55,7 @@ LAYERS: dict[str, int] = {
     "app.auth": BLUEPRINTS,
     "app.crypto": INFRASTRUCTURE,
     "app.cardreader": BLUEPRINTS,
-    "app.cardagent": BLUEPRINTS,
+    "app.cardagent": INFRASTRUCTURE,  # the card reader adapter (PC/SC) and its message format
     "app.deploy": BLUEPRINTS,
     "app.web": WIRING,
     "app": WIRING,

@@ -1,6 +1,7 @@
 """SQLAlchemy models; importing this package registers every table."""
 
 from app.models.attachment import CaseAttachment
+from app.models.card_agent import CardAgent, CardAgentNonce, CardPairingCode, CardReading
 from app.models.case import AuditEvent, Case, FactChange, FactValue, RoutedProcedure
 from app.models.join import JoinLink, Kiosk
 from app.models.registry import RegistryHousehold, RegistryResident
@@ -9,6 +10,10 @@ from app.models.user import StaffUser
 
 __all__ = [
     "AuditEvent",
+    "CardAgent",
+    "CardAgentNonce",
+    "CardPairingCode",
+    "CardReading",
     "CaseAttachment",
     "Case",
     "FactChange",

@@ -50,12 +50,21 @@ OPEN_FOR_RESIDENT = EDITABLE
 # Once signed, nothing about the documents changes any more.
 FINAL = frozenset({"signed", "issued", "closed", "cancelled"})
 CHANNELS = ("counter", "kiosk", "remote")
-PROVENANCES = ("interview", "registry", "id_qr", "pre_entry", "derived", "resident")
+PROVENANCES = (
+    "interview",
+    "registry",
+    "id_qr",
+    "mynumber_card",  # read from the card's IC (券面事項入力補助AP), signature verified
+    "pre_entry",
+    "derived",
+    "resident",
+)
 # Where a fact came from, as staff read it next to the value.
 PROVENANCE_LABELS = {
     "interview": "聞き取り",
     "registry": "住民記録より",
     "id_qr": "カード読取",
+    "mynumber_card": "マイナンバーカード（IC）",
     "pre_entry": "事前入力",
     "derived": "自動計算",
     "resident": "住民の申出",

@@ -2,13 +2,19 @@
 
 The pipeline, in order, stopping at the first pass that finds anything:
 
-1. ``gray``: zxing-cpp on the grayscale frame (reads UTF-8 Japanese without ECI, Micro QR
-   and GS1, and is the fastest reader), then pyzbar on the same frame for the 1-D codes
-   zxing-cpp misses when they are tilted.
-2. Fallback passes, only when pass 1 found nothing: each is an OpenCV preprocessing step
-   followed by zxing-cpp. Which passes are here was decided by measurement on generated
-   webcam frames and ``tests/data/scan`` (``bench/scan.py --passes``, docs/scanning.md);
-   a pass that added (almost) nothing was dropped.
+1. ``gray``: zxing-cpp's QR-family reader on the whole grayscale frame (reads UTF-8
+   Japanese without ECI, Micro QR; ~0.7 ms on 640×480, where its 1-D row scans cost ~3 ms
+   more).
+2. Only where a code is likely: a cheap look at a quarter-size copy of the frame finds the
+   cells dense with strong edges (finder patterns, modules, bars); with a previous hit the
+   caller passes its corners and that region is kept too. zxing-cpp with every format,
+   pyzbar (for the tilted 1-D codes zxing-cpp misses) and the fallback passes run on
+   those regions only, cropped. A frame of the call that shows no code and no clutter
+   (a face, a wall) has no such region and costs the first pass alone.
+3. The fallback passes: each an OpenCV preprocessing step followed by zxing-cpp. Which
+   passes are here was decided by measurement on generated webcam frames and
+   ``tests/data/scan`` (``bench/scan.py --passes``, docs/scanning.md); a pass that added
+   (almost) nothing was dropped.
 
 Everything is pure: no I/O, no clock, no global state besides the immutable tables below.
 zxing-cpp, zbar and OpenCV release the GIL while they work, so a worker thread decoding a
@@ -18,7 +24,7 @@ frame does not stall the media server's event loop.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
@@ -183,6 +189,16 @@ def _rotate_45(gray: GrayImage) -> GrayImage:
 
 _FIRST_PASS = _Pass("gray", _identity)
 
+# The first pass over the whole frame reads the QR family only; the 1-D formats are read
+# in the likely regions, where the bars are.
+QR_FORMATS = zxingcpp.BarcodeFormats(
+    [
+        zxingcpp.BarcodeFormat.QRCode,
+        zxingcpp.BarcodeFormat.MicroQRCode,
+        zxingcpp.BarcodeFormat.RMQRCode,
+    ]
+)
+
 # Every candidate pass, by name. ``bench/scan.py --passes DIR`` measures how many images
 # each rescues after the first pass; FALLBACK_PASSES is the greedy selection from that.
 CANDIDATE_PASSES: dict[str, _Pass] = {
@@ -202,37 +218,129 @@ CANDIDATE_PASSES: dict[str, _Pass] = {
 FALLBACK_PASSES: tuple[str, ...] = ("sharpen", "upscale_sharpen", "rotate_45")
 
 
+# The likely-region look: on a quarter-size frame, a pixel is an edge when its gradient is
+# strong; a code lies where edges are dense. Tuned with bench/scan.py on tests/data/scan,
+# the zxing photos and their painted-over copies (docs/scanning.md): every code lies in a
+# dense region; plain scenes (faces, walls, blurred frames) have none.
+_LOOK_SCALE = 4
+_EDGE_STRENGTH = 48
+_DENSE_CELL = 0.35
+_CELL = 6  # cells of 6x6 quarter-size pixels (24x24 in the frame)
+_MIN_CELLS = 3  # fewer dense cells are texture (a letter, an eyelash), not a symbol
+_MAX_REGIONS = 3
+_MARGIN = 24  # frame pixels added around a region, so a code's quiet zone is inside
+
+
+def likely_regions(gray: GrayImage, hint: Corners | None = None) -> list[tuple[int, int, int, int]]:
+    """Return boxes (x0, y0, x1, y1) of the frame where a code is likely, largest first."""
+    height, width = gray.shape
+    boxes: list[tuple[int, int, int, int]] = []
+    if hint is not None:
+        xs = [x for x, _ in hint]
+        ys = [y for _, y in hint]
+        pad = max(max(xs) - min(xs), max(ys) - min(ys)) // 2 + _MARGIN
+        box = (min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad)
+        boxes.append(_clip(box, width, height))
+    small_w, small_h = width // _LOOK_SCALE, height // _LOOK_SCALE
+    if small_w < _CELL or small_h < _CELL:
+        return boxes or [(0, 0, width, height)]
+    small = cv2.resize(gray, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    gx = cv2.Sobel(small, cv2.CV_16S, 1, 0, ksize=3)
+    gy = cv2.Sobel(small, cv2.CV_16S, 0, 1, ksize=3)
+    edges = ((np.abs(gx) + np.abs(gy)) > _EDGE_STRENGTH * 4).astype(np.uint8)
+    rows, cols = small_h // _CELL, small_w // _CELL
+    grid = edges[: rows * _CELL, : cols * _CELL].reshape(rows, _CELL, cols, _CELL)
+    dense = (grid.mean(axis=(1, 3)) >= _DENSE_CELL).astype(np.uint8)
+    if not dense.any():
+        return boxes
+    count, _, stats, _ = cv2.connectedComponentsWithStats(dense, connectivity=8)
+    found = []
+    step = _CELL * _LOOK_SCALE
+    for left, top, w, h, area in stats[1:count]:
+        if area < _MIN_CELLS:
+            continue
+        box = (
+            left * step - _MARGIN,
+            top * step - _MARGIN,
+            (left + w) * step + _MARGIN,
+            (top + h) * step + _MARGIN,
+        )
+        found.append((int(area), _clip(box, width, height)))
+    boxes += [box for _, box in sorted(found, reverse=True)[:_MAX_REGIONS]]
+    return boxes
+
+
+def _clip(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return max(0, int(x0)), max(0, int(y0)), min(width, int(x1)), min(height, int(y1))
+
+
+def _shift(codes: list[DecodedCode], x0: int, y0: int) -> list[DecodedCode]:
+    if not x0 and not y0:
+        return codes
+    return [
+        replace(c, position=tuple((x + x0, y + y0) for x, y in c.position))  # type: ignore[arg-type]
+        for c in codes
+    ]
+
+
 def decode_frame(
     image: NDArray[np.uint8],
     *,
     fallback: bool = True,
     passes: Sequence[str] | None = None,
     use_pyzbar: bool = True,
+    hint: Corners | None = None,
+    everywhere: bool = False,
 ) -> list[DecodedCode]:
     """Decode every QR code and barcode in a frame; empty when there is none.
 
-    ``fallback=False`` runs only the first pass (for callers that poll many frames and
-    can afford to miss a hard one); ``passes`` and ``use_pyzbar`` exist for the benchmark
-    to measure what each step adds.
+    ``fallback=False`` skips the fallback passes (for callers that poll many frames and
+    can afford to miss a hard one); ``hint`` is where the previous frame had a code (its
+    region is searched even if it looks plain now); ``everywhere`` searches the whole
+    frame with every step, as before the likely-region look (for the benchmark);
+    ``passes`` and ``use_pyzbar`` exist for the benchmark to measure what each step adds.
 
     :raises ValueError: the array is not an 8-bit gray, BGR or BGRA image.
     """
     gray = to_gray(image)
-    found = _read_zxing(gray, _FIRST_PASS, gray.shape)
-    if not found and use_pyzbar:
-        found = _read_pyzbar(gray)
-    if found or not fallback:
+    height, width = gray.shape
+    regions = [(0, 0, width, height)] if everywhere else likely_regions(gray, hint)
+    whole = regions == [(0, 0, width, height)]
+    found = _read_zxing(gray, _FIRST_PASS, gray.shape, None if whole else QR_FORMATS)
+    if found:
         return found
-    for name in FALLBACK_PASSES if passes is None else passes:
-        step = CANDIDATE_PASSES[name]
-        found = _read_zxing(step.prepare(gray), step, gray.shape)
-        if found:
-            return found
+    for x0, y0, x1, y1 in regions:
+        crop = gray[y0:y1, x0:x1]
+        if crop.shape[0] < 8 or crop.shape[1] < 8:
+            continue
+        if not whole:
+            found = _shift(_read_zxing(crop, _FIRST_PASS, crop.shape), x0, y0)
+            if found:
+                return found
+        if use_pyzbar:
+            found = _shift(_read_pyzbar(crop), x0, y0)
+            if found:
+                return found
+        if not fallback:
+            continue
+        for name in FALLBACK_PASSES if passes is None else passes:
+            step = CANDIDATE_PASSES[name]
+            found = _read_zxing(step.prepare(crop), step, crop.shape)
+            if found:
+                return _shift(found, x0, y0)
     return []
 
 
-def _read_zxing(prepared: GrayImage, step: _Pass, shape: tuple[int, ...]) -> list[DecodedCode]:
-    barcodes = zxingcpp.read_barcodes(prepared, formats=ZXING_FORMATS, binarizer=step.binarizer)
+def _read_zxing(
+    prepared: GrayImage,
+    step: _Pass,
+    shape: tuple[int, ...],
+    formats: zxingcpp.BarcodeFormats | None = None,
+) -> list[DecodedCode]:
+    barcodes = zxingcpp.read_barcodes(
+        prepared, formats=ZXING_FORMATS if formats is None else formats, binarizer=step.binarizer
+    )
     if not barcodes:
         return []
     # Map corners back to the caller's frame: undo the scaling, then the rotation.

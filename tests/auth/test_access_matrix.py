@@ -71,6 +71,19 @@ EXPECTED: dict[str, set[str]] = {
     "media.offer": {"counter", "resident"},
     "documents.asset": {*STAFF, "resident"},
     "documents.preview": set(STAFF),
+    # The card agent's API: public to the access guard, but every message must carry a
+    # pairing code or the agent's MAC, so no session caller (staff included) gets through.
+    "cardreader.api_pair": set(),
+    "cardreader.api_session": set(),
+    "cardreader.api_reading": set(),
+    "cardreader.api_failure": set(),
+    "cardreader.pairing_code": {"counter", "admin"},
+    "cardreader.request_reading": {"counter"},
+    "cardreader.status": {"counter"},
+    "cardreader.confirm": {"counter"},
+    "cardreader.reveal": {"counter"},
+    "cardreader.zairyu": {"counter"},
+    "cardreader.revoke": {"admin"},
 }
 
 _SAMPLE_ARGS = {"integer": 1, "unicode": "x", "path": "css/app.css", "default": "x"}

@@ -1,0 +1,241 @@
+"""Thin views of the card route: the agent's API (MAC-signed, no session) and staff actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from app import clock
+from app.auth.access import PUBLIC, allow
+from app.extensions import csrf, db
+from app.models import Case
+from app.scanning.classify import ScanResult
+from app.services import card_intake
+from app.services.card_intake import FAILURES, ROUTES, CardIntakeError
+from app.services.rules import current_ruleset
+from app.services.scan_intake import scanned_facts
+
+bp = Blueprint("cardreader", __name__, url_prefix="/cardreader")
+
+
+@bp.errorhandler(CardIntakeError)
+def _refused(error: CardIntakeError) -> tuple[Response, int]:
+    return jsonify(error=error.as_dict()), error.status
+
+
+def _anchors() -> list[bytes]:
+    """Return the issuer (J-LIS) public keys configured for offline verification."""
+    configured = current_app.config.get("CARD_TRUST_ANCHORS") or ""
+    if isinstance(configured, list):  # tests set the PEM keys themselves
+        return configured
+    try:
+        with open(configured, "rb") as pem:
+            text = pem.read()
+    except OSError:
+        current_app.logger.error("CARD_TRUST_ANCHORS %s cannot be read", configured)
+        return []
+    end = b"-----END PUBLIC KEY-----"
+    return [block.strip() + b"\n" + end + b"\n" for block in text.split(end) if block.strip()]
+
+
+def _agent_message() -> card_intake.Agent:
+    headers = {k: v for k, v in request.headers.items() if k.startswith("X-Card-")}
+    return card_intake.authenticate(
+        request.method, request.path, headers, request.get_data(), now=clock.now()
+    )
+
+
+# ---- the agent's API: no session, no CSRF; every message MAC-signed ------------------
+
+
+@bp.route("/api/pair", methods=["POST"])
+@allow(PUBLIC)
+@csrf.exempt  # type: ignore[untyped-decorator]
+def api_pair() -> Any:
+    body = request.get_json(silent=True) or {}
+    agent, secret = card_intake.pair_agent(
+        str(body.get("code", "")), str(body.get("name", "")), now=clock.now()
+    )
+    return jsonify(agent_id=agent.id, secret=secret, desk=agent.desk)
+
+
+@bp.route("/api/session", methods=["GET"])
+@allow(PUBLIC)
+@csrf.exempt  # type: ignore[untyped-decorator]
+def api_session() -> Any:
+    return jsonify(card_intake.session_for(_agent_message().agent))
+
+
+@bp.route("/api/readings", methods=["POST"])
+@allow(PUBLIC)
+@csrf.exempt  # type: ignore[untyped-decorator]
+def api_reading() -> Any:
+    reading = card_intake.accept_reading(_agent_message(), _anchors(), now=clock.now())
+    return jsonify(reading_id=reading.id, message="読み取り結果を窓口画面に送りました。")
+
+
+@bp.route("/api/failures", methods=["POST"])
+@allow(PUBLIC)
+@csrf.exempt  # type: ignore[untyped-decorator]
+def api_failure() -> Any:
+    card_intake.accept_failure(_agent_message(), now=clock.now())
+    return jsonify(ok=True)
+
+
+# ---- staff -------------------------------------------------------------------------
+
+
+def _case(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None:
+        abort(404)
+    return case
+
+
+def _form() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else request.form.to_dict()
+
+
+@bp.route("/pairing-code", methods=["POST"])
+@allow("counter", "admin")
+def pairing_code() -> Any:
+    code, expires = card_intake.create_pairing_code(
+        current_user, str(_form().get("desk", "")), now=clock.now()
+    )
+    return jsonify(code=code, minutes=card_intake.PAIRING_MINUTES)
+
+
+@bp.app_template_global("card_panel")
+def card_panel(case: Case) -> dict[str, Any]:
+    """Return what the case page's card panel shows (agents of this desk, routes)."""
+    return {
+        "agents": card_intake.desk_agents(current_user.id),
+        "routes": ROUTES,
+        "zairyu_types": card_intake.ZAIRYU_TYPES,
+    }
+
+
+@bp.route("/case/<int:case_id>/request", methods=["POST"])
+@allow("counter")
+def request_reading(case_id: int) -> Any:
+    form = _form()
+    try:
+        agent_id, person = int(form.get("agent_id", 0)), int(form.get("person", 0))
+    except (TypeError, ValueError):
+        raise CardIntakeError("読取端末と世帯員を選んでください。", code="card_form") from None
+    card_intake.request_reading(
+        _case(case_id),
+        agent_id,
+        str(form.get("route", "")),
+        person,
+        staff=current_user,
+        now=clock.now(),
+    )
+    return jsonify(state="waiting", message="カードをかざしてください")
+
+
+@bp.route("/case/<int:case_id>/status", methods=["GET"])
+@allow("counter")
+def status(case_id: int) -> Any:
+    case = _case(case_id)
+    reading = card_intake.latest_reading(case, clock.now())
+    if reading is None or reading.status == "confirmed":
+        return jsonify(state="idle")
+    if reading.status == "failed":
+        return jsonify(
+            state="failed", message=FAILURES.get(reading.failure or "", FAILURES["card_unknown"])
+        )
+    facts = card_intake.pending_facts(reading, case)
+    result = ScanResult(
+        kind="my_number", symbology="IC", display="", facts=facts, provenance=card_intake.PROVENANCE
+    )
+    shown, notes = scanned_facts(current_ruleset(current_app._get_current_object()), case, result)  # type: ignore[attr-defined]
+    return jsonify(
+        state="pending",
+        reading_id=reading.id,
+        notes=notes,
+        facts=[
+            {
+                "fact": s.fact_id,
+                "label": s.label,
+                "display": s.display,
+                "current": s.current,
+                "locked": s.locked,
+                "my_number": s.fact_id.endswith(".my_number"),
+            }
+            for s in shown
+        ],
+    )
+
+
+@bp.route("/case/<int:case_id>/confirm", methods=["POST"])
+@allow("counter")
+def confirm(case_id: int) -> Any:
+    ruleset = current_ruleset(current_app._get_current_object())  # type: ignore[attr-defined]
+    stored = card_intake.confirm_reading(
+        ruleset,
+        _case(case_id),
+        int(_form().get("reading_id", 0)),
+        actor=current_user.username,
+        now=clock.now(),
+    )
+    return jsonify(
+        stored=[s.fact_id for s in stored],
+        message="カードの内容を取り込みました（変更できません）。",
+    )
+
+
+@bp.route("/case/<int:case_id>/reveal", methods=["POST"])
+@allow("counter")
+def reveal(case_id: int) -> Any:
+    number = card_intake.reveal_number(
+        _case(case_id),
+        int(_form().get("reading_id", 0)),
+        actor=current_user.username,
+        now=clock.now(),
+    )
+    return jsonify(number=number)
+
+
+@bp.route("/case/<int:case_id>/zairyu", methods=["POST"])
+@allow("counter")
+def zairyu(case_id: int) -> Any:
+    form = _form()
+    card_intake.record_zairyu_check(
+        _case(case_id),
+        str(form.get("card_type", "")),
+        str(form.get("card_number", "")),
+        actor=current_user.username,
+        now=clock.now(),
+    )
+    return jsonify(message="在留カード等読取アプリで確認したことを記録しました。")
+
+
+# ---- admin ---------------------------------------------------------------------------
+
+
+@bp.app_template_global("card_agents")
+def card_agents() -> list[Any]:
+    """Return every card agent for the admin page."""
+    return card_intake.list_agents()
+
+
+@bp.route("/agents/<int:agent_id>/revoke", methods=["POST"])
+@allow("admin")
+def revoke(agent_id: int) -> Any:
+    card_intake.revoke_agent(agent_id, actor=current_user.username, now=clock.now())
+    flash("カード読取端末を無効にしました。", "notice")
+    return redirect(url_for("admin.index") + "#card-agents")

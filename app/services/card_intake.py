@@ -1,0 +1,505 @@
+"""The card route: pair agents to a desk, accept their signed readings, and let staff confirm.
+
+An agent (``app.cardagent``) is paired once with a short-lived code shown at the desk and
+gets a secret; every later message is MAC-signed with it, carries a fresh nonce and the
+time, and must be for the case its desk is serving. A reading is parsed and its signature
+verified again here (the server trusts no agent), then sealed like a scan
+(``scan_intake``) and shown to staff; only what staff confirm is stored, with provenance
+``mynumber_card`` and locked. The 個人番号 and the PIN are never logged or audited.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.cardagent.card import CardDataError, parse_basic_four, parse_my_number, verify
+from app.cardagent.client import mac_input
+from app.engine import FactValueError, RuleSet, parse_fact_value
+from app.engine.result import json_value
+from app.errors import DomainError
+from app.extensions import db
+from app.models import Case, StaffUser
+from app.models.card_agent import CardAgent, CardAgentNonce, CardPairingCode, CardReading
+from app.services.cases import CaseError, StoredFact, audit, cipher, record_fact, stored_facts
+from app.services.interview import case_as_of, fact_def_for
+
+PAIRING_MINUTES = 10
+CLOCK_SKEW_SECONDS = 120  # a message older (or newer) than this is refused as a replay
+PENDING_MINUTES = 10
+ROUTES = {"pin": "暗証番号（4桁）", "code_b": "照合番号B（14桁）"}
+PROVENANCE = "mynumber_card"
+# An unambiguous alphabet for a code typed from a screen (no 0/O, 1/I/L).
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+FAILURES = {
+    "pin_wrong": "暗証番号が違いました。",
+    "pin_locked": "暗証番号がロックされています。照合番号Bで読み取ってください。",
+    "pin_format": "入力された桁数が正しくありません（カードには送っていません）。",
+    "card_removed": "読み取り中にカードが離れました。もう一度読み取ってください。",
+    "card_unknown": "マイナンバーカードとして読み取れないカードです。",
+    "card_generation": "新しい世代のカードのため、まだ読み取れません。券面を見て入力してください。",
+    "card_data_too_long": "カードの記録が想定より長いため、読み取りを中止しました。",
+    "no_reader": "カード読取機が見つかりません。接続を確かめてください。",
+    "no_card": "カードが置かれていません。",
+    "cancelled": "読み取りが取り消されました。",
+}
+
+
+class CardIntakeError(DomainError):
+    """A card-route refusal (Japanese message for the counter or the agent)."""
+
+    default_code = "card_refused"
+
+
+@dataclass(frozen=True)
+class Agent:
+    """An authenticated agent message: who sent it and its body."""
+
+    agent: CardAgent
+    body: dict[str, Any]
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def create_pairing_code(staff: StaffUser, desk: str, *, now: datetime) -> tuple[str, datetime]:
+    """Issue a pairing code for ``desk`` (8 characters, valid ten minutes) and commit."""
+    desk = desk.strip()
+    if not desk or len(desk) > 100:
+        raise CardIntakeError(
+            "窓口名（例: 1番窓口）を100文字以内で入力してください。", code="card_desk"
+        )
+    code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    expires = now + timedelta(minutes=PAIRING_MINUTES)
+    db.session.add(
+        CardPairingCode(
+            code_hash=_hash(code), staff_id=staff.id, desk=desk, expires_at=expires, created_at=now
+        )
+    )
+    audit(None, staff.username, "card_pairing_code", {"desk": desk}, now)
+    db.session.commit()
+    return code, expires
+
+
+def pair_agent(code: str, name: str, *, now: datetime) -> tuple[CardAgent, str]:
+    """Exchange a pairing code, once, for an agent and its secret (returned only here)."""
+    row = db.session.scalars(
+        select(CardPairingCode).where(CardPairingCode.code_hash == _hash(code.strip().upper()))
+    ).first()
+    if row is None or row.used or row.expires_at < now:
+        audit(None, "cardagent", "card_pairing_refused", {}, now)
+        db.session.commit()
+        raise CardIntakeError(
+            "登録コードが違うか、有効期限（10分）が切れています。窓口画面で新しいコードを発行してください。",
+            code="card_pairing",
+            status=403,
+        )
+    row.used = True
+    secret = secrets.token_urlsafe(32)
+    staff = db.session.get(StaffUser, row.staff_id)
+    agent = CardAgent(
+        name=(name or "PC").strip()[:100],
+        desk=row.desk,
+        secret_enc=cipher().seal_bytes(secret.encode()).decode("ascii"),
+        staff_id=row.staff_id,
+        paired_by=staff.username if staff else "?",
+        created_at=now,
+    )
+    db.session.add(agent)
+    db.session.flush()
+    audit(None, agent.paired_by, "card_agent_paired", {"agent": agent.id, "desk": agent.desk}, now)
+    db.session.commit()
+    return agent, secret
+
+
+def _refuse(
+    message: str, detail: dict[str, Any], now: datetime, *, case_id: int | None = None
+) -> CardIntakeError:
+    # Nothing from the message is stored; the audit line says why it was refused.
+    db.session.rollback()
+    audit(case_id, "cardagent", "card_message_refused", detail, now)
+    db.session.commit()
+    return CardIntakeError(message, code="card_message", status=403)
+
+
+def authenticate(
+    method: str, path: str, headers: dict[str, str], body: bytes, *, now: datetime
+) -> Agent:
+    """Check an agent message's MAC, time and nonce, and record the nonce.
+
+    :raises CardIntakeError: unknown or revoked agent, wrong MAC, stale time, replay.
+    """
+    try:
+        agent_id = int(headers.get("X-Card-Agent", ""))
+        stamp = headers["X-Card-Time"]
+        nonce = headers["X-Card-Nonce"]
+        mac = headers["X-Card-Mac"]
+        sent_at = int(stamp)
+    except (KeyError, ValueError):
+        raise _refuse(
+            "カード読取端末の認証情報がありません。端末を登録し直してください。",
+            {"why": "headers"},
+            now,
+        ) from None
+    agent = db.session.get(CardAgent, agent_id)
+    if agent is None or not agent.active:
+        raise _refuse(
+            "この読取端末は登録されていないか、管理者により無効にされています。",
+            {"why": "revoked", "agent": agent_id},
+            now,
+        )
+    secret = cipher().open_bytes(agent.secret_enc.encode("ascii"))
+    expected = hmac.new(
+        secret, mac_input(method, path, stamp, nonce, body), hashlib.sha256
+    ).hexdigest()
+    if not hmac.compare_digest(expected, mac):
+        raise _refuse(
+            "読取端末からのデータの署名が正しくありません。何も保存していません。",
+            {"why": "mac", "agent": agent_id},
+            now,
+        )
+    if abs(now.timestamp() - sent_at) > CLOCK_SKEW_SECONDS or not 8 <= len(nonce) <= 64:
+        raise _refuse(
+            "読取端末からのデータが古いため受け付けません。端末の時計を確かめてください。",
+            {"why": "time", "agent": agent_id},
+            now,
+        )
+    db.session.add(CardAgentNonce(agent_id=agent.id, nonce=nonce, seen_at=now))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise _refuse(
+            "同じデータが二度送られました（再送の疑い）。何も保存していません。",
+            {"why": "replay", "agent": agent_id},
+            now,
+        ) from None
+    agent.last_seen_at = now
+    try:
+        parsed = json.loads(body) if body else {}
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise _refuse(
+            "読取端末からのデータの形式が正しくありません。",
+            {"why": "body", "agent": agent_id},
+            now,
+        )
+    return Agent(agent, parsed)
+
+
+def session_for(agent: CardAgent) -> dict[str, Any]:
+    """Tell an agent which case its desk is serving and whether staff asked for a reading."""
+    db.session.commit()  # keep the nonce
+    if agent.attached_case_id is None:
+        return {"case_id": None, "wanted": None}
+    case = db.session.get(Case, agent.attached_case_id)
+    wanted = {"route": agent.wanted_route} if agent.wanted_route else None
+    return {
+        "case_id": agent.attached_case_id,
+        "case_number": case.number if case else "",
+        "wanted": wanted,
+    }
+
+
+def _case_for(message: Agent, now: datetime) -> Case:
+    case_id = message.body.get("case_id")
+    agent = message.agent
+    if not isinstance(case_id, int) or case_id != agent.attached_case_id:
+        raise _refuse(
+            "この読み取り結果は、この窓口で受付中の案件のものではありません。何も保存していません。",
+            {"why": "wrong_case", "agent": agent.id},
+            now,
+            case_id=agent.attached_case_id,
+        )
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise _refuse("受付が見つかりません。", {"why": "no_case", "agent": agent.id}, now)
+    return case
+
+
+def accept_failure(message: Agent, *, now: datetime) -> None:
+    """Record that a read failed at the desk (only the failure's code) for staff to see."""
+    case = _case_for(message, now)
+    code = str(message.body.get("failure", ""))
+    code = code if code in FAILURES else "card_unknown"
+    db.session.add(
+        CardReading(
+            case_id=case.id,
+            agent_id=message.agent.id,
+            status="failed",
+            failure=code,
+            created_at=now,
+        )
+    )
+    audit(case.id, f"cardagent:{message.agent.id}", "card_read_failed", {"failure": code}, now)
+    db.session.commit()
+
+
+def _ef(body: dict[str, Any], name: str) -> bytes:
+    try:
+        raw = base64.b64decode(body["ef"][name], validate=True)
+    except (KeyError, TypeError, binascii.Error):
+        raise CardDataError("カードのデータが欠けています。") from None
+    if len(raw) > 8192:
+        raise CardDataError("カードのデータが長すぎます。")
+    return raw
+
+
+def reading_facts(
+    body: dict[str, Any], anchors: Sequence[bytes], person: int, events: list[str]
+) -> tuple[dict[str, Any], str]:
+    """Parse and verify a reading; return the facts it carries and the route.
+
+    :raises CardDataError: garbage, or data that the card's signature does not cover.
+    """
+    ef = {name: _ef(body, name) for name in ("0001", "0002", "0003", "0004")}
+    number = parse_my_number(ef["0001"])
+    four = parse_basic_four(ef["0002"])
+    check = verify(ef["0001"], ef["0002"], ef["0003"], ef["0004"], anchors)
+    if not check.ok:
+        raise CardDataError(
+            f"{check.reason}この読み取り結果は使えません。券面と本人を確認し、手入力してください。"
+        )
+    member = f"household[{person}]"
+    facts: dict[str, Any] = {
+        f"{member}.name": four.name,
+        f"{member}.birth_date": four.birth_date.isoformat(),
+        f"{member}.my_number": number,
+        # The card's address is where the person lives now: after a move-in that is the old one.
+        ("move.old_address" if "move_in" in events else "household.address"): four.address,
+    }
+    if four.sex is not None:
+        facts[f"{member}.sex"] = four.sex
+    route = body.get("route")
+    return facts, route if route in ROUTES else "pin"
+
+
+def accept_reading(message: Agent, anchors: Sequence[bytes], *, now: datetime) -> CardReading:
+    """Verify a reading and keep it sealed for staff to confirm (no fact is written).
+
+    :raises CardIntakeError: not this desk's case, garbage, or a signature that fails.
+    """
+    case = _case_for(message, now)
+    agent = message.agent
+    try:
+        facts, route = reading_facts(message.body, anchors, agent.wanted_person, list(case.events))
+    except CardDataError as error:
+        raise _refuse(
+            str(error), {"why": "card_data", "agent": agent.id}, now, case_id=case.id
+        ) from None
+    body = {"case": case.id, "route": route, "facts": facts}
+    sealed = cipher().seal_bytes(json.dumps(body, ensure_ascii=False).encode()).decode("ascii")
+    reading = CardReading(
+        case_id=case.id, agent_id=agent.id, status="pending", sealed=sealed, created_at=now
+    )
+    db.session.add(reading)
+    agent.wanted_route = None
+    audit(
+        case.id, f"cardagent:{agent.id}", "card_read", {"route": route, "facts": sorted(facts)}, now
+    )
+    db.session.commit()
+    return reading
+
+
+def desk_agents(staff_id: int) -> list[CardAgent]:
+    """Return the active agents paired by this member of staff (their desk's readers)."""
+    return list(
+        db.session.scalars(
+            select(CardAgent)
+            .where(CardAgent.staff_id == staff_id, CardAgent.active.is_(True))
+            .order_by(CardAgent.id)
+        )
+    )
+
+
+def request_reading(
+    case: Case, agent_id: int, route: str, person: int, *, staff: StaffUser, now: datetime
+) -> CardAgent:
+    """Point the desk's agent at this case and ask it for one reading by ``route``."""
+    agent = db.session.get(CardAgent, agent_id)
+    if agent is None or not agent.active or agent.staff_id != staff.id:
+        raise CardIntakeError(
+            "この読取端末は使えません。窓口の読取端末を登録してください。", code="card_agent"
+        )
+    if route not in ROUTES:
+        raise CardIntakeError("読み取り方法を選んでください。", code="card_route")
+    if not 0 <= person < 20:
+        raise CardIntakeError("世帯員を選んでください。", code="card_person")
+    agent.attached_case_id = case.id
+    agent.wanted_route = route
+    agent.wanted_person = person
+    audit(case.id, staff.username, "card_requested", {"agent": agent.id, "route": route}, now)
+    db.session.commit()
+    return agent
+
+
+def latest_reading(case: Case, now: datetime) -> CardReading | None:
+    """Return the newest reading or failure for the case, within the confirmation window."""
+    since = now - timedelta(minutes=PENDING_MINUTES)
+    return db.session.scalars(
+        select(CardReading)
+        .where(CardReading.case_id == case.id, CardReading.created_at >= since)
+        .order_by(CardReading.id.desc())
+    ).first()
+
+
+def _open(reading: CardReading, case: Case) -> dict[str, Any]:
+    if reading.case_id != case.id or reading.sealed is None:
+        raise CardIntakeError("この読み取り結果は別の受付のものです。", code="card_wrong_case")
+    body = json.loads(cipher().open_bytes(reading.sealed.encode("ascii")))
+    if body.get("case") != case.id:
+        raise CardIntakeError("この読み取り結果は別の受付のものです。", code="card_wrong_case")
+    return body
+
+
+def pending_facts(reading: CardReading, case: Case) -> dict[str, Any]:
+    """Return the facts of a pending reading (the caller masks the 個人番号 for display)."""
+    return dict(_open(reading, case)["facts"])
+
+
+def _pending(case: Case, reading_id: int, now: datetime) -> CardReading:
+    reading = db.session.get(CardReading, reading_id)
+    if reading is None or reading.case_id != case.id:
+        raise CardIntakeError("この読み取り結果は別の受付のものです。", code="card_wrong_case")
+    if reading.status != "pending" or reading.created_at < now - timedelta(minutes=PENDING_MINUTES):
+        raise CardIntakeError(
+            "読み取り結果の確認期限（10分）が過ぎたか、すでに処理済みです。もう一度読み取ってください。",
+            code="card_expired",
+        )
+    return reading
+
+
+def reveal_number(case: Case, reading_id: int, *, actor: str, now: datetime) -> str:
+    """Return the unmasked 個人番号 of a pending reading and audit that staff saw it."""
+    reading = db.session.get(CardReading, reading_id)
+    if reading is None or reading.case_id != case.id or reading.sealed is None:
+        raise CardIntakeError("この読み取り結果は別の受付のものです。", code="card_wrong_case")
+    numbers = [v for k, v in _open(reading, case)["facts"].items() if k.endswith(".my_number")]
+    audit(case.id, actor, "my_number_shown", {"source": PROVENANCE, "reading": reading.id}, now)
+    db.session.commit()
+    return str(numbers[0]) if numbers else ""
+
+
+def confirm_reading(
+    ruleset: RuleSet, case: Case, reading_id: int, *, actor: str, now: datetime
+) -> list[StoredFact]:
+    """Store a confirmed reading's facts, locked, with provenance ``mynumber_card``; all or none.
+
+    :raises CardIntakeError: expired, another case's, a value its fact refuses, or a
+        locked fact holding a different value.
+    """
+    reading = _pending(case, reading_id, now)
+    facts = _open(reading, case)["facts"]
+    as_of = case_as_of(case)
+    checked: dict[str, Any] = {}
+    for fact_id, raw in facts.items():
+        try:
+            fact = fact_def_for(ruleset, fact_id)
+            checked[fact_id] = json_value(parse_fact_value(fact, raw, as_of))
+        except CaseError as error:
+            raise CardIntakeError(error.message, code="card_fact") from None
+        except FactValueError as error:
+            raise CardIntakeError(f"{fact.label}: {error.message}", code="invalid") from None
+    held = stored_facts(case)
+    locked = [f for f in checked if f in held and held[f].locked and held[f].value != checked[f]]
+    if locked:
+        raise CardIntakeError(
+            "住民記録またはカードから取り込んで確定済みの項目と値が違います。何も保存していません。"
+            "券面と住民記録を確かめてください。",
+            code="locked",
+        )
+    stored = []
+    try:
+        for fact_id, value in checked.items():
+            stored.append(
+                record_fact(
+                    case,
+                    fact_id,
+                    value,
+                    actor=actor,
+                    now=now,
+                    provenance=PROVENANCE,
+                    lock=True,
+                    reason="マイナンバーカードのICから読み取り"
+                    if fact_id in held and held[fact_id].locked
+                    else None,
+                    commit=False,
+                )
+            )
+        reading.status = "confirmed"
+        reading.sealed = None  # the facts now live in the case, encrypted; drop the copy
+        audit(
+            case.id,
+            actor,
+            "card_confirmed",
+            {"provenance": PROVENANCE, "facts": sorted(checked)},
+            now,
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return stored
+
+
+def list_agents() -> list[CardAgent]:
+    """Return every agent, newest first (for the admin page and the CLI)."""
+    return list(db.session.scalars(select(CardAgent).order_by(CardAgent.id.desc())))
+
+
+def revoke_agent(agent_id: int, *, actor: str, now: datetime) -> CardAgent:
+    """Revoke an agent: its messages are refused from now on."""
+    agent = db.session.get(CardAgent, agent_id)
+    if agent is None:
+        raise CardIntakeError("その読取端末は登録されていません。", code="card_agent", status=404)
+    agent.active = False
+    agent.attached_case_id = None
+    agent.wanted_route = None
+    agent.revoked_by, agent.revoked_at = actor, now
+    audit(None, actor, "card_agent_revoked", {"agent": agent.id}, now)
+    db.session.commit()
+    return agent
+
+
+ZAIRYU_TYPES = {"zairyu": "在留カード", "tokubetsu": "特別永住者証明書"}
+
+
+def record_zairyu_check(
+    case: Case, card_type: str, card_number: str, *, actor: str, now: datetime
+) -> None:
+    """Record that staff checked a 在留カード with the ministry's 在留カード等読取アプリ.
+
+    The card number is checked for form (2 letters, 8 digits, 2 letters) and kept out of
+    the audit (only its last 2 characters are), since the IC route needs it as a key.
+    """
+    number = card_number.strip().upper()
+    if card_type not in ZAIRYU_TYPES:
+        raise CardIntakeError("カードの種類を選んでください。", code="zairyu_type")
+    if len(number) != 12 or not (
+        number[:2].isalpha() and number[2:10].isdigit() and number[10:].isalpha()
+    ):
+        raise CardIntakeError(
+            "在留カード番号は英字2桁・数字8桁・英字2桁の12文字で入力してください。",
+            code="zairyu_number",
+        )
+    audit(
+        case.id,
+        actor,
+        "zairyu_app_checked",
+        {"type": card_type, "number_tail": number[-2:], "app": "在留カード等読取アプリ"},
+        now,
+    )
+    db.session.commit()
