@@ -250,6 +250,27 @@ def prefer_forwardable_codecs(transceiver: RTCRtpTransceiver) -> None:
     transceiver.setCodecPreferences([c for c in capabilities.codecs if c.mimeType in wanted])
 
 
+# Opus receive parameters the server asks of every browser (RFC 7587 section 6.1): in-band
+# FEC lets the receiver rebuild a lost 20 ms frame from the next packet, DTX sends almost
+# nothing while a side is silent, minptime allows 10 ms frames. Without an fmtp line in the
+# answer, browsers send no FEC at all.
+OPUS_PARAMETERS = {"minptime": 10, "useinbandfec": 1, "usedtx": 1, "stereo": 0}
+
+
+def ask_for_opus_fec(pc: RTCPeerConnection) -> None:
+    """Put Opus FEC, DTX and mono in the answer ``pc`` is about to create.
+
+    aiortc answers with its own (empty) Opus parameters; call this after
+    setRemoteDescription and before createAnswer.
+    """
+    for transceiver in pc.getTransceivers():
+        if transceiver.kind != "audio":
+            continue
+        for codec in transceiver._codecs:
+            if codec.mimeType.lower() == "audio/opus":
+                codec.parameters = {**codec.parameters, **OPUS_PARAMETERS}
+
+
 def receiver_of(pc: RTCPeerConnection, track: Any) -> RTCRtpReceiver | None:
     """Return the receiver in ``pc`` whose track is ``track``."""
     for transceiver in pc.getTransceivers():

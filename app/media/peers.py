@@ -213,6 +213,7 @@ class PeerRegistry:
                 raise ValueError(f"the offer has no VP8 video or Opus audio: {error}") from error
             if not any(t.mid is not None for t in pc.getTransceivers()):
                 raise ValueError("the offer has neither audio nor video")
+            passthrough.ask_for_opus_fec(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except BaseException:  # a bad offer, or the view gave up waiting (cancelled)
             await asyncio.shield(self._forget(case_id, role, pc))

@@ -15,6 +15,10 @@ from app.media.server import init_media, media_server
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
+# A browser's offer with audio, video and every host candidate is 5–10 kB; anything far
+# larger is not an offer worth parsing on the media loop.
+MAX_OFFER_BYTES = 64 * 1024
+
 
 @bp.record_once
 def _give_the_app_its_media_server(state: Any) -> None:
@@ -36,11 +40,18 @@ def offer(case_id: int, role: str) -> Any:
             abort(403)
     elif resident_case_id() != case_id or role != RESIDENT_SIDE:
         abort(403)
+    if (request.content_length or 0) > MAX_OFFER_BYTES:
+        return _error(
+            413,
+            "通話の接続要求が大きすぎます",
+            "ページを再読み込みしてから、もう一度接続してください。",
+        )
     body = request.get_json(silent=True)
     if (
         not isinstance(body, dict)
         or body.get("type") != "offer"
         or not isinstance(body.get("sdp"), str)
+        or len(body["sdp"]) > MAX_OFFER_BYTES
     ):
         return _error(
             400,
