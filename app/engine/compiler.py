@@ -35,16 +35,18 @@ from app.engine.expr import (
 from app.engine.postal import postal_address
 from app.engine.runtime import MAX_VARS, UNKNOWN, Ctx, FactKey, Fn, Person
 from app.engine.types import ANY, BOOL, DATE, LIST_PERSON, LIST_TEXT, NUM, PERSON, TEXT, Ty
+from app.errors import DomainError
 
 
-class CompileError(Exception):
+class CompileError(DomainError):
     """An expression does not check: message, 0-based offset in its text, and a hint."""
 
+    default_code = "expression_invalid"
+    status = 422
+
     def __init__(self, message: str, at: int, hint: str = "") -> None:
-        self.message = message
         self.at = at
-        self.hint = hint
-        super().__init__(message)
+        super().__init__(message, hint=hint)
 
 
 @dataclass(frozen=True)

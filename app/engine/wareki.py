@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from app.errors import DomainError
+
 
 @dataclass(frozen=True)
 class Era:
@@ -33,12 +35,16 @@ ERAS: tuple[Era, ...] = (
 _BY_NAME = {era.name: era for era in ERAS} | {era.letter: era for era in ERAS}
 
 
-class OutsideEraError(ValueError):
+class OutsideEraError(DomainError, ValueError):
     """The date lies before 明治 and has no 和暦 reading."""
 
+    default_code = "outside_era"
 
-class WarekiParseError(ValueError):
+
+class WarekiParseError(DomainError, ValueError):
     """The text is not a date in any form we read (``impossible``: well formed, no such day)."""
+
+    default_code = "date_unreadable"
 
     def __init__(self, message: str, impossible: bool = False) -> None:
         super().__init__(message)
