@@ -100,6 +100,22 @@ def format_wareki(day: date) -> str:
     return f"{parts.era}{parts.year}年{parts.month}月{parts.day}日"
 
 
+def format_wareki_or_iso(day: date) -> str:
+    """Format a date in 和暦, or in ISO form (2026-01-01) when it lies before 明治."""
+    try:
+        return format_wareki(day)
+    except OutsideEraError:
+        return day.isoformat()
+
+
+def format_wareki_or_blank(day: date | None) -> str:
+    """Format a date in 和暦; an unknown date (None) gives "" and a date before 明治 its ISO form.
+
+    For printed documents and screens where a missing date leaves the box empty.
+    """
+    return "" if day is None else format_wareki_or_iso(day)
+
+
 _ERA_NAMES = "|".join(era.name for era in ERAS)
 _KANJI = re.compile(
     rf"^(?P<era>{_ERA_NAMES})\s*(?P<year>元|\d{{1,3}})\s*年\s*(?P<month>\d{{1,2}})\s*月\s*(?P<day>\d{{1,2}})\s*日$"
