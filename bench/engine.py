@@ -31,9 +31,19 @@ SAMPLE = ROOT / "tests" / "data" / "rules"
 AS_OF = date(2025, 4, 10)
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """A safe dumper that never writes anchors or aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        """Write every object in full."""
+        return True
+
+
 def _dump(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    # The rules loader refuses YAML aliases; write shared objects out in full each time.
+    text = yaml.dump(data, Dumper=_NoAliasDumper, allow_unicode=True, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
 
 
 # ---- replicate shipped content ---------------------------------------------------------

@@ -6,6 +6,8 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from app.errors import DomainError
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -23,20 +25,32 @@ class Problem:
         return f"{self.file}:{self.line}:{self.column}: {self.ident}: {self.message}{hint}"
 
 
-class LoadError(Exception):
+class LoadError(DomainError):
     """The rules could not be loaded; ``problems`` lists every problem found, in file order."""
+
+    default_code = "rules_invalid"
+    status = 422
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = sorted(set(problems))
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__(
+            f"ルールを読み込めません（問題 {len(self.problems)} 件）。各行の位置を直してください。",
+            hint="\n".join(str(p) for p in self.problems),
+        )
+
+    def __str__(self) -> str:
+        """Return every problem, one per line, as file:line:column: message."""
+        return "\n".join(str(p) for p in self.problems)
 
 
-class FactValueError(ValueError):
+class FactValueError(DomainError, ValueError):
     """A value typed for a fact is not valid; the message is Japanese, for the person typing."""
+
+    default_code = "fact_value_invalid"
+    status = 422
 
     def __init__(self, fact: str, message: str) -> None:
         self.fact = fact
-        self.message = message
         super().__init__(message)
 
 

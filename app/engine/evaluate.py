@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from app.engine import wareki
 from app.engine.ages import add_months
 from app.engine.errors import FactValueError
+from app.engine.factids import parse_person_key
 from app.engine.facts import parse_fact_value
 from app.engine.formats import OutsideEra, format_value
 from app.engine.model import FieldDef, Form, Procedure, RuleSet
@@ -25,7 +25,6 @@ from app.engine.result import (
 from app.engine.runtime import UNKNOWN, Ctx, FactKey, Person
 
 MAX_MEMBERS = 50  # a household larger than this is a data error, not a family
-_PERSON_KEY = re.compile(r"^household\[(\d+)\]\.([a-z][a-z0-9_]*)$")
 
 
 _KEY_TEXT: dict[FactKey, str] = {}  # fact keys are few (facts × members): remember their text
@@ -58,13 +57,13 @@ def prepare_facts(
         index: int | None = None
         fid = key
         if key.startswith("household["):
-            match = _PERSON_KEY.match(key)
-            if match is None or int(match[1]) >= MAX_MEMBERS:
+            parsed = parse_person_key(key)
+            if parsed is None or parsed[0] >= MAX_MEMBERS:
                 warnings.append(
                     Warning("unknown_fact", f"{key} は使えない事実IDです（無視しました）")
                 )
                 continue
-            index, fid = int(match[1]), match[2]
+            index, fid = parsed
             members.setdefault(index, {})
             if fid == "roles":
                 listed = raw if isinstance(raw, list) else [raw]

@@ -23,15 +23,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.errors import DomainError
 
-class ExprSyntaxError(Exception):
+
+class ExprSyntaxError(DomainError):
     """The text is not a well-formed expression; ``offset`` is 0-based into the text."""
 
+    default_code = "expression_syntax"
+    status = 422
+
     def __init__(self, message: str, offset: int, hint: str = "") -> None:
-        self.message = message
         self.offset = offset
-        self.hint = hint
-        super().__init__(message)
+        super().__init__(message, hint=hint)
 
 
 # ---- AST ----------------------------------------------------------------------------------

@@ -177,7 +177,8 @@ class _Loader:
         if isinstance(value, bool | dict | list):
             self.problem(data.where(key), ident, f"'{key}' must be text", "write it as plain text")
             return default
-        return str(value)
+        # An unquoted 0123, 11:00 or 2026-01-01 is read as the text written, never converted.
+        return str(data.text_of(key))
 
     def string_list(self, data: YMap, key: str, ident: str) -> list[tuple[str, Pos]]:
         """Return a list of texts with their positions (a single text counts as one)."""
@@ -189,7 +190,7 @@ class _Loader:
         if not isinstance(value, YList):
             self.problem(data.where(key), ident, f"'{key}' must be a list", f"write {key}: [a, b]")
             return []
-        return [(str(v), p) for v, p in zip(value, value.item_pos, strict=True)]
+        return [(str(v), p) for v, p in zip(value.texts(), value.item_pos, strict=True)]
 
     def a_date(self, data: YMap, key: str, ident: str) -> date | None:
         """Return a date value, reporting anything that is not YYYY-MM-DD."""

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import bisect
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from app.engine.compiler import Compiled, Symbols
+from app.engine.factids import parse_person_key
 from app.engine.facts import FactDef
 from app.engine.runtime import UNKNOWN
 from app.engine.source import Pos
-
-_PERSON_KEY = re.compile(r"^household\[\d+\]\.([a-z][a-z0-9_]*)$")
 
 
 @dataclass(frozen=True)
@@ -223,9 +221,9 @@ class RuleSet:
 
     def fact_def(self, key: str) -> FactDef | None:
         """Return the declaration behind a fact id such as ``death.date`` or ``household[2].name``."""
-        match = _PERSON_KEY.match(key)
-        if match:
-            fact = self.facts.get(match[1])
+        parsed = parse_person_key(key)
+        if parsed is not None:
+            fact = self.facts.get(parsed[1])
             return fact if fact is not None and fact.per_person else None
         fact = self.facts.get(key)
         return fact if fact is not None and not fact.per_person else None

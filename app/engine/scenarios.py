@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from app.engine.evaluate import evaluate
+from app.engine.factids import FIELD_KEY
 from app.engine.model import RuleSet, Scenario
 from app.engine.result import Result
-
-_FIELD_KEY = re.compile(
-    r"^(?P<form>[a-z0-9_]+(?:\[\d+\])?)\.(?:(?P<row>[a-z0-9_]+)\[(?P<n>\d+)\]\.)?(?P<field>[a-z0-9_]+)$"
-)
 
 
 @dataclass(frozen=True)
@@ -43,7 +39,7 @@ def _compare_set(what: str, expected: list[str], actual: list[tuple[str, str]]) 
 
 def _field_value(result: Result, key: str) -> tuple[bool, Any]:
     """Return (found, value) for a scenario field key, or (False, why not)."""
-    match = _FIELD_KEY.match(key)
+    match = FIELD_KEY.match(key)
     if not match:
         return (
             False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,13 @@ class YMap(dict[str, Any]):
     pos: Pos
     key_pos: dict[str, Pos]
     val_pos: dict[str, Pos]
+    # The written text of each unquoted value YAML read as something else than text
+    # (660 for 11:00, a date for 2026-01-01): where the schema wants text, this is the text.
+    raw: dict[str, str]
+
+    def text_of(self, key: str) -> Any:
+        """Return a key's value, or its text as written when it was an unquoted non-text scalar."""
+        return self.raw.get(key, self.get(key))
 
     def where(self, key: str) -> Pos:
         """Return the position of a key's value, or of the mapping when the key is absent."""
@@ -50,12 +58,73 @@ class YList(list[Any]):
 
     pos: Pos
     item_pos: list[Pos]
+    item_raw: list[str | None]  # as YMap.raw, per item (None: the item was read as written)
+
+    def texts(self) -> list[Any]:
+        """Return the items, each unquoted non-text scalar as its written text."""
+        return [v if r is None else r for v, r in zip(self, self.item_raw, strict=True)]
 
 
-# libyaml composes ~10× faster than pure Python and keeps the same marks; scalars are
-# resolved exactly as yaml.safe_load would. Syntax errors are re-read with the Python
-# parser, whose messages are clearer and the same on every machine.
-_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# YAML 1.1 (PyYAML's default) reads yes/no/on/off as booleans, 11:00 as 660 (base 60) and
+# 0123 as octal 83. Policy staff write such values as text, so plain scalars are resolved
+# by a YAML 1.2-style core schema instead: only true/false are booleans, integers are
+# decimal without a leading zero (or 0x/0o), floats are decimal, and dates stay dates
+# (parameters and scenarios declare dates). What is not matched stays text; where the
+# schema declares text the loader reads the written text (YMap.raw) in any case.
+_CORE_RESOLVERS: list[tuple[str, re.Pattern[str], str]] = [
+    ("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"),
+    (
+        "tag:yaml.org,2002:int",
+        re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+        "-+0123456789",
+    ),
+    (
+        "tag:yaml.org,2002:float",
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        "-+0123456789.",
+    ),
+    ("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), "~nN\0"),
+    ("tag:yaml.org,2002:timestamp", re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), "0123456789"),
+]
+
+
+def _core_resolvers() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
+    """Return the implicit resolvers of the core schema, keyed by first character."""
+    table: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}
+    for tag, pattern, first in _CORE_RESOLVERS:
+        for char in first:
+            table.setdefault(None if char == "\0" else char, []).append((tag, pattern))
+    table.setdefault(None, []).append(("tag:yaml.org,2002:null", re.compile(r"^$")))
+    return table
+
+
+def _core(base: type) -> type:
+    """Return ``base`` with the core schema's resolvers instead of YAML 1.1's."""
+    return type(
+        f"Core{base.__name__}",
+        (base,),
+        {"yaml_implicit_resolvers": _core_resolvers(), "__doc__": "Read YAML with core types."},
+    )
+
+
+# libyaml composes ~10x faster than pure Python and keeps the same marks. Syntax errors
+# are re-read with the Python parser, whose messages are clearer and the same everywhere.
+_FAST_LOADER: Any = _core(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+_SLOW_LOADER: Any = _core(yaml.SafeLoader)
+
+_ALIAS_MESSAGE = "YAMLのアンカー（&）とエイリアス（*）は使えません"
+_ALIAS_HINT = "同じ内容をそれぞれの場所にそのまま書いてください"
+
+
+class _AliasFound(Exception):
+    """A node is reached twice: the document uses an alias; stop before expanding it."""
+
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__("alias")
+        self.node = node
 
 
 def _scalar_pos(file: str, node: yaml.Node, lines: list[str]) -> Pos:
@@ -80,13 +149,21 @@ def _scalar_pos(file: str, node: yaml.Node, lines: list[str]) -> Pos:
 
 
 def _build(
-    file: str, node: yaml.Node, loader: Any, problems: list[Problem], lines: list[str]
+    file: str,
+    node: yaml.Node,
+    loader: Any,
+    problems: list[Problem],
+    lines: list[str],
+    seen: set[int],
 ) -> Any:
-    """Turn a YAML node into YMap/YList/scalars with positions."""
+    """Turn a YAML node into YMap/YList/scalars with positions (refusing aliases)."""
+    if id(node) in seen:
+        raise _AliasFound(node)
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         result = YMap()
         result.pos = Pos(file, node.start_mark.line + 1, node.start_mark.column + 1)
-        result.key_pos, result.val_pos = {}, {}
+        result.key_pos, result.val_pos, result.raw = {}, {}, {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             key_pos = _scalar_pos(file, key_node, lines)
@@ -104,19 +181,33 @@ def _build(
                     )
                 )
                 continue
-            result[key] = _build(file, value_node, loader, problems, lines)
+            if id(key_node) in seen:
+                raise _AliasFound(key_node)
+            seen.add(id(key_node))
+            result[key] = _build(file, value_node, loader, problems, lines, seen)
+            written = _written(value_node, result[key])
+            if written is not None:
+                result.raw[key] = written
             result.key_pos[key] = key_pos
             result.val_pos[key] = _scalar_pos(file, value_node, lines)
         return result
     if isinstance(node, yaml.SequenceNode):
         items = YList()
         items.pos = Pos(file, node.start_mark.line + 1, node.start_mark.column + 1)
-        items.item_pos = []
+        items.item_pos, items.item_raw = [], []
         for child in node.value:
-            items.append(_build(file, child, loader, problems, lines))
+            items.append(_build(file, child, loader, problems, lines, seen))
             items.item_pos.append(_scalar_pos(file, child, lines))
+            items.item_raw.append(_written(child, items[-1]))
         return items
     return loader.construct_object(node, deep=True)
+
+
+def _written(node: yaml.Node, value: Any) -> str | None:
+    """Return the text of an unquoted scalar that was read as a non-text value, else None."""
+    if isinstance(node, yaml.ScalarNode) and not node.style and not isinstance(value, str):
+        return str(node.value) if value is not None else None
+    return None
 
 
 _HINTS = {
@@ -134,7 +225,7 @@ def read_yaml(file: str, text: str) -> tuple[Any, list[Problem]]:
     except yaml.YAMLError:
         pass
     try:
-        return _read(file, text, yaml.SafeLoader)
+        return _read(file, text, _SLOW_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -153,6 +244,13 @@ def _read(file: str, text: str, loader_class: Any) -> tuple[Any, list[Problem]]:
         node = loader.get_single_node()
         if node is None:
             return None, problems
-        return _build(file, node, loader, problems, text.split("\n")), problems
+        try:
+            return _build(file, node, loader, problems, text.split("\n"), set()), problems
+        except _AliasFound as found:
+            mark = found.node.start_mark
+            problems.append(
+                Problem(file, mark.line + 1, mark.column + 1, "yaml", _ALIAS_MESSAGE, _ALIAS_HINT)
+            )
+            return None, problems
     finally:
         loader.dispose()

@@ -9,16 +9,18 @@ from typing import Any
 from app.engine.expr import Attr, Binary, Node
 from app.engine.runtime import MAX_VARS, Fn
 from app.engine.types import BOOL, Ty
+from app.errors import DomainError
 
 
-class CompileError(Exception):
+class CompileError(DomainError):
     """An expression does not check: message, 0-based offset in its text, and a hint."""
 
+    default_code = "expression_invalid"
+    status = 422
+
     def __init__(self, message: str, at: int, hint: str = "") -> None:
-        self.message = message
         self.at = at
-        self.hint = hint
-        super().__init__(message)
+        super().__init__(message, hint=hint)
 
 
 @dataclass(frozen=True)

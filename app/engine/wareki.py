@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from app.errors import DomainError
+
 
 @dataclass(frozen=True)
 class Era:
@@ -33,12 +35,16 @@ ERAS: tuple[Era, ...] = (
 _BY_NAME = {era.name: era for era in ERAS} | {era.letter: era for era in ERAS}
 
 
-class OutsideEraError(ValueError):
+class OutsideEraError(DomainError, ValueError):
     """The date lies before 明治 and has no 和暦 reading."""
 
+    default_code = "outside_era"
 
-class WarekiParseError(ValueError):
+
+class WarekiParseError(DomainError, ValueError):
     """The text is not a date in any form we read (``impossible``: well formed, no such day)."""
+
+    default_code = "date_unreadable"
 
     def __init__(self, message: str, impossible: bool = False) -> None:
         super().__init__(message)
@@ -95,11 +101,19 @@ def format_wareki(day: date) -> str:
 
 
 def format_wareki_or_iso(day: date) -> str:
-    """Format a date in 和暦, or in ISO form when it lies before 明治."""
+    """Format a date in 和暦, or in ISO form (2026-01-01) when it lies before 明治."""
     try:
         return format_wareki(day)
     except OutsideEraError:
         return day.isoformat()
+
+
+def format_wareki_or_blank(day: date | None) -> str:
+    """Format a date in 和暦; an unknown date (None) gives "" and a date before 明治 its ISO form.
+
+    For printed documents and screens where a missing date leaves the box empty.
+    """
+    return "" if day is None else format_wareki_or_iso(day)
 
 
 _ERA_NAMES = "|".join(era.name for era in ERAS)

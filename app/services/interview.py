@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from app.engine import FactDef, FactValueError, Result, RuleSet, evaluate, parse_fact_value
+from app.engine.factids import split_fact_id
 from app.engine.formats import OutsideEra, format_value
 from app.engine.result import json_value
 from app.engine.wareki import parse_date
@@ -24,7 +24,6 @@ from app.services.cases import (
     stored_facts,
 )
 
-PERSON_KEY = re.compile(r"^household\[(\d+)\]\.([a-z][a-z0-9_]*)$")
 MAX_MEMBERS = 50
 
 
@@ -35,14 +34,6 @@ class Answer:
     fact: StoredFact
     facts: dict[str, StoredFact]
     result: Result
-
-
-def split_fact_id(fact_id: str) -> tuple[int | None, str]:
-    """Split ``household[2].name`` into (2, 'name'); a case fact gives (None, its id)."""
-    match = PERSON_KEY.match(fact_id)
-    if match is None:
-        return None, fact_id
-    return int(match[1]), match[2]
 
 
 def fact_def_for(ruleset: RuleSet, fact_id: str) -> FactDef:

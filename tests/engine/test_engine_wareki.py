@@ -97,3 +97,13 @@ def test_dates_outside_their_era_are_flagged(text: str) -> None:
 def test_not_a_date(text: str) -> None:
     with pytest.raises(WarekiParseError):
         parse_date(text)
+
+
+def test_format_wareki_or_blank_tolerates_none_and_pre_meiji() -> None:
+    from datetime import date as _date
+
+    from app.engine.wareki import format_wareki_or_blank, format_wareki_or_iso
+
+    assert format_wareki_or_blank(None) == ""
+    assert format_wareki_or_blank(_date(2019, 5, 1)) == "令和元年5月1日"
+    assert format_wareki_or_iso(_date(1860, 1, 1)) == "1860-01-01"
