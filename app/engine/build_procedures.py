@@ -8,7 +8,6 @@ from app.engine.loader_base import _ID, LoaderBase
 from app.engine.model import (
     Binding,
     Deadline,
-    Department,
     Event,
     Municipality,
     Procedure,
@@ -127,18 +126,6 @@ class ProceduresBuilder(LoaderBase):
                     )
                 )
         return procedures, form_refs
-
-    def department(self, item: YMap, ident: str, muni: Municipality) -> Department | None:
-        """Return the department an item names, reporting unknown ones."""
-        did = str(item.get("department", ""))
-        found = muni.departments.get(did)
-        if found is None and did:
-            hint = (
-                did_you_mean(did, muni.departments)
-                or "add it under departments: in municipality.yaml"
-            )
-            self.problem(item.where("department"), ident, f"unknown department '{did}'", hint)
-        return found
 
     def deadline(
         self, compiler: Compiler, item: YMap, ident: str, for_each: Binding | None

@@ -14,7 +14,9 @@ from app.engine.errors import Problem, did_you_mean
 from app.engine.facts import FactDef
 from app.engine.model import (
     Binding,
+    Department,
     LegalBasis,
+    Municipality,
 )
 from app.engine.schema import LEGAL_KEYS
 from app.engine.source import Pos, YList, YMap, read_yaml
@@ -254,6 +256,18 @@ class LoaderBase:
         return digest.hexdigest()[:12]
 
     # -- municipality, roles, events -------------------------------------------------------
+
+    def department(self, item: YMap, ident: str, muni: Municipality) -> Department | None:
+        """Return the department an item names, reporting unknown ones."""
+        did = str(item.get("department", ""))
+        found = muni.departments.get(did)
+        if found is None and did:
+            hint = (
+                did_you_mean(did, muni.departments)
+                or "add it under departments: in municipality.yaml"
+            )
+            self.problem(item.where("department"), ident, f"unknown department '{did}'", hint)
+        return found
 
     def legal(self, data: YMap, key: str, ident: str) -> LegalBasis | None:
         """Check and build a legal basis; report when it is missing."""
