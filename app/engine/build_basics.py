@@ -1,0 +1,229 @@
+"""Build the municipality, roles, parameters and events from their documents."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from app.engine.compiler import Compiled, CompileError, Compiler
+from app.engine.errors import Problem, did_you_mean
+from app.engine.loader_base import (
+    _ID,
+    _PARAM_TYPES,
+    LoaderBase,
+    _param_value_ok,
+    municipality_code_valid,
+)
+from app.engine.model import (
+    Department,
+    Event,
+    Municipality,
+    Parameter,
+    Role,
+)
+from app.engine.schema import (
+    DEPARTMENT_KEYS,
+    EVENT_KEYS,
+    MUNICIPALITY_KEYS,
+    PARAM_VALUE_KEYS,
+    PARAMETER_KEYS,
+    ROLE_KEYS,
+)
+from app.engine.source import Pos
+
+
+class BasicsBuilder(LoaderBase):
+    """Build the municipality, roles, parameters and events from their documents."""
+
+    def municipality(self) -> Municipality:
+        """Check and build the municipality profile."""
+        docs = self.docs["municipality"]
+        empty = Municipality("", "", "", "", "", {}, {})
+        if not docs:
+            self.problems.append(
+                Problem(
+                    "procedure_rules/municipality.yaml",
+                    1,
+                    1,
+                    "municipality",
+                    "no municipality profile",
+                    "add municipality.yaml with municipality: name, code, departments",
+                )
+            )
+            return empty
+        for _name, _, pos in docs[1:]:
+            self.problem(
+                pos,
+                "municipality",
+                "a second municipality profile",
+                f"keep only one (first in {docs[0][0]})",
+            )
+        _, raw, pos = docs[0]
+        data = self.mapping(raw, pos, "municipality", "municipality")
+        if data is None:
+            return empty
+        self.keys(data, "municipality", MUNICIPALITY_KEYS, ("name", "code", "departments"))
+        code = str(data.get("code", ""))
+        if "code" in data and not municipality_code_valid(code):
+            self.problem(
+                data.where("code"),
+                "municipality",
+                f"'{code}' is not a valid 全国地方公共団体コード",
+                '6 digits with the check digit last, quoted: code: "132241"',
+            )
+        departments: dict[str, Department] = {}
+        seen: dict[str, Pos] = {}
+        for item, item_pos in self.items(
+            data.get("departments"), data.where("departments"), "municipality", "departments"
+        ):
+            did = str(item.get("id", ""))
+            ident = f"department '{did}'"
+            self.keys(item, ident, DEPARTMENT_KEYS, ("id", "name"))
+            if not did or self.dup(seen, did, item_pos, ident):
+                continue
+            floor = item.get("floor")
+            departments[did] = Department(
+                did,
+                str(item.get("name", "")),
+                floor if isinstance(floor, int) else None,
+                self.text(item, "counter", ident),
+            )
+        options: dict[str, Any] = {}
+        raw_options = data.get("options")
+        if raw_options is not None:
+            mapped = self.mapping(raw_options, data.where("options"), "municipality", "options")
+            if mapped is not None:
+                for key, value in mapped.items():
+                    if isinstance(value, bool | int | str):
+                        options[key] = value
+                    else:
+                        self.problem(
+                            mapped.where(key),
+                            f"option '{key}'",
+                            "an option must be true/false, a number or a text",
+                            "",
+                        )
+        return Municipality(
+            str(data.get("name", "")),
+            code,
+            str(data.get("prefecture", "")),
+            str(data.get("address", "")),
+            str(data.get("phone", "")),
+            departments,
+            options,
+        )
+
+    def roles(self) -> dict[str, Role]:
+        """Check and build the roles."""
+        roles: dict[str, Role] = {}
+        seen: dict[str, Pos] = {}
+        for _, raw, pos in self.docs["roles"]:
+            for item, item_pos in self.items(raw, pos, "roles", "roles"):
+                rid = str(item.get("id", ""))
+                ident = f"role '{rid}'"
+                self.keys(item, ident, ROLE_KEYS, ("id", "label"))
+                if not rid or self.dup(seen, rid, item_pos, ident):
+                    continue
+                if not _ID.match(rid):
+                    self.problem(
+                        item.where("id"),
+                        ident,
+                        "an id is lower-case letters, digits and _",
+                        "e.g. household_head",
+                    )
+                roles[rid] = Role(rid, str(item.get("label", "")), bool(item.get("single", False)))
+        return roles
+
+    # -- facts -----------------------------------------------------------------------------
+
+    def parameters(self) -> dict[str, Parameter]:
+        """Check and build dated parameters; refuse overlapping periods."""
+        params: dict[str, Parameter] = {}
+        seen: dict[str, Pos] = {}
+        for _, raw, pos in self.docs["parameters"]:
+            for item, item_pos in self.items(raw, pos, "parameters", "parameters"):
+                pid = str(item.get("id", ""))
+                ident = f"parameter '{pid}'"
+                self.keys(item, ident, PARAMETER_KEYS, ("id", "type", "values"))
+                if not pid or self.dup(seen, pid, item_pos, ident):
+                    continue
+                ptype = str(item.get("type", ""))
+                if ptype not in _PARAM_TYPES:
+                    self.problem(
+                        item.where("type"),
+                        ident,
+                        f"unknown parameter type '{ptype}'",
+                        did_you_mean(ptype, _PARAM_TYPES) or f"one of: {', '.join(_PARAM_TYPES)}",
+                    )
+                    continue
+                basis = self.legal(item, "legal_basis", ident)
+                rows: list[tuple[date, date | None, Any, Pos]] = []
+                for value_item, value_pos in self.items(
+                    item.get("values"), item.where("values"), ident, "values"
+                ):
+                    self.keys(value_item, ident, PARAM_VALUE_KEYS, ("valid_from", "value"))
+                    start = self.a_date(value_item, "valid_from", ident)
+                    end = self.a_date(value_item, "valid_until", ident)
+                    value = value_item.get("value")
+                    if not _param_value_ok(ptype, value):
+                        self.problem(
+                            value_item.where("value"), ident, f"value must be a {ptype}", ""
+                        )
+                        continue
+                    if start is not None:
+                        rows.append((start, end, value, value_pos))
+                rows.sort(key=lambda r: r[0])
+                for before, after in zip(rows, rows[1:], strict=False):
+                    if before[1] is not None and before[1] >= after[0]:
+                        self.problem(
+                            after[3],
+                            ident,
+                            f"values overlap: {before[0]}–{before[1]} and from {after[0]}",
+                            "end the earlier value the day before",
+                        )
+                    if before[0] == after[0]:
+                        self.problem(after[3], ident, f"two values from {after[0]}", "keep one")
+                if basis is None:
+                    continue
+                value_ty = "date" if ptype == "date" else ptype
+                params[pid] = Parameter(
+                    pid,
+                    str(item.get("label", "")),
+                    value_ty,
+                    basis,
+                    tuple(r[0] for r in rows),
+                    tuple(r[1] for r in rows),
+                    tuple(r[2] for r in rows),
+                )
+        return params
+
+    # -- events, procedures, forms ---------------------------------------------------------
+
+    def event_titles(self) -> dict[str, str]:
+        """Return event ids and titles (needed before facts are compiled)."""
+        titles: dict[str, str] = {}
+        for _, raw, pos in self.docs["events"]:
+            for item, _ in self.items(raw, pos, "events", "events"):
+                if "id" in item:
+                    titles.setdefault(str(item["id"]), str(item.get("title", "")))
+        return titles
+
+    def events(self, compiler: Compiler) -> dict[str, Event]:
+        """Check and build life events with their compiled asks."""
+        events: dict[str, Event] = {}
+        seen: dict[str, Pos] = {}
+        for _, raw, pos in self.docs["events"]:
+            for item, item_pos in self.items(raw, pos, "events", "events"):
+                eid = str(item.get("id", ""))
+                ident = f"event '{eid}'"
+                self.keys(item, ident, EVENT_KEYS, ("id", "title"))
+                if not eid or self.dup(seen, eid, item_pos, ident):
+                    continue
+                asks: list[Compiled] = []
+                for text, ask_pos in self.string_list(item, "asks", ident):
+                    try:
+                        asks.append(compiler.compile(text))
+                    except CompileError as exc:
+                        self.problem(ask_pos.at(exc.at), ident, exc.message, exc.hint)
+                events[eid] = Event(eid, str(item.get("title", "")), tuple(asks))
+        return events
