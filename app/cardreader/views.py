@@ -19,6 +19,7 @@ from flask_login import current_user
 
 from app import clock
 from app.auth.access import PUBLIC, allow
+from app.errors import DomainError, answered_by
 from app.extensions import csrf, db
 from app.models import Case
 from app.scanning.classify import ScanResult
@@ -30,9 +31,13 @@ from app.services.scan_intake import scanned_facts
 bp = Blueprint("cardreader", __name__, url_prefix="/cardreader")
 
 
-@bp.errorhandler(CardIntakeError)
-def _refused(error: CardIntakeError) -> tuple[Response, int]:
+def _refused(error: DomainError) -> tuple[Response, int]:
+    # The agent and the case page's script both read refusals as JSON, never a page.
     return jsonify(error=error.as_dict()), error.status
+
+
+#: Every view of the card route answers a refusal as JSON (see app.errors.answered_by).
+json_refusals = answered_by(_refused)
 
 
 def _anchors() -> list[bytes]:
@@ -61,6 +66,7 @@ def _agent_message() -> card_intake.Agent:
 
 
 @bp.route("/api/pair", methods=["POST"])
+@json_refusals
 @allow(PUBLIC)
 @csrf.exempt  # type: ignore[untyped-decorator]
 def api_pair() -> Any:
@@ -72,6 +78,7 @@ def api_pair() -> Any:
 
 
 @bp.route("/api/session", methods=["GET"])
+@json_refusals
 @allow(PUBLIC)
 @csrf.exempt  # type: ignore[untyped-decorator]
 def api_session() -> Any:
@@ -79,6 +86,7 @@ def api_session() -> Any:
 
 
 @bp.route("/api/readings", methods=["POST"])
+@json_refusals
 @allow(PUBLIC)
 @csrf.exempt  # type: ignore[untyped-decorator]
 def api_reading() -> Any:
@@ -87,6 +95,7 @@ def api_reading() -> Any:
 
 
 @bp.route("/api/failures", methods=["POST"])
+@json_refusals
 @allow(PUBLIC)
 @csrf.exempt  # type: ignore[untyped-decorator]
 def api_failure() -> Any:
@@ -110,6 +119,7 @@ def _form() -> dict[str, Any]:
 
 
 @bp.route("/pairing-code", methods=["POST"])
+@json_refusals
 @allow("counter", "admin")
 def pairing_code() -> Any:
     code, expires = card_intake.create_pairing_code(
@@ -129,6 +139,7 @@ def card_panel(case: Case) -> dict[str, Any]:
 
 
 @bp.route("/case/<int:case_id>/request", methods=["POST"])
+@json_refusals
 @allow("counter")
 def request_reading(case_id: int) -> Any:
     form = _form()
@@ -148,6 +159,7 @@ def request_reading(case_id: int) -> Any:
 
 
 @bp.route("/case/<int:case_id>/status", methods=["GET"])
+@json_refusals
 @allow("counter")
 def status(case_id: int) -> Any:
     case = _case(case_id)
@@ -182,6 +194,7 @@ def status(case_id: int) -> Any:
 
 
 @bp.route("/case/<int:case_id>/confirm", methods=["POST"])
+@json_refusals
 @allow("counter")
 def confirm(case_id: int) -> Any:
     ruleset = current_ruleset(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -199,6 +212,7 @@ def confirm(case_id: int) -> Any:
 
 
 @bp.route("/case/<int:case_id>/reveal", methods=["POST"])
+@json_refusals
 @allow("counter")
 def reveal(case_id: int) -> Any:
     number = card_intake.reveal_number(
@@ -211,6 +225,7 @@ def reveal(case_id: int) -> Any:
 
 
 @bp.route("/case/<int:case_id>/zairyu", methods=["POST"])
+@json_refusals
 @allow("counter")
 def zairyu(case_id: int) -> Any:
     form = _form()
@@ -234,6 +249,7 @@ def card_agents() -> list[Any]:
 
 
 @bp.route("/agents/<int:agent_id>/revoke", methods=["POST"])
+@json_refusals
 @allow("admin")
 def revoke(agent_id: int) -> Any:
     card_intake.revoke_agent(agent_id, actor=current_user.username, now=clock.now())
