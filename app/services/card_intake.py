@@ -32,7 +32,14 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import Case, StaffUser
 from app.models.card_agent import CardAgent, CardAgentNonce, CardPairingCode, CardReading
-from app.services.cases import CaseError, StoredFact, audit, cipher, record_fact, stored_facts
+from app.services.cases import (
+    CaseError,
+    StoredFact,
+    audit,
+    cipher,
+    record_read_facts,
+    stored_facts,
+)
 from app.services.interview import case_as_of, fact_def_for
 
 PAIRING_MINUTES = 10
@@ -421,38 +428,20 @@ def confirm_reading(
             "券面と住民記録を確かめてください。",
             code="locked",
         )
-    stored = []
-    try:
-        for fact_id, value in checked.items():
-            stored.append(
-                record_fact(
-                    case,
-                    fact_id,
-                    value,
-                    actor=actor,
-                    now=now,
-                    provenance=PROVENANCE,
-                    lock=True,
-                    reason="マイナンバーカードのICから読み取り"
-                    if fact_id in held and held[fact_id].locked
-                    else None,
-                    commit=False,
-                )
-            )
-        reading.status = "confirmed"
-        reading.sealed = None  # the facts now live in the case, encrypted; drop the copy
-        audit(
-            case.id,
-            actor,
-            "card_confirmed",
-            {"provenance": PROVENANCE, "facts": sorted(checked)},
-            now,
-        )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return stored
+    reading.status = "confirmed"
+    reading.sealed = None  # the facts now live in the case, encrypted; drop the copy
+    return record_read_facts(
+        case,
+        dict(sorted(checked.items())),
+        actor=actor,
+        now=now,
+        provenance=PROVENANCE,
+        action="card_confirmed",
+        lock=True,
+        reasons={
+            f: "マイナンバーカードのICから読み取り" for f in checked if f in held and held[f].locked
+        },
+    )
 
 
 def list_agents() -> list[CardAgent]:

@@ -171,6 +171,47 @@ def fact_values(case: Case, facts: dict[str, StoredFact] | None = None) -> dict[
     return values
 
 
+def record_read_facts(
+    case: Case,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+    provenance: str,
+    action: str,
+    lock: bool = False,
+    reasons: dict[str, str] | None = None,
+) -> list[StoredFact]:
+    """Store facts read from a card or a scan as one unit with one audit row; all or none.
+
+    ``values`` are already validated (JSON form); ``reasons`` gives the change reason for
+    facts that were locked before (a card re-read). Every refusal of ``record_fact`` rolls
+    the whole unit back.
+    """
+    stored = []
+    try:
+        for fact_id, value in values.items():
+            stored.append(
+                record_fact(
+                    case,
+                    fact_id,
+                    value,
+                    actor=actor,
+                    now=now,
+                    provenance=provenance,
+                    lock=lock,
+                    reason=(reasons or {}).get(fact_id),
+                    commit=False,
+                )
+            )
+        audit(case.id, actor, action, {"provenance": provenance, "facts": list(values)}, now)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return stored
+
+
 def record_fact(
     case: Case,
     fact_id: str,

@@ -26,7 +26,7 @@ from app.scanning.classify import ScanResult, classify
 from app.scanning.mynumber_qr import mask_my_number
 from app.scanning.preentry import EVENTS
 from app.services.attachments import video_call
-from app.services.cases import CaseError, StoredFact, audit, cipher, record_fact, stored_facts
+from app.services.cases import CaseError, StoredFact, audit, cipher, record_read_facts, stored_facts
 from app.services.interview import case_as_of, fact_def_for
 
 PENDING_SECONDS = 600  # staff confirm within ten minutes of the scan, or scan again
@@ -153,32 +153,14 @@ def confirm_scan(
                 "locked",
                 f"「{label}」は住民記録から取り込んだ値のため変更できません。何も保存していません。",
             )
-    stored = []
-    try:
-        for fact_id, value in checked:
-            stored.append(
-                record_fact(
-                    case,
-                    fact_id,
-                    value,
-                    actor=actor,
-                    now=now,
-                    provenance=body["provenance"],
-                    commit=False,
-                )
-            )
-        audit(
-            case.id,
-            actor,
-            "scan_confirmed",
-            {"provenance": body["provenance"], "facts": [f for f, _ in checked]},
-            now,
-        )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return stored
+    return record_read_facts(
+        case,
+        dict(checked),
+        actor=actor,
+        now=now,
+        provenance=body["provenance"],
+        action="scan_confirmed",
+    )
 
 
 SCAN_TIMEOUT = 3.0  # seconds of frames to try before saying nothing was read
