@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,10 +72,12 @@ def init_live(app: Flask) -> None:
 
 def sse_stream(broker: LiveBroker, channel: str, after: int) -> Iterator[str]:
     """Yield Server-Sent Events of a channel after ``after`` for a bounded time, then end."""
-    deadline = datetime.now().timestamp() + STREAM_SECONDS
+    # A stream's lifetime is a duration, not a date: the monotonic clock, immune to clock
+    # changes (and to the app clock tests freeze), bounds it.
+    deadline = time.monotonic() + STREAM_SECONDS
     yield "retry: 1000\n\n"
     while True:
-        remaining = deadline - datetime.now().timestamp()
+        remaining = deadline - time.monotonic()
         if remaining <= 0:
             return
         events: list[Event] = broker.wait(channel, after, min(remaining, HEARTBEAT_SECONDS))
@@ -86,8 +90,6 @@ def sse_stream(broker: LiveBroker, channel: str, after: int) -> Iterator[str]:
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
