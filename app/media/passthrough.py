@@ -21,7 +21,8 @@ What forwarding needs in return:
   keyframe (PLI). The server cannot make one, so ``on_keyframe_request`` passes the
   request on, and ``request_keyframe`` asks the original sender upstream.
 - **Audio levels**: aiortc measures the RFC 6465 level of audio it encodes;
-  ``forward_audio_level`` sends on the level the other side's browser measured instead.
+  the audio sender (``audio.forward_audio_packets``) sends on the level the other
+  side's browser measured instead.
 - **Bitrate**: the server no longer scales pictures itself; ``cap_bitrate`` lowers the
   bitrate it tells each sender to use (REMB) to what the other side's receiver asks for
   (``on_bitrate_feedback``) and, under load, lower still; browsers lower their
@@ -44,7 +45,12 @@ from typing import Any
 
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
+
+from app.media.audio import AudioPacketMeta, Unwrapper, forward_audio_packets
+
+__all__ = ["forward_audio_packets"]  # with the other hooks, from this one front
 
 REMB_INTERVAL_MS = 200  # bitrate feedback at most this often, unless the bitrate falls
 FORWARDED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
@@ -52,12 +58,13 @@ FORWARDED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx"
 # aiortc 1.16's private names (Python's name mangling of RTCRtpReceiver.__x).
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _BITRATE_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
+_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 
 
 def check_aiortc() -> None:
     """Fail at import if this aiortc does not have what forwarding hooks into."""
     probe = RTCRtpReceiver.__init__.__code__.co_names
-    for name in (_DECODER_QUEUE, _BITRATE_ESTIMATOR):
+    for name in (_DECODER_QUEUE, _BITRATE_ESTIMATOR, _JITTER_BUFFER):
         if name not in probe:
             raise ImportError(
                 f"aiortc's RTCRtpReceiver has no {name}: update app/media/passthrough.py"
@@ -96,6 +103,10 @@ class _EncodedFrames(queue.Queue[Any]):
         self._receiver = receiver
         # The sender's RFC 6465 level (voice activity, -dBov) of the latest audio packet.
         self.audio_level: tuple[bool, int] | None = None
+        # Audio packets keep their RTP numbering (unwrapped), so gaps and reordering in
+        # what the browser sent stay visible to the one receiving it.
+        self._sequence = Unwrapper(16)
+        self._timestamp = Unwrapper(32)
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         if item is None:
@@ -107,9 +118,36 @@ class _EncodedFrames(queue.Queue[Any]):
         packet.time_base = fractions.Fraction(1, codec.clockRate)
         if codec.mimeType.lower() == "video/vp8":
             packet.is_keyframe = is_vp8_keyframe(encoded_frame.data)
-        elif self.audio_level is not None:
-            packet.opaque = self.audio_level  # for forward_audio_level, via the Feed
+        elif isinstance(encoded_frame, _ArrivedPacket):
+            # aiortc's timestamp mapper takes a late packet for an RTP wrap: use our own.
+            packet.pts = self._timestamp.unwrap(encoded_frame.rtp_timestamp)
+            packet.opaque = AudioPacketMeta(
+                self._sequence.unwrap(encoded_frame.sequence_number), self.audio_level
+            )
         self._receiver.track._queue.put_nowait(packet)  # type: ignore[attr-defined]
+
+
+class _ArrivedPacket(JitterFrame):
+    """One audio RTP packet as a frame, with the numbers it arrived with."""
+
+    def __init__(self, data: bytes, rtp_timestamp: int, sequence_number: int) -> None:
+        super().__init__(data, rtp_timestamp)
+        self.rtp_timestamp = rtp_timestamp
+        self.sequence_number = sequence_number
+
+
+class _InArrivalOrder:
+    """Stands in for an audio receiver's jitter buffer: every packet goes on at once.
+
+    aiortc's audio jitter buffer (16 packets, 4 prefetched) holds packets back and drops
+    good ones around every hole (aiortc issue #543). Forwarded, a packet needs no
+    buffering here: the receiving browser's own jitter buffer and loss concealment see
+    the stream as it was sent, holes and reordering included.
+    """
+
+    def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
+        """Return the packet as a frame at once (no keyframe request: audio has none)."""
+        return False, _ArrivedPacket(packet._data, packet.timestamp, packet.sequence_number)
 
 
 def forward_encoded(receiver: RTCRtpReceiver) -> None:
@@ -122,8 +160,7 @@ def forward_encoded(receiver: RTCRtpReceiver) -> None:
     setattr(receiver, _DECODER_QUEUE, frames)
     if receiver.track.kind == "audio":
         # Keep the level the sender measured on its own samples (the server has none:
-        # it does not decode). The audio jitter buffer holds a few packets, so the level
-        # rides on a packet up to 80 ms later than the one it was measured on.
+        # it does not decode). Packets go on as they arrive, so each carries its own.
         handle_rtp_packet = receiver._handle_rtp_packet
 
         async def note_audio_level(packet: Any, arrival_time_ms: int) -> None:
@@ -131,6 +168,7 @@ def forward_encoded(receiver: RTCRtpReceiver) -> None:
             await handle_rtp_packet(packet, arrival_time_ms)
 
         receiver._handle_rtp_packet = note_audio_level  # type: ignore[method-assign]
+        setattr(receiver, _JITTER_BUFFER, _InArrivalOrder())
 
 
 def request_keyframe(receiver: RTCRtpReceiver) -> None:
@@ -157,23 +195,6 @@ def on_keyframe_request(sender: RTCRtpSender, forward: Callable[[], None]) -> No
         forward()
 
     sender._send_keyframe = send_keyframe  # type: ignore[method-assign]
-
-
-def forward_audio_level(sender: RTCRtpSender, level: Callable[[], int | None]) -> None:
-    """Put ``level()`` (dBov, 0 loudest, -127 silence) in each audio packet ``sender`` sends.
-
-    aiortc computes the RFC 6465 level only for audio it encodes; forwarded packets would
-    go without, so browsers could not tell who is speaking (getSynchronizationSources).
-    """
-    next_encoded_frame = sender._next_encoded_frame
-
-    async def with_level(codec: Any) -> Any:
-        encoded = await next_encoded_frame(codec)
-        if encoded is not None and encoded.audio_level is None:
-            encoded.audio_level = level()
-        return encoded
-
-    sender._next_encoded_frame = with_level  # type: ignore[method-assign]
 
 
 def on_bitrate_feedback(sender: RTCRtpSender, note: Callable[[int], None]) -> None:

@@ -107,7 +107,7 @@ class Call:
                     transceiver.sender, partial(self.downstream_bitrate.__setitem__, role)
                 )
             else:
-                passthrough.forward_audio_level(transceiver.sender, feed.sent_audio_level)
+                passthrough.forward_audio_packets(transceiver.sender)
             source = self.incoming[other(role)].get(kind)
             if source is not None and source.readyState == "live":
                 self._relay(source, other(role), feed)

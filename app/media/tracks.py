@@ -24,6 +24,8 @@ import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import VideoFrame
 
+from app.media.audio import AudioPacketMeta
+
 log = logging.getLogger(__name__)
 
 VIDEO_CLOCK = 90_000  # RTP clock of video
@@ -112,15 +114,15 @@ class Feed(MediaStreamTrack):
         self.frames_skipped = 0
         # The level (dBov) of the audio packet last sent, as the other side measured it.
         self.audio_level: int | None = None
+        # Audio keeps the source's sequence numbers at a fixed offset (set when a source
+        # starts), so a packet lost or reordered upstream stays visible downstream.
+        self._sequence_offset: int | None = None
+        self._last_sequence = -1
 
     @property
     def source(self) -> MediaStreamTrack | None:
         """The relayed track being sent, or None while the other side is away."""
         return self._source
-
-    def sent_audio_level(self) -> int | None:
-        """The level (dBov) of the audio packet last sent, as the other side measured it."""
-        return self.audio_level
 
     def set_source(
         self, track: MediaStreamTrack | None, request_keyframe: KeyframeRequest | None = None
@@ -132,6 +134,7 @@ class Feed(MediaStreamTrack):
         # The previous source is not stopped here: recv() may be waiting on it, and it
         # either delivers one more frame or ends; recv() lets go of it then.
         self._source, self._offset, self._source_pts = track, None, None
+        self._sequence_offset = None
         self._upstream = request_keyframe
         self._await_keyframe = self.kind == "video"
         self._last_keyframe_request = -KEYFRAME_REQUEST_INTERVAL  # a new source: ask now
@@ -186,10 +189,22 @@ class Feed(MediaStreamTrack):
             self.frames_relayed += 1
             self._relayed_since_filler = True
             if self.kind == "audio":
-                level = getattr(restamped, "opaque", None)  # (voice, -dBov) from upstream
-                self.audio_level = -level[1] if level is not None else None
+                self._number(restamped)
             return restamped
         return await self._next_filler()
+
+    def _number(self, packet: Any) -> None:
+        """Give a relayed audio packet its sequence number and level for the sender."""
+        meta = getattr(packet, "opaque", None)
+        if not isinstance(meta, AudioPacketMeta):  # a decoded frame (tests): count on
+            meta = AudioPacketMeta(self._last_sequence + 1 - (self._sequence_offset or 0))
+        if self._sequence_offset is None:
+            self._sequence_offset = self._last_sequence + 1 - meta.sequence
+        sequence = meta.sequence + self._sequence_offset
+        self._last_sequence = max(self._last_sequence, sequence)
+        level = meta.audio_level  # (voice, -dBov) as the speaker's browser measured it
+        self.audio_level = -level[1] if level is not None else None
+        packet.opaque = AudioPacketMeta(sequence, level)
 
     def _lag(self) -> int:
         """How far (in clock units) the last sent frame is behind the feed's clock."""
@@ -208,10 +223,16 @@ class Feed(MediaStreamTrack):
             or abs(pts - self._source_pts) > MAX_JUMP_SECONDS * self._rate
         ):
             self._offset = max(self._now(), self._last_pts + 1) - pts
+            self._sequence_offset = None  # a new stream: its numbers start afresh too
         self._source_pts = pts
-        frame.pts = max(pts + self._offset, self._last_pts + 1)
+        if self.kind == "audio":
+            # Packet by packet: a late packet keeps its earlier timestamp (the receiver
+            # reorders it); only video frames must go out in increasing order.
+            frame.pts = pts + self._offset
+        else:
+            frame.pts = max(pts + self._offset, self._last_pts + 1)
         frame.time_base = self._time_base
-        self._last_pts = frame.pts
+        self._last_pts = max(self._last_pts, frame.pts)
         return frame
 
     async def _next_filler(self) -> Any:
@@ -229,6 +250,9 @@ class Feed(MediaStreamTrack):
             frame.pict_type = av.video.frame.PictureType.I
         self._relayed_since_filler = False
         self.audio_level = SILENCE_DBOV
+        if self.kind == "audio":
+            self._last_sequence += 1
+            frame.opaque = AudioPacketMeta(self._last_sequence, (False, -SILENCE_DBOV))
         frame.pts = pts
         frame.time_base = self._time_base
         self._last_pts = pts
