@@ -17,6 +17,7 @@ from app.engine.loader_base import (
 from app.engine.model import (
     Department,
     Event,
+    Law,
     Municipality,
     Parameter,
     Role,
@@ -24,6 +25,7 @@ from app.engine.model import (
 from app.engine.schema import (
     DEPARTMENT_KEYS,
     EVENT_KEYS,
+    LAW_KEYS,
     MUNICIPALITY_KEYS,
     PARAM_VALUE_KEYS,
     PARAMETER_KEYS,
@@ -112,6 +114,42 @@ class BasicsBuilder(LoaderBase):
             departments,
             options,
         )
+
+    def laws(self) -> dict[str, Law]:
+        """Check and build the table of laws (laws.yaml) that legal bases name by id."""
+        seen: dict[str, Pos] = {}
+        for _, raw, pos in self.docs["laws"]:
+            data = self.mapping(raw, pos, "laws", "laws")
+            if data is None:
+                continue
+            for lid, value in data.items():
+                ident = f"法令 '{lid}'"
+                lid = str(lid)
+                if self.dup(seen, lid, data.key_pos[lid], ident):
+                    continue
+                if not _ID.match(lid):
+                    self.problem(
+                        data.key_pos[lid],
+                        ident,
+                        "idは英小文字・数字・_ で書きます",
+                        "例: jukiho, kokuho_ho",
+                    )
+                entry = self.mapping(value, data.where(lid), ident, lid)
+                if entry is None:
+                    continue
+                self.keys(entry, ident, LAW_KEYS, ("name",))
+                url = self.text(entry, "url", ident)
+                if url is not None and not url.startswith("https://"):
+                    self.problem(
+                        entry.where("url"),
+                        ident,
+                        "url は https:// で始めます",
+                        "e-Govの法令ページ（https://laws.e-gov.go.jp/law/…）を書きます",
+                    )
+                self.law_table[lid] = Law(
+                    lid, str(entry.get("name", "")), self.text(entry, "number", ident), url
+                )
+        return self.law_table
 
     def roles(self) -> dict[str, Role]:
         """Check and build the roles."""
