@@ -17,7 +17,6 @@ from app.engine.build_scenarios import ScenariosBuilder
 from app.engine.compiler import Compiler, FactInfo, Scope, Symbols
 from app.engine.errors import LoadError, Problem, did_you_mean
 from app.engine.facts import FactDef
-from app.engine.legal_calendar import LegalCalendar
 from app.engine.loader_base import municipality_code_valid, yaml_files
 from app.engine.model import (
     Form,
@@ -151,7 +150,7 @@ def _load(paths: list[str | Path]) -> RuleSet:
         version,
         symbols,
         tuple(str(f) for f in files),
-        LegalCalendar(),
+        muni.calendar,
         tuple(sorted(set(loader.warnings))),
     )
 

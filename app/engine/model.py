@@ -42,6 +42,8 @@ class Municipality:
     phone: str
     departments: dict[str, Department]
     options: dict[str, Any]
+    calendar: LegalCalendar = field(default_factory=LegalCalendar)
+    closed_days_basis: str | None = None  # the 休日条例 the closed days come from
 
 
 @dataclass(frozen=True)

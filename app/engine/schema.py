@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-MUNICIPALITY_KEYS = {"name", "code", "prefecture", "address", "phone", "departments", "options"}
+MUNICIPALITY_KEYS = {
+    "name", "code", "prefecture", "address", "phone", "departments", "options", "closed_days",
+}  # fmt: skip
+CLOSED_DAYS_KEYS = {"calendar", "year_end", "extra", "basis"}
+YEAR_END_KEYS = {"from", "to"}
+CALENDARS = {"japan"}
 DEPARTMENT_KEYS = {"id", "name", "floor", "counter"}
 ROLE_KEYS = {"id", "label", "single"}
 FACT_KEYS = {

@@ -135,3 +135,53 @@ def test_the_old_deadline_form_is_refused_with_the_fix(tmp_path: Path) -> None:
     (problem,) = caught.value.problems
     assert "add_years" in problem.message
     assert "years:" in problem.hint
+
+
+def _profile(tmp_path: Path, closed_days: str) -> Path:
+    """Copy the sample rule set with a municipality profile carrying these closed days."""
+    import shutil
+
+    root = tmp_path / "rules"
+    shutil.copytree(SAMPLE_PATHS[0], root / "procedure_rules")
+    shutil.copytree(SAMPLE_PATHS[1], root / "form_definitions")
+    muni = root / "procedure_rules" / "municipality.yaml"
+    text = muni.read_text(encoding="utf-8").replace("  options:", closed_days + "  options:", 1)
+    muni.write_text(text, encoding="utf-8")
+    return root
+
+
+def test_the_calendar_comes_from_the_municipality_profile(tmp_path: Path) -> None:
+    # A town whose 休日条例 closes 12/30–1/4 and also a 町民の日 on 2026-06-01 (a Monday).
+    root = _profile(
+        tmp_path,
+        '  closed_days:\n    calendar: japan\n    year_end: {from: "12-30", to: "01-04"}\n'
+        "    extra: [2026-06-01]\n    basis: 休日条例第1条\n",
+    )
+    ruleset = load([root / "procedure_rules", root / "form_definitions"])
+    calendar = ruleset.calendar
+    assert calendar.is_closed(date(2027, 1, 4))
+    assert not calendar.is_closed(date(2026, 12, 29))  # a Tuesday, open in this town
+    assert calendar.deadline(date(2026, 5, 30), rolls_over=True).due == date(2026, 6, 2)
+    assert ruleset.municipality.closed_days_basis == "休日条例第1条"
+    # a death on 2026-05-18: 14 days from the day after end on 6月1日, the 町民の日 -> 6月2日
+    result = evaluate(
+        ruleset,
+        {**_facts("2026-05-18"), "household[0].kokuho_member": True},
+        date(2026, 5, 20),
+    )
+    soshitsu = result.procedure("kokuho_soshitsu")
+    assert soshitsu is not None
+    assert (soshitsu.deadline_period_end, soshitsu.deadline) == (date(2026, 6, 1), date(2026, 6, 2))
+
+
+def test_an_unknown_calendar_is_refused_at_its_position(tmp_path: Path) -> None:
+    root = _profile(tmp_path, "  closed_days:\n    calendar: japn\n")
+    with pytest.raises(LoadError) as caught:
+        load([root / "procedure_rules", root / "form_definitions"])
+    (problem,) = caught.value.problems
+    assert problem.file.endswith("municipality.yaml")
+    lines = (root / "procedure_rules" / "municipality.yaml").read_text(encoding="utf-8")
+    line = lines.splitlines().index("    calendar: japn") + 1
+    assert (problem.line, problem.column) == (line, 15)
+    assert "japn" in problem.message
+    assert "japan" in problem.hint
