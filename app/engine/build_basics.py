@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, timedelta
 from typing import Any
 
 from app.engine.compiler import Compiled, CompileError, Compiler
 from app.engine.errors import Problem, did_you_mean
+from app.engine.legal_calendar import YEAR_END_DAYS, LegalCalendar
 from app.engine.loader_base import (
     _ID,
     _PARAM_TYPES,
@@ -17,19 +19,36 @@ from app.engine.loader_base import (
 from app.engine.model import (
     Department,
     Event,
+    Law,
     Municipality,
     Parameter,
     Role,
 )
 from app.engine.schema import (
+    CALENDARS,
+    CLOSED_DAYS_KEYS,
     DEPARTMENT_KEYS,
     EVENT_KEYS,
+    LAW_KEYS,
     MUNICIPALITY_KEYS,
     PARAM_VALUE_KEYS,
     PARAMETER_KEYS,
     ROLE_KEYS,
+    YEAR_END_KEYS,
 )
-from app.engine.source import Pos
+from app.engine.source import Pos, YList, YMap
+
+
+def _month_days(first: tuple[int, int], last: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    """Return every month-day from ``first`` to ``last``, across the new year if needed."""
+    day = date(2000, *first)  # a leap year, so 02-29 can be named
+    end_year = 2000 if last >= first else 2001
+    end = date(end_year, *last)
+    out = []
+    while day <= end:
+        out.append((day.month, day.day))
+        day += timedelta(days=1)
+    return tuple(out)
 
 
 class BasicsBuilder(LoaderBase):
@@ -103,6 +122,7 @@ class BasicsBuilder(LoaderBase):
                             "an option must be true/false, a number or a text",
                             "",
                         )
+        calendar, basis = self.closed_days(data)
         return Municipality(
             str(data.get("name", "")),
             code,
@@ -111,7 +131,112 @@ class BasicsBuilder(LoaderBase):
             str(data.get("phone", "")),
             departments,
             options,
+            calendar,
+            basis,
         )
+
+    def closed_days(self, data: YMap) -> tuple[LegalCalendar, str | None]:
+        """Build the legal calendar from the profile's closed days (休日条例): 年末年始 and extra days."""
+        ident = "municipality closed_days"
+        if data.get("closed_days") is None:
+            return LegalCalendar(), None
+        closed = self.mapping(data["closed_days"], data.where("closed_days"), ident, "closed_days")
+        if closed is None:
+            return LegalCalendar(), None
+        self.keys(closed, ident, CLOSED_DAYS_KEYS, ("calendar",))
+        name = str(closed.get("calendar", "japan"))
+        if name not in CALENDARS:
+            self.problem(
+                closed.where("calendar"),
+                ident,
+                f"不明な暦 '{name}'",
+                did_you_mean(name, CALENDARS)
+                or "calendar: japan（国民の祝日と土日。祝日は jpholiday から）を書きます",
+            )
+        year_end = YEAR_END_DAYS
+        if closed.get("year_end") is not None:
+            span = self.mapping(closed["year_end"], closed.where("year_end"), ident, "year_end")
+            if span is not None:
+                self.keys(span, ident, YEAR_END_KEYS, ("from", "to"))
+                first = self.month_day(span, "from", ident)
+                last = self.month_day(span, "to", ident)
+                if first and last:
+                    year_end = _month_days(first, last)
+        extra: list[date] = []
+        raw = closed.get("extra")
+        if raw is not None:
+            if not isinstance(raw, YList):
+                self.problem(
+                    closed.where("extra"),
+                    ident,
+                    "extra: は日付のリストです",
+                    "extra: [2026-06-01, 2026-11-03] のように書きます",
+                )
+            else:
+                for value, pos in zip(raw, raw.item_pos, strict=True):
+                    if isinstance(value, date) and not hasattr(value, "hour"):
+                        extra.append(value)
+                    else:
+                        self.problem(
+                            pos, ident, f"'{value}' は日付ではありません", "YYYY-MM-DD で書きます"
+                        )
+        return LegalCalendar(year_end, frozenset(extra)), self.text(closed, "basis", ident)
+
+    def month_day(self, data: YMap, key: str, ident: str) -> tuple[int, int] | None:
+        """Return a month and day written MM-DD, reporting anything else."""
+        text = str(data.text_of(key)) if key in data else ""
+        match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", text)
+        if match:
+            month, day = int(match.group(1)), int(match.group(2))
+            try:
+                date(2000, month, day)
+                return month, day
+            except ValueError:
+                pass
+        if key in data:
+            self.problem(
+                data.where(key),
+                ident,
+                f"'{text}' は月日ではありません",
+                '"12-29" のように月-日で書きます',
+            )
+        return None
+
+    def laws(self) -> dict[str, Law]:
+        """Check and build the table of laws (laws.yaml) that legal bases name by id."""
+        seen: dict[str, Pos] = {}
+        for _, raw, pos in self.docs["laws"]:
+            data = self.mapping(raw, pos, "laws", "laws")
+            if data is None:
+                continue
+            for lid, value in data.items():
+                ident = f"法令 '{lid}'"
+                lid = str(lid)
+                if self.dup(seen, lid, data.key_pos[lid], ident):
+                    continue
+                if not _ID.match(lid):
+                    self.problem(
+                        data.key_pos[lid],
+                        ident,
+                        "idは英小文字・数字・_ で書きます",
+                        "例: jukiho, kokuho_ho",
+                    )
+                entry = self.mapping(value, data.where(lid), ident, lid)
+                if entry is None:
+                    continue
+                self.keys(entry, ident, LAW_KEYS, ("name",))
+                url = self.text(entry, "url", ident)
+                if url is not None and not url.startswith("https://"):
+                    self.problem(
+                        entry.where("url"),
+                        ident,
+                        "url は https:// で始めます",
+                        "e-Govの法令ページ（https://laws.e-gov.go.jp/law/…）を書きます",
+                    )
+                self.law_table[lid] = Law(
+                    lid, str(entry.get("name", "")), self.text(entry, "number", ident), url
+                )
+        return self.law_table
 
     def roles(self) -> dict[str, Role]:
         """Check and build the roles."""

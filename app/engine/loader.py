@@ -68,6 +68,7 @@ def _load(paths: list[str | Path]) -> RuleSet:
             ]
         )
     version = loader.read(files)
+    loader.laws()
     muni = loader.municipality()
     roles = loader.roles()
     titles = loader.event_titles()
@@ -149,6 +150,8 @@ def _load(paths: list[str | Path]) -> RuleSet:
         version,
         symbols,
         tuple(str(f) for f in files),
+        muni.calendar,
+        tuple(sorted(set(loader.warnings))),
     )
 
 

@@ -15,6 +15,7 @@ from app.engine.facts import FactDef
 from app.engine.model import (
     Binding,
     Department,
+    Law,
     LegalBasis,
     Municipality,
 )
@@ -24,6 +25,7 @@ from app.engine.types import BOOL, DATE, FACT_TYPES, NUM, TEXT, Ty
 
 KINDS = (
     "municipality",
+    "laws",
     "roles",
     "facts",
     "parameters",
@@ -86,6 +88,8 @@ class LoaderBase:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # lint warnings: the rules load, but should be improved
+        self.law_table: dict[str, Law] = {}
         self.docs: dict[str, list[tuple[str, Any, Pos]]] = {kind: [] for kind in KINDS}
 
     # -- reporting helpers -----------------------------------------------------------------
@@ -93,6 +97,10 @@ class LoaderBase:
     def problem(self, pos: Pos, ident: str, message: str, hint: str = "") -> None:
         """Record one problem at a position."""
         self.problems.append(Problem(pos.file, pos.line, pos.column, ident, message, hint))
+
+    def warn(self, pos: Pos, ident: str, message: str, hint: str = "") -> None:
+        """Record one lint warning at a position (the rule set still loads)."""
+        self.warnings.append(Problem(pos.file, pos.line, pos.column, ident, message, hint))
 
     def keys(self, data: YMap, ident: str, allowed: set[str], required: Iterable[str] = ()) -> None:
         """Report unknown keys (with suggestions) and missing required keys."""
@@ -270,25 +278,42 @@ class LoaderBase:
         return found
 
     def legal(self, data: YMap, key: str, ident: str) -> LegalBasis | None:
-        """Check and build a legal basis; report when it is missing."""
+        """Check and build a legal basis naming a law of laws.yaml by id; report when missing."""
         if key not in data or data[key] is None:
             self.problem(
-                data.pos, ident, "no legal basis", "add legal_basis: {law: …, article: …, url: …}"
+                data.pos,
+                ident,
+                "根拠法令がありません",
+                "legal_basis: {law: <laws.yamlのid>, article: 第○条} を書きます",
             )
             return None
         mapped = self.mapping(data[key], data.where(key), ident, key)
         if mapped is None:
             return None
-        self.keys(mapped, ident, LEGAL_KEYS, ("law",))
-        url = self.text(mapped, "url", ident)
-        if url is not None and not url.startswith("https://"):
+        if "url" in mapped:
             self.problem(
-                mapped.where("url"),
+                mapped.key_pos["url"],
                 ident,
-                "the url must start with https://",
-                "link the e-Gov law page",
+                "legal_basis に url は書きません（旧形式）",
+                "法令のURLは procedure_rules/laws.yaml に一度だけ書き、law: にそのidを書きます",
             )
-        return LegalBasis(str(mapped.get("law", "")), self.text(mapped, "article", ident), url)
+        self.keys(mapped, ident, LEGAL_KEYS | {"url"}, ("law",))
+        law_id = str(mapped.get("law", ""))
+        law = self.law_table.get(law_id)
+        if law is None:
+            if law_id:
+                by_name = next((lw.id for lw in self.law_table.values() if lw.name == law_id), None)
+                hint = (
+                    f"法令名ではなく laws.yaml のid を書きます: law: {by_name}"
+                    if by_name
+                    else did_you_mean(law_id, self.law_table)
+                    or "procedure_rules/laws.yaml に法令を追加します（name, number, url）"
+                )
+                self.problem(mapped.where("law"), ident, f"不明な法令 '{law_id}'", hint)
+            return None
+        return LegalBasis(
+            law.name, self.text(mapped, "article", ident), law.url, law.id, law.number
+        )
 
 
 _PERSON_KEY = re.compile(r"^household\[\d+\]\.")

@@ -56,7 +56,7 @@ def test_lint_reports_every_problem_with_position(
         encoding="utf-8"
     )
     assert expected in result.output
-    assert "Error: 4 problems in the rules" in result.output
+    assert "Error: 6 problems in the rules" in result.output
     assert "Traceback" not in result.output
 
 
