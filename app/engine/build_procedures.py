@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import difflib
-import re
 
 from app.engine.compiler import Compiled, CompileError, Compiler, FactInfo, Scope
 from app.engine.errors import did_you_mean
-from app.engine.expr import Binary, ExprSyntaxError, Literal, Node, parse, parse_binder
+from app.engine.expr import Binary, Call, ExprSyntaxError, Literal, Node, parse, parse_binder
 from app.engine.loader_base import _ID, LoaderBase
 from app.engine.model import (
     Binding,
@@ -19,7 +18,7 @@ from app.engine.model import (
 from app.engine.periods import START_RULES
 from app.engine.reasons import FactRef, ReasonText, dotted, paths, placeholders
 from app.engine.schema import DEADLINE_KEYS, PROCEDURE_KEYS
-from app.engine.source import Pos, YMap
+from app.engine.source import Pos, YList, YMap
 from app.engine.types import BOOL, DATE, PERSON
 
 
@@ -69,7 +68,8 @@ class ProceduresBuilder(LoaderBase):
                 for_each = (
                     self.binding(compiler, item, "for_each", ident) if "for_each" in item else None
                 )
-                deadline = self.deadline(compiler, item, ident, for_each)
+                deadline_cases = self.deadlines(compiler, item, ident, for_each)
+                deadline = deadline_cases[-1] if deadline_cases else None
                 self.lint_applies_when(item, ident, event_ids)
                 reason = self.reason(compiler, item, ident, for_each)
                 for key, what in (
@@ -141,19 +141,50 @@ class ProceduresBuilder(LoaderBase):
                         item_pos,
                         self.text(item, "plain", ident),
                         self.reason_refs(compiler, applies, for_each),
+                        deadline_cases,
                     )
                 )
         return procedures, form_refs
 
-    def deadline(
+    def deadlines(
         self, compiler: Compiler, item: YMap, ident: str, for_each: Binding | None
+    ) -> tuple[Deadline, ...]:
+        """Check and compile a procedure's deadline, or its list of deadlines chosen by ``when``."""
+        raw = item.get("deadline")
+        if raw is None:
+            return ()
+        if not isinstance(raw, YList):
+            data = self.mapping(raw, item.where("deadline"), ident, "deadline")
+            if data is None:
+                return ()
+            if "when" in data:
+                self.problem(
+                    data.key_pos["when"],
+                    ident,
+                    "when: は期限のリストの中でだけ使えます",
+                    "deadline: の下を「- when: …」で始まるリストにします",
+                )
+            one = self.deadline(compiler, data, ident, for_each)
+            return (one,) if one is not None else ()
+        cases: list[Deadline] = []
+        entries = self.items(raw, item.where("deadline"), ident, "deadline")
+        for index, (data, _pos) in enumerate(entries):
+            if "when" not in data and index < len(entries) - 1:
+                self.problem(
+                    data.pos,
+                    ident,
+                    "期限のリストで when: がないのは最後の1つだけです",
+                    "when: <条件> を書くか、この期限をリストの最後に移します",
+                )
+            case = self.deadline(compiler, data, ident, for_each)
+            if case is not None:
+                cases.append(case)
+        return tuple(cases)
+
+    def deadline(
+        self, compiler: Compiler, data: YMap, ident: str, for_each: Binding | None
     ) -> Deadline | None:
-        """Check and compile a procedure's deadline: from, a period, its start and roll rules."""
-        if "deadline" not in item or item["deadline"] is None:
-            return None
-        data = self.mapping(item["deadline"], item.where("deadline"), ident, "deadline")
-        if data is None:
-            return None
+        """Check and compile one deadline: when, from, a period, its start and roll rules."""
         ok = True
         if "inclusive" in data:
             self.problem(
@@ -164,9 +195,8 @@ class ProceduresBuilder(LoaderBase):
                 "start: same_day（その日を含めて数える、戸籍法第43条など）を書きます",
             )
             ok = False
-        self.keys(data, ident, DEADLINE_KEYS | {"inclusive"}, ("from", "label"))
-        origin_text = str(data.get("from", ""))
-        if _OLD_ARITHMETIC.search(origin_text):
+        self.keys(data, ident, DEADLINE_KEYS | {"inclusive", "when"}, ("from", "label"))
+        if _is_period_arithmetic(str(data.get("from", ""))):
             self.problem(
                 data.where("from"),
                 ident,
@@ -238,7 +268,8 @@ class ProceduresBuilder(LoaderBase):
         origin = (
             self.compile(compiler, data, "from", ident, DATE, scope) if "from" in data else None
         )
-        if origin is None or not ok:
+        when = self.compile(compiler, data, "when", ident, BOOL, scope) if "when" in data else None
+        if origin is None or not ok or ("when" in data and when is None):
             return None
         return Deadline(
             origin,
@@ -249,6 +280,7 @@ class ProceduresBuilder(LoaderBase):
             bool(rolls),
             self.text(data, "why", ident) or "",
             str(data.get("label", "")),
+            when,
         )
 
     def reason(
@@ -341,7 +373,15 @@ class ProceduresBuilder(LoaderBase):
             )
 
 
-_OLD_ARITHMETIC = re.compile(r"\badd_(years|months|days)\s*\(")
+def _is_period_arithmetic(text: str) -> bool:
+    """Tell whether a deadline's ``from`` is itself date arithmetic (the old, refused form)."""
+    try:
+        node = parse(text)
+    except ExprSyntaxError:
+        return False
+    return isinstance(node, Call) and node.func in ("add_years", "add_months", "add_days")
+
+
 PERIOD_KEYS = ("years", "months", "days")
 
 

@@ -12,6 +12,7 @@ from app.engine.factids import parse_person_key
 from app.engine.facts import parse_fact_value
 from app.engine.formats import OutsideEra, format_value
 from app.engine.legal_calendar import Deadline
+from app.engine.model import Deadline as DeadlineRule
 from app.engine.model import FieldDef, Form, Procedure, RuleSet
 from app.engine.periods import period_end
 from app.engine.reasons import PLACEHOLDER, FactRef, format_fact
@@ -141,19 +142,29 @@ class _Run:
                 seen[text] = None if value is UNKNOWN else value
         return Why(rule, reason, seen)
 
-    def deadline(self, procedure: Procedure) -> Deadline | None:
-        """Compute the deadline: the period's end (民法 第140条・第143条) and the day it runs to."""
-        rule = procedure.deadline
-        if rule is None:
-            return None
+    def deadline(self, procedure: Procedure) -> tuple[DeadlineRule, Deadline] | None:
+        """Compute the deadline: the period's end (民法 第140条・第143条) and the day it runs to.
+
+        Of a list of deadlines the first whose ``when`` is true counts; an unknown ``when``
+        leaves the deadline unknown and asks its facts.
+        """
         ctx = self.ctx
-        ctx.unk.clear()
-        origin = rule.start.fn(ctx)
-        if origin is UNKNOWN:
-            self.ask(ctx.unk)
-            return None
-        end = period_end(origin, rule.start_rule, rule.years, rule.months, rule.days)
-        return self.ruleset.calendar.deadline(end, rolls_over=rule.rolls_over)
+        for rule in procedure.deadline_cases:
+            ctx.unk.clear()
+            if rule.when is not None:
+                verdict = rule.when.fn(ctx)
+                if verdict is UNKNOWN:
+                    self.ask(ctx.unk)
+                    return None
+                if verdict is False:
+                    continue
+            origin = rule.start.fn(ctx)
+            if origin is UNKNOWN:
+                self.ask(ctx.unk)
+                return None
+            end = period_end(origin, rule.start_rule, rule.years, rule.months, rule.days)
+            return rule, self.ruleset.calendar.deadline(end, rolls_over=rule.rolls_over)
+        return None
 
     def fact_value(self, ref: FactRef, person: Person | None) -> Any:
         """Return the value of a referenced fact (computing a derived one when needed)."""
@@ -196,14 +207,15 @@ class _Run:
         self, procedure: Procedure, person: Person | None, reads: list[FactKey], rule: str
     ) -> AppliedProcedure:
         """Build an applied procedure (deadline, reason, why); warn once its deadline passed."""
-        due = self.deadline(procedure)
+        found = self.deadline(procedure)
+        period, due = found if found is not None else (None, None)
         overdue = due is not None and due.due < self.ctx.as_of
-        if overdue and due is not None and procedure.deadline is not None:
+        if overdue and due is not None and period is not None:
             self.warnings.append(
                 Warning(
                     "deadline_passed",
                     f"期限超過: {procedure.title}の期限（{wareki.format_wareki_or_iso(due.due)}、"
-                    f"{procedure.deadline.label}）を過ぎています",
+                    f"{period.label}）を過ぎています",
                 )
             )
         facts = tuple(
@@ -218,7 +230,7 @@ class _Run:
             procedure.department.to_json(),
             procedure.legal_basis.to_json(),
             due.due if due else None,
-            procedure.deadline.label if procedure.deadline else None,
+            period.label if period else None,
             procedure.automatic,
             procedure.note,
             procedure.bring,
@@ -226,8 +238,8 @@ class _Run:
             procedure.forms,
             self.why(procedure, reads, rule, reason),
             deadline_period_end=due.period_end if due else None,
-            deadline_rolls_over=procedure.deadline.rolls_over if procedure.deadline else None,
-            deadline_why=procedure.deadline.why if procedure.deadline else None,
+            deadline_rolls_over=period.rolls_over if period else None,
+            deadline_why=period.why if period else None,
             overdue=overdue,
             reason=reason,
             reason_facts=facts,

@@ -145,6 +145,7 @@ class Deadline:
     rolls_over: bool
     why: str
     label: str
+    when: Compiled | None = None  # in a list of deadlines: this one applies when true
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,16 @@ class Procedure:
     pos: Pos
     plain: str | None = None
     reason_refs: tuple[FactRef, ...] = ()
+    deadline_cases: tuple[Deadline, ...] = ()  # every deadline, first matching ``when`` wins
+
+    def deadline_facts(self) -> frozenset[str]:
+        """Return the fact ids every deadline of the procedure reads (its when and from)."""
+        refs: set[str] = set()
+        for case in self.deadline_cases:
+            refs |= case.start.facts
+            if case.when is not None:
+                refs |= case.when.facts
+        return frozenset(refs)
 
 
 @dataclass(frozen=True)
