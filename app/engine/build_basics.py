@@ -64,39 +64,39 @@ class BasicsBuilder(LoaderBase):
                     "procedure_rules/municipality.yaml",
                     1,
                     1,
-                    "municipality",
-                    "no municipality profile",
-                    "add municipality.yaml with municipality: name, code, departments",
+                    "市の設定",
+                    "市の設定（municipality.yaml）がありません",
+                    "municipality.yaml に municipality: と name, code, departments を書きます",
                 )
             )
             return empty
         for _name, _, pos in docs[1:]:
             self.problem(
                 pos,
-                "municipality",
-                "a second municipality profile",
-                f"keep only one (first in {docs[0][0]})",
+                "市の設定",
+                "市の設定が2つあります",
+                f"1つだけにします（最初のものは {docs[0][0]}）",
             )
         _, raw, pos = docs[0]
-        data = self.mapping(raw, pos, "municipality", "municipality")
+        data = self.mapping(raw, pos, "市の設定", "municipality")
         if data is None:
             return empty
-        self.keys(data, "municipality", MUNICIPALITY_KEYS, ("name", "code", "departments"))
+        self.keys(data, "市の設定", MUNICIPALITY_KEYS, ("name", "code", "departments"))
         code = str(data.get("code", ""))
         if "code" in data and not municipality_code_valid(code):
             self.problem(
                 data.where("code"),
-                "municipality",
-                f"'{code}' is not a valid 全国地方公共団体コード",
-                '6 digits with the check digit last, quoted: code: "132241"',
+                "市の設定",
+                f"'{code}' は正しい全国地方公共団体コードではありません",
+                '6桁（最後が検査数字）を引用符で囲んで書きます: code: "132241"',
             )
         departments: dict[str, Department] = {}
         seen: dict[str, Pos] = {}
         for item, item_pos in self.items(
-            data.get("departments"), data.where("departments"), "municipality", "departments"
+            data.get("departments"), data.where("departments"), "市の設定", "departments"
         ):
             did = str(item.get("id", ""))
-            ident = f"department '{did}'"
+            ident = f"課 '{did}'"
             self.keys(item, ident, DEPARTMENT_KEYS, ("id", "name"))
             if not did or self.dup(seen, did, item_pos, ident):
                 continue
@@ -110,7 +110,7 @@ class BasicsBuilder(LoaderBase):
         options: dict[str, Any] = {}
         raw_options = data.get("options")
         if raw_options is not None:
-            mapped = self.mapping(raw_options, data.where("options"), "municipality", "options")
+            mapped = self.mapping(raw_options, data.where("options"), "市の設定", "options")
             if mapped is not None:
                 for key, value in mapped.items():
                     if isinstance(value, bool | int | str):
@@ -118,8 +118,8 @@ class BasicsBuilder(LoaderBase):
                     else:
                         self.problem(
                             mapped.where(key),
-                            f"option '{key}'",
-                            "an option must be true/false, a number or a text",
+                            f"オプション '{key}'",
+                            "オプションは true/false・数値・文字のどれかです",
                             "",
                         )
         calendar, basis = self.closed_days(data)
@@ -137,7 +137,7 @@ class BasicsBuilder(LoaderBase):
 
     def closed_days(self, data: YMap) -> tuple[LegalCalendar, str | None]:
         """Build the legal calendar from the profile's closed days (休日条例): 年末年始 and extra days."""
-        ident = "municipality closed_days"
+        ident = "市の設定 closed_days"
         if data.get("closed_days") is None:
             return LegalCalendar(), None
         closed = self.mapping(data["closed_days"], data.where("closed_days"), ident, "closed_days")
@@ -206,7 +206,7 @@ class BasicsBuilder(LoaderBase):
         """Check and build the table of laws (laws.yaml) that legal bases name by id."""
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["laws"]:
-            data = self.mapping(raw, pos, "laws", "laws")
+            data = self.mapping(raw, pos, "法令一覧", "laws")
             if data is None:
                 continue
             for lid, value in data.items():
@@ -243,9 +243,9 @@ class BasicsBuilder(LoaderBase):
         roles: dict[str, Role] = {}
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["roles"]:
-            for item, item_pos in self.items(raw, pos, "roles", "roles"):
+            for item, item_pos in self.items(raw, pos, "役割", "roles"):
                 rid = str(item.get("id", ""))
-                ident = f"role '{rid}'"
+                ident = f"役割 '{rid}'"
                 self.keys(item, ident, ROLE_KEYS, ("id", "label"))
                 if not rid or self.dup(seen, rid, item_pos, ident):
                     continue
@@ -253,8 +253,8 @@ class BasicsBuilder(LoaderBase):
                     self.problem(
                         item.where("id"),
                         ident,
-                        "an id is lower-case letters, digits and _",
-                        "e.g. household_head",
+                        "idは英小文字・数字・_ で書きます",
+                        "例: household_head",
                     )
                 roles[rid] = Role(rid, str(item.get("label", "")), bool(item.get("single", False)))
         return roles
@@ -266,9 +266,9 @@ class BasicsBuilder(LoaderBase):
         params: dict[str, Parameter] = {}
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["parameters"]:
-            for item, item_pos in self.items(raw, pos, "parameters", "parameters"):
+            for item, item_pos in self.items(raw, pos, "パラメータ", "parameters"):
                 pid = str(item.get("id", ""))
-                ident = f"parameter '{pid}'"
+                ident = f"パラメータ '{pid}'"
                 self.keys(item, ident, PARAMETER_KEYS, ("id", "type", "values"))
                 if not pid or self.dup(seen, pid, item_pos, ident):
                     continue
@@ -277,8 +277,9 @@ class BasicsBuilder(LoaderBase):
                     self.problem(
                         item.where("type"),
                         ident,
-                        f"unknown parameter type '{ptype}'",
-                        did_you_mean(ptype, _PARAM_TYPES) or f"one of: {', '.join(_PARAM_TYPES)}",
+                        f"不明なパラメータの型 '{ptype}'",
+                        did_you_mean(ptype, _PARAM_TYPES)
+                        or f"次のどれか: {', '.join(_PARAM_TYPES)}",
                     )
                     continue
                 basis = self.legal(item, "legal_basis", ident)
@@ -292,7 +293,7 @@ class BasicsBuilder(LoaderBase):
                     value = value_item.get("value")
                     if not _param_value_ok(ptype, value):
                         self.problem(
-                            value_item.where("value"), ident, f"value must be a {ptype}", ""
+                            value_item.where("value"), ident, f"value は {ptype} で書きます", ""
                         )
                         continue
                     if start is not None:
@@ -303,11 +304,13 @@ class BasicsBuilder(LoaderBase):
                         self.problem(
                             after[3],
                             ident,
-                            f"values overlap: {before[0]}–{before[1]} and from {after[0]}",
-                            "end the earlier value the day before",
+                            f"期間が重なっています: {before[0]}〜{before[1]} と {after[0]}〜",
+                            "前の値の valid_until を次の値の前日にします",
                         )
                     if before[0] == after[0]:
-                        self.problem(after[3], ident, f"two values from {after[0]}", "keep one")
+                        self.problem(
+                            after[3], ident, f"{after[0]} からの値が2つあります", "1つにします"
+                        )
                 if basis is None:
                     continue
                 value_ty = "date" if ptype == "date" else ptype
@@ -328,7 +331,7 @@ class BasicsBuilder(LoaderBase):
         """Return event ids and titles (needed before facts are compiled)."""
         titles: dict[str, str] = {}
         for _, raw, pos in self.docs["events"]:
-            for item, _ in self.items(raw, pos, "events", "events"):
+            for item, _ in self.items(raw, pos, "ライフイベント", "events"):
                 if "id" in item:
                     titles.setdefault(str(item["id"]), str(item.get("title", "")))
         return titles
@@ -338,9 +341,9 @@ class BasicsBuilder(LoaderBase):
         events: dict[str, Event] = {}
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["events"]:
-            for item, item_pos in self.items(raw, pos, "events", "events"):
+            for item, item_pos in self.items(raw, pos, "ライフイベント", "events"):
                 eid = str(item.get("id", ""))
-                ident = f"event '{eid}'"
+                ident = f"ライフイベント '{eid}'"
                 self.keys(item, ident, EVENT_KEYS, ("id", "title"))
                 if not eid or self.dup(seen, eid, item_pos, ident):
                     continue

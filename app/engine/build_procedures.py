@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 from app.engine.compiler import Compiled, CompileError, Compiler, FactInfo, Scope
 from app.engine.errors import did_you_mean
 from app.engine.expr import Binary, Call, ExprSyntaxError, Literal, Node, parse, parse_binder
@@ -33,9 +31,9 @@ class ProceduresBuilder(LoaderBase):
         form_refs: dict[str, list[tuple[Pos, str]]] = {}
         seen: dict[str, Pos] = {}
         for _, raw, pos in self.docs["procedures"]:
-            for item, item_pos in self.items(raw, pos, "procedures", "procedures"):
+            for item, item_pos in self.items(raw, pos, "手続", "procedures"):
                 pid = str(item.get("id", ""))
-                ident = f"procedure '{pid}'"
+                ident = f"手続 '{pid}'"
                 self.keys(item, ident, PROCEDURE_KEYS, ("id", "title", "department"))
                 if not pid or self.dup(seen, pid, item_pos, ident):
                     continue
@@ -43,7 +41,7 @@ class ProceduresBuilder(LoaderBase):
                     self.problem(
                         item.where("id"),
                         ident,
-                        "an id is lower-case letters, digits and _",
+                        "idは英小文字・数字・_ で書きます",
                         "e.g. kokuho_soshitsu",
                     )
                 department = self.department(item, ident, muni)
@@ -56,8 +54,8 @@ class ProceduresBuilder(LoaderBase):
                             self.problem(
                                 epos,
                                 ident,
-                                f"unknown event '{eid}'",
-                                did_you_mean(eid, events) or "declare it in events.yaml",
+                                f"不明なライフイベント '{eid}'",
+                                did_you_mean(eid, events) or "events.yaml に定義します",
                             )
                     event_ids = frozenset(e for e, _ in listed)
                 applies = (
@@ -86,29 +84,29 @@ class ProceduresBuilder(LoaderBase):
                 automatic = item.get("automatic", False)
                 if not isinstance(automatic, bool):
                     self.problem(
-                        item.where("automatic"), ident, "automatic must be true or false", ""
+                        item.where("automatic"), ident, "automatic は true か false です", ""
                     )
                     automatic = False
                 if automatic and forms:
                     self.problem(
                         item.where("automatic"),
                         ident,
-                        "an automatic procedure produces no form",
-                        "remove forms: or automatic: true",
+                        "automatic: true の手続は様式を作りません",
+                        "forms: か automatic: true のどちらかを削除します",
                     )
                 if not automatic and not forms:
                     self.problem(
                         item.pos,
                         ident,
-                        "the procedure produces no form",
-                        "add forms: [form_id], or automatic: true with a note:",
+                        "この手続は様式を作りません",
+                        "forms: [様式id] を書くか、automatic: true と note: を書きます",
                     )
                 if automatic and not item.get("note"):
                     self.problem(
                         item.pos,
                         ident,
-                        "an automatic procedure needs a note for the resident",
-                        "add note: …（自動的に…されます）",
+                        "automatic: true の手続には住民向けの note が必要です",
+                        "note: …（自動的に…されます）を書きます",
                     )
                 valid_from = self.a_date(item, "valid_from", ident)
                 valid_until = self.a_date(item, "valid_until", ident)
@@ -116,8 +114,8 @@ class ProceduresBuilder(LoaderBase):
                     self.problem(
                         item.where("valid_until"),
                         ident,
-                        "valid_until is before valid_from",
-                        "swap them",
+                        "valid_until が valid_from より前です",
+                        "2つの日付を入れ替えます",
                     )
                 if department is None or basis is None:
                     continue
@@ -240,7 +238,7 @@ class ProceduresBuilder(LoaderBase):
                 data.where("start"),
                 ident,
                 f"不明な起算の決まり '{start}'",
-                _did_you_mean_ja(str(start), START_RULES)
+                did_you_mean(str(start), START_RULES)
                 or "day_after（翌日から数える）または same_day（その日を含めて数える）",
             )
             ok = False
@@ -383,12 +381,6 @@ def _is_period_arithmetic(text: str) -> bool:
 
 
 PERIOD_KEYS = ("years", "months", "days")
-
-
-def _did_you_mean_ja(word: str, candidates: tuple[str, ...]) -> str:
-    """Return a Japanese did-you-mean hint."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"'{close[0]}' ではありませんか" if close else ""
 
 
 def _ref(kind: str, fact: str, role: str | None, info: FactInfo) -> FactRef:
