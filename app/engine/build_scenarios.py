@@ -101,6 +101,19 @@ class ScenariosBuilder(LoaderBase):
                                 f"不明な手続 '{pid}'",
                                 did_you_mean(base, procedure_ids) or "",
                             )
+                for key in ("deadlines", "departments"):
+                    if key in expect:
+                        named = self.mapping(expect[key], expect.where(key), ident, key)
+                        for pid in named or {}:
+                            base = str(pid).split("[")[0]
+                            if base not in procedure_ids:
+                                assert named is not None
+                                self.problem(
+                                    named.key_pos[pid],
+                                    ident,
+                                    f"unknown procedure '{pid}'",
+                                    did_you_mean(base, procedure_ids) or "",
+                                )
                 if "fields" in expect:
                     mapped = self.mapping(expect["fields"], expect.where("fields"), ident, "fields")
                     for key in mapped or {}:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from app.engine.evaluate import evaluate
@@ -73,6 +74,31 @@ def _same(expected: Any, actual: Any) -> bool:
     return str(expected) == str(actual)
 
 
+def _compare_by_procedure(result: Result, expect: dict[str, Any]) -> list[str]:
+    """Compare the deadline (a date) and department (an id) each named procedure came out with."""
+    lines: list[str] = []
+    applied = {p.key: p for p in result.procedures}
+    by_id: dict[str, list[str]] = {}
+    for p in result.procedures:
+        by_id.setdefault(p.id, []).append(p.key)
+    for what in ("deadlines", "departments"):
+        for name, wanted in (expect.get(what) or {}).items():
+            keys = [name] if name in applied else by_id.get(name, [])
+            if len(keys) != 1:
+                why = "did not come out" if not keys else f"came out {len(keys)} times (write {keys[0]})"
+                lines.append(f"  ! {what} {name}: the procedure {why}")
+                continue
+            item = applied[keys[0]]
+            if what == "deadlines":
+                actual: Any = item.deadline.isoformat() if item.deadline else None
+                expected = wanted.isoformat() if isinstance(wanted, date) else wanted
+            else:
+                actual, expected = item.department.get("id"), wanted
+            if expected != actual:
+                lines.append(f"  ≠ {what[:-1]} {name}: expected {expected!r}, got {actual!r}")
+    return lines
+
+
 def run_scenario(ruleset: RuleSet, scenario: Scenario) -> ScenarioOutcome:
     """Evaluate one scenario and list every way the result differs from what it expects."""
     result = evaluate(ruleset, scenario.facts, scenario.as_of)
@@ -94,6 +120,7 @@ def run_scenario(ruleset: RuleSet, scenario: Scenario) -> ScenarioOutcome:
             lines.append(f"  ! field {key}: {actual}")
         elif not _same(wanted, actual):
             lines.append(f"  ≠ field {key}: expected {wanted!r}, got {actual!r}")
+    lines += _compare_by_procedure(result, expect)
     for warning in result.warnings:
         if warning.code in ("invalid_fact", "unknown_fact", "unknown_role"):
             lines.append(f"  ! facts: {warning.message}")

@@ -39,4 +39,4 @@ FORM_KEYS = {"id", "title", "department", "template", "per_person", "fields", "r
 FIELD_KEYS = {"id", "label", "value", "format", "required"}
 ROW_KEYS = {"id", "label", "for_each", "max", "fields"}
 SCENARIO_KEYS = {"name", "as_of", "facts", "expect"}
-EXPECT_KEYS = {"procedures", "undecided", "fields"}
+EXPECT_KEYS = {"procedures", "undecided", "fields", "deadlines", "departments"}

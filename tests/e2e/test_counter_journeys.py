@@ -21,6 +21,14 @@ DEATH_ANSWERS = {
     "death.cremation_date": "R8.11.24",
     "funeral.date": "令和8年11月23日",
     "dog.owned": "false",
+    # asked because the death lies more than 7 days back (戸籍法第86条: from the day it became known)
+    "death.known_date": "令和8年11月20日",
+    "death.abroad": "false",
+    # survivors' procedures (issue 13): 高額療養費 to heirs, 遺族厚生年金, a dependant of the deceased
+    "household[0].iryohi_kogaku": "false",
+    "household[0].kosei_nenkin_jukyu": "false",
+    "household[0].employee_insurance": "false",
+    "household[0].nenkin_shubetsu": "nashi",
     "household[1].relation_to_deceased": "tsuma",
     "household[1].phone": "042-246-1357",
     "household[1].bank_name": "みどり信用金庫",

@@ -40,3 +40,29 @@ def test_wrong_expectation_shows_readable_difference(ruleset: RuleSet) -> None:
         "  ≠ field kokuho_soshitsu.setainushi_name: expected '山田 花子', got '山田 太郎'",
         "  ! field kokuho_soshitsu.nope: form kokuho_soshitsu has no field nope",
     )
+
+
+def test_deadline_and_department_expectations_are_compared(ruleset: RuleSet) -> None:
+    """A scenario checks each named procedure's deadline as a date and its department by id."""
+    scenario = ruleset.scenarios[0]
+    result = run_scenario(ruleset, dataclasses.replace(scenario, expect={}))
+    assert result.passed
+    from app.engine import evaluate
+
+    applied = evaluate(ruleset, scenario.facts, scenario.as_of).procedures
+    dated = next(p for p in applied if p.deadline is not None)
+    right = {
+        "deadlines": {dated.key: dated.deadline.isoformat()},
+        "departments": {dated.key: dated.department["id"]},
+    }
+    assert run_scenario(ruleset, dataclasses.replace(scenario, expect=right)).passed
+    wrong = {
+        "deadlines": {dated.key: "1999-01-01", "teitaijuji": "2025-01-01"},
+        "departments": {dated.key: "nowhere"},
+    }
+    outcome = run_scenario(ruleset, dataclasses.replace(scenario, expect=wrong))
+    assert outcome.differences == (
+        f"  ≠ deadline {dated.key}: expected '1999-01-01', got '{dated.deadline.isoformat()}'",
+        "  ! deadlines teitaijuji: the procedure did not come out",
+        f"  ≠ department {dated.key}: expected 'nowhere', got '{dated.department['id']}'",
+    )
