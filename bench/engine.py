@@ -124,7 +124,7 @@ FIELDS = [
 def _synthetic(out: Path, factor: int) -> None:
     """Write 30×factor procedures, each with a 10-field form (every 3rd with member rows)."""
     rules = out / "procedure_rules"
-    for name in ("municipality.yaml", "roles.yaml", "events.yaml", "parameters.yaml"):
+    for name in ("municipality.yaml", "laws.yaml", "roles.yaml", "events.yaml", "parameters.yaml"):
         (rules).mkdir(parents=True, exist_ok=True)
         shutil.copy(SAMPLE / "procedure_rules" / name, rules / name)
     shutil.copytree(SAMPLE / "procedure_rules" / "facts", rules / "facts")
@@ -139,9 +139,18 @@ def _synthetic(out: Path, factor: int) -> None:
                 "title": f"ベンチマーク手続 {i}",
                 "events": [events[i % 3]],
                 "department": departments[i % 4],
-                "legal_basis": {"law": "ベンチマーク法", "article": f"第{i + 1}条"},
+                "legal_basis": {"law": "jukiho", "article": f"第{i + 1}条"},
                 "applies_when": CONDITIONS[i % len(CONDITIONS)].format(a=i % 80),
-                "deadline": {"from": "death.date", "days": 14, "label": "14日以内"},
+                "reason": "{deceased.name}さんが亡くなったため（ベンチマーク）",
+                "plain": "べんちまーく の てつづき です。",
+                "deadline": {
+                    "from": "death.date",
+                    "days": 14,
+                    "start": "day_after",
+                    "rolls_over": True,
+                    "why": "ベンチマーク",
+                    "label": "14日以内",
+                },
                 "forms": [form_id],
             }
         )

@@ -31,45 +31,43 @@ class FactsBuilder(LoaderBase):
         seen: dict[str, Pos] = {"case.events": Pos("(built in)", 1, 1)}
         order = 0
         for _, raw, pos in self.docs["facts"]:
-            for item, item_pos in self.items(raw, pos, "facts", "facts"):
+            for item, item_pos in self.items(raw, pos, "事実", "facts"):
                 fid = str(item.get("id", ""))
-                ident = f"fact '{fid}'"
+                ident = f"事実 '{fid}'"
                 self.keys(item, ident, FACT_KEYS, ("id", "type", "label"))
                 per = item.get("per", "case")
                 if per not in ("case", "person"):
                     self.problem(
                         item.where("per"),
                         ident,
-                        f"per must be case or person, not '{per}'",
-                        "per: person for facts of each household member",
+                        f"per は case か person です（'{per}' は使えません）",
+                        "世帯員ごとの事実なら per: person と書きます",
                     )
                     continue
                 if not fid or self.dup(seen, fid, item_pos, ident):
                     continue
                 if per == "person" and not _ID.match(fid):
                     hint = (
-                        f"write id: {fid.split('.')[-1]} (per-person facts have a bare name)"
+                        f"id: {fid.split('.')[-1]} と書きます（世帯員ごとの事実は名前だけ）"
                         if "." in fid
-                        else "lower-case letters, digits and _"
+                        else "英小文字・数字・_ で書きます"
                     )
-                    self.problem(
-                        item.where("id"), ident, "a per-person fact id is one bare name", hint
-                    )
+                    self.problem(item.where("id"), ident, "世帯員ごとの事実のidは名前1つです", hint)
                     continue
                 if per == "case" and not _CASE_FACT_ID.match(fid):
                     self.problem(
                         item.where("id"),
                         ident,
-                        "a case fact id is <group>.<name>",
-                        f"e.g. death.date; or add per: person if '{fid}' belongs to each member",
+                        "案件の事実のidは <グループ>.<名前> です",
+                        f"例: death.date。世帯員ごとの事実なら per: person を加えます（'{fid}'）",
                     )
                     continue
                 if per == "case" and fid.split(".")[0] in roles:
                     self.problem(
                         item.where("id"),
                         ident,
-                        f"'{fid.split('.')[0]}' is a role name",
-                        f"declare it as per: person fact '{fid.split('.')[1]}'",
+                        f"'{fid.split('.')[0]}' は役割の名前です",
+                        f"per: person の事実 '{fid.split('.')[1]}' として定義します",
                     )
                     continue
                 ftype = str(item.get("type", ""))
@@ -77,9 +75,9 @@ class FactsBuilder(LoaderBase):
                     self.problem(
                         item.where("type"),
                         ident,
-                        f"unknown type '{ftype}'",
+                        f"不明な型 '{ftype}'",
                         did_you_mean(ftype, FACT_TYPE_NAMES)
-                        or f"one of: {', '.join(FACT_TYPE_NAMES)}",
+                        or f"次のどれか: {', '.join(FACT_TYPE_NAMES)}",
                     )
                     continue
                 choices: dict[str, str] = {}
@@ -91,8 +89,8 @@ class FactsBuilder(LoaderBase):
                     self.problem(
                         item.pos,
                         ident,
-                        "a choice fact needs choices",
-                        "add choices: {key: 表示名, …}",
+                        "選択肢の事実には choices が必要です",
+                        "choices: {キー: 表示名, …} を書きます",
                     )
                 validation: dict[str, Any] = {}
                 if "validation" in item:
@@ -109,7 +107,7 @@ class FactsBuilder(LoaderBase):
                                 self.problem(
                                     mapped.where("pattern"),
                                     ident,
-                                    f"pattern is not a regular expression: {exc}",
+                                    f"pattern が正規表現として正しくありません（{exc}）",
                                     "",
                                 )
                 sensitivity = str(item.get("sensitivity", "normal"))
@@ -117,8 +115,8 @@ class FactsBuilder(LoaderBase):
                     self.problem(
                         item.where("sensitivity"),
                         ident,
-                        f"unknown sensitivity '{sensitivity}'",
-                        f"one of: {', '.join(SENSITIVITIES)}",
+                        f"不明な sensitivity '{sensitivity}'",
+                        f"次のどれか: {', '.join(SENSITIVITIES)}",
                     )
                 fact = FactDef(
                     fid,
@@ -136,8 +134,8 @@ class FactsBuilder(LoaderBase):
                     self.problem(
                         item.where("ask"),
                         ident,
-                        "ask must be true or false",
-                        "ask: false for facts only filled from the registry",
+                        "ask は true か false です",
+                        "住基や読み取りからだけ入る事実なら ask: false と書きます",
                     )
                 fact.ask = item.get("ask") is not False
                 order += 1

@@ -18,6 +18,8 @@ from app.engine.schema import FIELD_KEYS, FORM_KEYS, ROW_KEYS
 from app.engine.source import Pos, YMap
 from app.engine.types import PERSON
 
+_NEED_NAMES = {"date": "日付", "text": "文字", "number": "数値", "boolean": "真偽値"}
+
 
 class FormsBuilder(LoaderBase):
     """Build forms, their fields and rows."""
@@ -31,8 +33,8 @@ class FormsBuilder(LoaderBase):
             self.problem(
                 item.pos,
                 ident,
-                "the field has no value",
-                "add value: <expression over facts>; every field is filled from facts",
+                "欄に value がありません",
+                "value: <事実の式> を書きます（どの欄も事実から埋めます）",
             )
             return None
         fmt = str(item.get("format", "text"))
@@ -40,8 +42,8 @@ class FormsBuilder(LoaderBase):
             self.problem(
                 item.where("format"),
                 ident,
-                f"unknown format '{fmt}'",
-                did_you_mean(fmt, FORMATS) or f"one of: {', '.join(FORMATS)}",
+                f"不明な format '{fmt}'",
+                did_you_mean(fmt, FORMATS) or f"次のどれか: {', '.join(FORMATS)}",
             )
             return None
         value = self.compile(compiler, item, "value", ident, None, scope)
@@ -55,15 +57,15 @@ class FormsBuilder(LoaderBase):
                 self.problem(
                     item.where("format"),
                     ident,
-                    "format choice_label needs a choice fact",
-                    "use format: text",
+                    "format: choice_label は選択肢の事実にだけ使えます",
+                    "format: text を使います",
                 )
                 return None
         elif need is not None and value.ty.kind not in (need, "any"):
             self.problem(
                 item.where("format"),
                 ident,
-                f"format {fmt} needs a {need}, but the value is {value.ty}",
+                f"format: {fmt} には{_NEED_NAMES.get(need, need)}が必要です（値は{value.ty}）",
                 _format_hint(value.ty),
             )
             return None
@@ -89,14 +91,14 @@ class FormsBuilder(LoaderBase):
             if data is None:
                 continue
             fid = str(data.get("id", ""))
-            ident = f"form '{fid}'"
+            ident = f"様式 '{fid}'"
             self.keys(data, ident, FORM_KEYS, ("id", "title", "department", "template"))
             if fid and Path(file).stem != fid:
                 self.problem(
                     data.where("id"),
                     ident,
-                    f"the file name must be the form id ({fid}.yaml)",
-                    f"rename the file or write id: {Path(file).stem}",
+                    f"ファイル名は様式のidにします（{fid}.yaml）",
+                    f"ファイル名を変えるか、id: {Path(file).stem} と書きます",
                 )
             if not fid or self.dup(seen, fid, data.pos, ident):
                 continue
@@ -112,7 +114,7 @@ class FormsBuilder(LoaderBase):
             for item, item_pos in self.items(
                 data.get("fields"), data.where("fields"), ident, "fields"
             ):
-                field_ident = f"form '{fid}' field '{item.get('id', '')}'"
+                field_ident = f"様式 '{fid}' の欄 '{item.get('id', '')}'"
                 if self.dup(field_seen, str(item.get("id", "")), item_pos, field_ident):
                     continue
                 built = self.field(compiler, item, field_ident, scope, facts)
@@ -121,7 +123,7 @@ class FormsBuilder(LoaderBase):
             rows: list[RowGroup] = []
             for item, item_pos in self.items(data.get("rows"), data.where("rows"), ident, "rows"):
                 rid = str(item.get("id", ""))
-                row_ident = f"form '{fid}' rows '{rid}'"
+                row_ident = f"様式 '{fid}' の表 '{rid}'"
                 self.keys(item, row_ident, ROW_KEYS, ("id", "for_each", "fields"))
                 if self.dup(field_seen, rid, item_pos, row_ident) or "for_each" not in item:
                     continue
@@ -133,7 +135,7 @@ class FormsBuilder(LoaderBase):
                 for field_item, field_pos in self.items(
                     item.get("fields"), item.where("fields"), row_ident, "fields"
                 ):
-                    field_ident = f"form '{fid}' field '{rid}.{field_item.get('id', '')}'"
+                    field_ident = f"様式 '{fid}' の欄 '{rid}.{field_item.get('id', '')}'"
                     if self.dup(
                         field_seen, f"{rid}.{field_item.get('id', '')}", field_pos, field_ident
                     ):
@@ -146,8 +148,8 @@ class FormsBuilder(LoaderBase):
                     self.problem(
                         item.where("max"),
                         row_ident,
-                        "max must be a whole number ≥ 1",
-                        "the rows the paper form has",
+                        "max は1以上の整数です",
+                        "紙の様式の行数を書きます",
                     )
                     limit = None
                 rows.append(

@@ -35,20 +35,24 @@ class ScenariosBuilder(LoaderBase):
             ]
             hint = did_you_mean(key, candidates)
             if fact is not None:
-                hint = f"write household[0].{fact_id}" if fact.per_person else f"write {fact_id}"
+                hint = (
+                    f"household[0].{fact_id} と書きます"
+                    if fact.per_person
+                    else f"{fact_id} と書きます"
+                )
             self.problem(
                 given.key_pos[key],
                 ident,
-                f"unknown fact '{key}'",
-                hint or "per-person facts are written household[0].name",
+                f"不明な事実 '{key}'",
+                hint or "世帯員ごとの事実は household[0].name のように書きます",
             )
             return
         if fact.derived:
             self.problem(
                 given.key_pos[key],
                 ident,
-                f"'{key}' is derived, not given",
-                "remove it: the engine computes it",
+                f"'{key}' は自動で計算される事実です",
+                "削除します（エンジンが計算します）",
             )
             return
         if given[key] is None:
@@ -57,7 +61,7 @@ class ScenariosBuilder(LoaderBase):
             parse_fact_value(fact, given[key], as_of)
         except FactValueError as exc:
             self.problem(
-                given.where(key), ident, f"value of '{key}' is not valid: {exc.message}", ""
+                given.where(key), ident, f"'{key}' の値が正しくありません: {exc.message}", ""
             )
 
     def scenarios(
@@ -67,9 +71,9 @@ class ScenariosBuilder(LoaderBase):
         out: list[Scenario] = []
         procedure_ids = {p.id for p in procedures}
         for _, raw, pos in self.docs["scenarios"]:
-            for item, item_pos in self.items(raw, pos, "scenarios", "scenarios"):
+            for item, item_pos in self.items(raw, pos, "シナリオ", "scenarios"):
                 name = str(item.get("name", ""))
-                ident = f"scenario '{name}'"
+                ident = f"シナリオ '{name}'"
                 self.keys(item, ident, SCENARIO_KEYS, ("name", "as_of", "facts", "expect"))
                 as_of = self.a_date(item, "as_of", ident)
                 given = (
@@ -94,7 +98,7 @@ class ScenariosBuilder(LoaderBase):
                             self.problem(
                                 ppos,
                                 ident,
-                                f"unknown procedure '{pid}'",
+                                f"不明な手続 '{pid}'",
                                 did_you_mean(base, procedure_ids) or "",
                             )
                 if "fields" in expect:
@@ -106,8 +110,8 @@ class ScenariosBuilder(LoaderBase):
                             self.problem(
                                 mapped.key_pos[key],
                                 ident,
-                                f"unknown form '{form_id}'",
-                                did_you_mean(form_id, forms) or "write <form_id>.<field_id>",
+                                f"不明な様式 '{form_id}'",
+                                did_you_mean(form_id, forms) or "<様式id>.<欄id> と書きます",
                             )
                 out.append(Scenario(name, as_of, _plain(given), _plain(expect), item_pos))
         return out

@@ -72,7 +72,9 @@ class Compiler:
         self._refs = set()
         fn, ty = self._node(node, scope or Scope())
         if expected is not None and not expected.accepts(ty):
-            raise CompileError(f"expected {expected} but this is {ty}", 0, type_hint(expected))
+            raise CompileError(
+                f"{expected}になる式が必要です（これは{ty}）", 0, type_hint(expected)
+            )
         return Compiled(fn, ty, frozenset(self._refs), text)
 
     def compile_binder(
@@ -91,9 +93,9 @@ class Compiler:
         src_fn, src_ty = self._node(binder.source, outer)
         if src_ty != LIST_PERSON:
             raise CompileError(
-                f"expected a list of persons but this is {src_ty}",
+                f"世帯員のリストが必要です（これは{src_ty}）",
                 start(binder.source),
-                "write: p in household: …",
+                "p in household: … のように書きます",
             )
         source = Compiled(src_fn, src_ty, frozenset(self._refs), text)
         inner = outer.bind(binder.var, PERSON)
@@ -101,7 +103,7 @@ class Compiler:
         cond_fn, cond_ty = self._node(binder.cond, inner)
         if cond_ty.kind not in ("boolean", "any"):
             raise CompileError(
-                f"expected boolean but this is {cond_ty}", start(binder.cond), type_hint(BOOL)
+                f"条件は真偽値になる式です（これは{cond_ty}）", start(binder.cond), type_hint(BOOL)
             )
         return binder.var, source, Compiled(cond_fn, BOOL, frozenset(self._refs), text)
 
@@ -125,7 +127,7 @@ class Compiler:
             return self._quantifier(node, scope)
         if isinstance(node, Call):
             return self._call(node, scope)
-        raise CompileError("unsupported expression", node.at)  # pragma: no cover
+        raise CompileError("この式は使えません", node.at)  # pragma: no cover
 
     def _literal(self, node: Literal) -> tuple[Fn, Ty]:
         """Compile a literal number, text or boolean."""
@@ -140,9 +142,9 @@ class Compiler:
         for (_, ty), item in zip(parts, node.items, strict=True):
             if not item_ty.accepts(ty):
                 raise CompileError(
-                    f"a list mixes {item_ty} and {ty}",
+                    f"リストに{item_ty}と{ty}が混ざっています",
                     start(item),
-                    "make every item the same type",
+                    "すべての要素を同じ型にします",
                 )
         if all(isinstance(item, Literal) for item in node.items):
             values = [item.value for item in node.items if isinstance(item, Literal)]
@@ -189,20 +191,20 @@ class Compiler:
             pid, at = rest[0]
             if pid not in sym.params:
                 raise CompileError(
-                    f"unknown parameter 'param.{pid}'",
+                    f"不明なパラメータ 'param.{pid}'",
                     root_at,
                     did_you_mean(f"param.{pid}", (f"param.{p}" for p in sym.params))
-                    or "declare it in parameters.yaml",
+                    or "parameters.yaml に定義します",
                 )
             fn, ty, rest = codegen.param(pid), sym.params[pid], rest[1:]
         elif root == "muni" and rest:
             oid, at = rest[0]
             if oid not in sym.muni:
                 raise CompileError(
-                    f"unknown municipality option 'muni.{oid}'",
+                    f"不明な市のオプション 'muni.{oid}'",
                     root_at,
                     did_you_mean(f"muni.{oid}", (f"muni.{o}" for o in sym.muni))
-                    or "add it under options: in municipality.yaml",
+                    or "municipality.yaml の options: に追加します",
                 )
             fn, ty, rest = codegen.muni(oid), sym.muni[oid], rest[1:]
         elif root in sym.single_roles:
@@ -227,25 +229,27 @@ class Compiler:
         root, at = parts[0]
         if root in sym.roles and root not in sym.single_roles:
             return CompileError(
-                f"role '{root}' may be held by several members",
+                f"役割 '{root}' は複数の世帯員が持てます",
                 at,
-                f"use any(p in household: '{root}' in p.roles and …)",
+                f"any(p in household: '{root}' in p.roles and …) のように書きます",
             )
         if root in ("param", "muni"):
-            return CompileError(f"'{root}' needs a name after it", at, f"write {root}.<id>")
+            return CompileError(f"'{root}' の後に名前が必要です", at, f"{root}.<id> と書きます")
         if root in sym.person_facts and len(parts) == 1:
             return CompileError(
-                f"'{root}' is a per-person fact", at, f"say whose: p.{root} or <role>.{root}"
+                f"'{root}' は世帯員ごとの事実です",
+                at,
+                f"誰の事実かを書きます: p.{root} または <役割>.{root}",
             )
         candidates = [*sym.case_facts, *scope.vars, "as_of", "household", "case.events"]
         candidates += [f"{r}.{f}" for r in sym.single_roles for f in sym.person_facts]
         candidates += [f"param.{p}" for p in sym.params] + [f"muni.{o}" for o in sym.muni]
         candidates += [f"{v}.{f}" for v in scope.vars for f in sym.person_facts]
-        what = "fact" if len(parts) > 1 else "name"
+        what = "事実" if len(parts) > 1 else "名前"
         return CompileError(
-            f"unknown {what} '{text}'",
+            f"不明な{what} '{text}'",
             at,
-            did_you_mean(text, candidates) or "declare it in facts/ or check the spelling",
+            did_you_mean(text, candidates) or "facts/ に定義するか、綴りを確かめます",
         )
 
     def _case_fact(self, info: FactInfo) -> Fn:
@@ -312,20 +316,21 @@ class Compiler:
             if info is None:
                 hint = did_you_mean(name, [*sym.person_facts, "roles", "index"])
                 if any(f.endswith(f".{name}") for f in sym.case_facts):
-                    hint = hint or f"'{name}' is not a per-person fact"
+                    hint = hint or f"'{name}' は世帯員ごとの事実ではありません"
                 raise CompileError(
-                    f"unknown person fact '{name}'",
+                    f"不明な世帯員の事実 '{name}'",
                     at,
-                    hint or "declare it with per: person in facts/",
+                    hint or "facts/ に per: person で定義します",
                 )
             self._refs.add(name)
             return self._person_fact(obj, info), info.ty
         if ty.kind == "record" and ty.fields:
             if name not in ty.fields:
                 raise CompileError(
-                    f"a bank account has no '{name}'",
+                    f"口座に '{name}' はありません",
                     at,
-                    did_you_mean(name, ty.fields) or f"use one of {', '.join(ty.fields)}",
+                    did_you_mean(name, ty.fields)
+                    or f"次のどれかを使います: {', '.join(ty.fields)}",
                 )
 
             def field_of(c: Ctx) -> Any:
@@ -334,7 +339,7 @@ class Compiler:
 
             return field_of, TEXT
         raise CompileError(
-            f"a {ty} has no '.{name}'", at, "only persons and bank accounts have parts"
+            f"{ty}に '.{name}' はありません", at, "'.' で部分を取り出せるのは世帯員と口座だけです"
         )
 
     def _person_fact(self, obj: Fn, info: FactInfo) -> Fn:
@@ -400,26 +405,24 @@ class Compiler:
             return (codegen.and_(lf, rf) if op == "and" else codegen.or_(lf, rf)), BOOL
         if op in ("==", "!="):
             if not (lt.accepts(rt) or (lt.kind == "number" and rt.kind == "number")):
-                raise CompileError(
-                    f"cannot compare {lt} with {rt}", node.at, "both sides must have the same type"
-                )
+                raise CompileError(f"{lt}と{rt}は比べられません", node.at, "両辺を同じ型にします")
             self._check_choice(lt, node.right)
             self._check_choice(rt, node.left)
             return codegen.strict2(lf, rf, operator.eq if op == "==" else operator.ne), BOOL
         if op in builtins.ORDERING:
             if lt.kind not in ("number", "date", "text", "any") or not lt.accepts(rt):
                 raise CompileError(
-                    f"cannot order {lt} and {rt}",
+                    f"{lt}と{rt}は大小を比べられません",
                     node.at,
-                    "compare two numbers, two dates or two texts",
+                    "数値どうし・日付どうし・文字どうしを比べます",
                 )
             return codegen.strict2(lf, rf, builtins.ORDERING[op]), BOOL
         if op in ("in", "not in"):
             if rt.kind not in ("list", "any") or (rt.item is not None and not rt.item.accepts(lt)):
                 raise CompileError(
-                    f"'in' needs a list of {lt} on its right, not {rt}",
+                    f"'in' の右には{lt}のリストが必要です（これは{rt}）",
                     start(node.right),
-                    "e.g. 'death' in case.events",
+                    "例: 'death' in case.events",
                 )
             if rt.item is not None:
                 self._check_choice(rt.item, node.left)
@@ -443,8 +446,10 @@ class Compiler:
             and isinstance(other.value, str)
             and other.value not in ty.choices
         ):
-            hint = did_you_mean(other.value, ty.choices) or f"one of {', '.join(ty.choices)}"
-            raise CompileError(f"'{other.value}' is not one of the choices", other.at, hint)
+            hint = (
+                did_you_mean(other.value, ty.choices) or f"次のどれかです: {', '.join(ty.choices)}"
+            )
+            raise CompileError(f"'{other.value}' は選択肢にありません", other.at, hint)
 
     def _ifelse(self, node: IfElse, scope: Scope) -> tuple[Fn, Ty]:
         """Compile ``x if cond else y``."""
@@ -454,9 +459,9 @@ class Compiler:
         ef, et = self._node(node.otherwise, scope)
         if not tt.accepts(et):
             raise CompileError(
-                f"the branches differ: {tt} and {et}",
+                f"if と else の値の型が違います（{tt}と{et}）",
                 start(node.otherwise),
-                "both branches must have the same type",
+                "両方を同じ型にします",
             )
 
         def pick(c: Ctx) -> Any:
@@ -472,9 +477,9 @@ class Compiler:
         sf, st = self._node(node.source, scope)
         if st.kind != "list":
             raise CompileError(
-                f"{node.func}() needs a list to go through, not {st}",
+                f"{node.func}() にはリストが必要です（これは{st}）",
                 start(node.source),
-                "e.g. any(p in household: …)",
+                "例: any(p in household: …)",
             )
         inner = scope.bind(node.var, st.item or ANY)
         slot = inner.vars[node.var][0]
@@ -497,18 +502,20 @@ class Compiler:
         """Compile a call to a whitelisted function, checking arity and argument types."""
         name = node.func
         if name in ("any", "all", "count", "filter", "sum", "first"):
-            raise CompileError(f"{name}() takes a variable: {name}(p in household: …)", node.at)
+            raise CompileError(
+                f"{name}() には変数が必要です", node.at, f"{name}(p in household: …) と書きます"
+            )
         if name == "date":
             arg = node.args[0] if len(node.args) == 1 else None
             if not isinstance(arg, Literal) or not isinstance(arg.value, str):
                 raise CompileError(
-                    "date() takes one quoted date", node.at, "e.g. date('2024-10-01')"
+                    "date() には引用符で囲んだ日付を1つ書きます", node.at, "例: date('2024-10-01')"
                 )
             try:
                 value = date.fromisoformat(arg.value)
             except ValueError:
                 raise CompileError(
-                    f"'{arg.value}' is not a date", start(arg), "write YYYY-MM-DD"
+                    f"'{arg.value}' は日付ではありません", start(arg), "YYYY-MM-DD で書きます"
                 ) from None
             return (lambda c: value), DATE
         args = [self._node(arg, scope) for arg in node.args]
@@ -516,20 +523,22 @@ class Compiler:
             params, result, impl = builtins.STRICT_FUNCTIONS[name]
             if len(args) != len(params):
                 raise CompileError(
-                    f"{name}() takes {len(params)} argument(s), got {len(args)}", node.at
+                    f"{name}() の引数は{len(params)}個です（{len(args)}個あります）", node.at
                 )
             for (_, ty), want, arg in zip(args, params, node.args, strict=True):
                 if not want.accepts(ty):
                     raise CompileError(
-                        f"{name}() expects {want} here, not {ty}", start(arg), type_hint(want)
+                        f"{name}() のこの引数は{want}です（これは{ty}）",
+                        start(arg),
+                        type_hint(want),
                     )
             if name == "has_role" and isinstance(node.args[1], Literal):
                 role = str(node.args[1].value)
                 if role not in self.symbols.roles:
                     raise CompileError(
-                        f"unknown role '{role}'",
+                        f"不明な役割 '{role}'",
                         node.args[1].at,
-                        did_you_mean(role, self.symbols.roles) or "declare it in roles.yaml",
+                        did_you_mean(role, self.symbols.roles) or "roles.yaml に定義します",
                     )
             if name in builtins.RAISING_FUNCTIONS:
                 return codegen.call_safe(
@@ -538,14 +547,16 @@ class Compiler:
             return codegen.call(impl, [f for f, _ in args]), result
         if name == "known":
             if len(args) != 1:
-                raise CompileError("known() takes 1 argument", node.at)
+                raise CompileError("known() の引数は1個です", node.at)
             return codegen.known(args[0][0]), BOOL
         if name == "default":
             if len(args) != 2:
-                raise CompileError("default() takes 2 arguments", node.at, "default(x, fallback)")
+                raise CompileError(
+                    "default() の引数は2個です", node.at, "default(値, 分からないときの値)"
+                )
             if not args[0][1].accepts(args[1][1]):
                 raise CompileError(
-                    f"default() fallback is {args[1][1]} but the value is {args[0][1]}",
+                    f"default() の2つ目（{args[1][1]}）が1つ目（{args[0][1]}）と型が違います",
                     node.args[1].at,
                 )
             return codegen.default(args[0][0], args[1][0]), args[0][1]
@@ -553,24 +564,24 @@ class Compiler:
             for (_, ty), arg in zip(args, node.args, strict=True):
                 if ty.kind not in ("text", "number", "any"):
                     raise CompileError(
-                        f"concat() joins texts and numbers, not {ty}",
+                        f"concat() がつなげるのは文字と数値です（これは{ty}）",
                         start(arg),
-                        "format dates with wareki()",
+                        "日付は wareki() で文字にします",
                     )
             return codegen.concat([f for f, _ in args]), TEXT
         if name in ("min", "max"):
             if len(args) < 2:
-                raise CompileError(f"{name}() takes 2 or more arguments", node.at)
+                raise CompileError(f"{name}() の引数は2個以上です", node.at)
             first = args[0][1]
             for (_, ty), arg in zip(args, node.args, strict=True):
                 if ty.kind not in ("number", "date") or not first.accepts(ty):
                     raise CompileError(
-                        f"{name}() takes numbers or dates of one kind, not {ty}", start(arg)
+                        f"{name}() には同じ種類の数値か日付を書きます（これは{ty}）", start(arg)
                     )
             return codegen.call(min if name == "min" else max, [f for f, _ in args]), first
         raise CompileError(
-            f"unknown function '{name}'",
+            f"不明な関数 '{name}'",
             node.at,
             did_you_mean(name, builtins.FUNCTION_NAMES)
-            or f"available: {', '.join(builtins.FUNCTION_NAMES)}",
+            or f"使える関数: {', '.join(builtins.FUNCTION_NAMES)}",
         )

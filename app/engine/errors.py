@@ -21,7 +21,7 @@ class Problem:
     hint: str = ""
 
     def __str__(self) -> str:
-        hint = f" ({self.hint})" if self.hint else ""
+        hint = f"（{self.hint}）" if self.hint else ""
         return f"{self.file}:{self.line}:{self.column}: {self.ident}: {self.message}{hint}"
 
 
@@ -55,6 +55,6 @@ class FactValueError(DomainError, ValueError):
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """Return a "did you mean 'x'?" hint for the closest candidate, or an empty string."""
+    """Return a 「'x' ではありませんか」 hint for the closest candidate, or an empty string."""
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else ""
+    return f"'{close[0]}' ではありませんか" if close else ""

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from app.engine import wareki
-from app.engine.ages import add_months
+from app.engine import codegen, wareki
 from app.engine.errors import FactValueError
 from app.engine.factids import parse_person_key
 from app.engine.facts import parse_fact_value
 from app.engine.formats import OutsideEra, format_value
+from app.engine.legal_calendar import Deadline
+from app.engine.model import Deadline as DeadlineRule
 from app.engine.model import FieldDef, Form, Procedure, RuleSet
+from app.engine.periods import period_end
+from app.engine.reasons import PLACEHOLDER, FactRef, format_fact
 from app.engine.result import (
     AppliedProcedure,
     FilledForm,
@@ -123,7 +126,7 @@ class _Run:
         for key in keys:
             self.questions[key] = None
 
-    def why(self, procedure: Procedure, reads: list[FactKey], rule: str) -> Why:
+    def why(self, procedure: Procedure, reads: list[FactKey], rule: str, reason: str | None) -> Why:
         """Return the why-trace: the rule, its reason and the value of every fact it read."""
         seen: dict[str, Any] = {}
         if procedure.events is not None:
@@ -137,51 +140,111 @@ class _Run:
                 if fact is not None and fact.type == "my_number" and isinstance(value, str):
                     value = format_value("masked", value)  # a why-trace is shown on screen
                 seen[text] = None if value is UNKNOWN else value
-        return Why(rule, procedure.reason, seen)
+        return Why(rule, reason, seen)
 
-    def deadline(self, procedure: Procedure) -> date | None:
-        """Compute the deadline date from its start expression, or None while unknown."""
-        rule = procedure.deadline
-        if rule is None:
-            return None
+    def deadline(self, procedure: Procedure) -> tuple[DeadlineRule, Deadline] | None:
+        """Compute the deadline: the period's end (民法 第140条・第143条) and the day it runs to.
+
+        Of a list of deadlines the first whose ``when`` is true counts; an unknown ``when``
+        leaves the deadline unknown and asks its facts.
+        """
         ctx = self.ctx
-        ctx.unk.clear()
-        start = rule.start.fn(ctx)
-        if start is UNKNOWN:
-            self.ask(ctx.unk)
+        for rule in procedure.deadline_cases:
+            ctx.unk.clear()
+            if rule.when is not None:
+                verdict = rule.when.fn(ctx)
+                if verdict is UNKNOWN:
+                    self.ask(ctx.unk)
+                    return None
+                if verdict is False:
+                    continue
+            origin = rule.start.fn(ctx)
+            if origin is UNKNOWN:
+                self.ask(ctx.unk)
+                return None
+            end = period_end(origin, rule.start_rule, rule.years, rule.months, rule.days)
+            return rule, self.ruleset.calendar.deadline(end, rolls_over=rule.rolls_over)
+        return None
+
+    def fact_value(self, ref: FactRef, person: Person | None) -> Any:
+        """Return the value of a referenced fact (computing a derived one when needed)."""
+        ctx = self.ctx
+        if ref.kind == "case":
+            key: FactKey = (None, ref.fact)
+            owner = None
+        else:
+            owner = person if ref.kind == "member" else ctx.role_holders.get(ref.role or "")
+            if owner is None:
+                return UNKNOWN
+            key = (owner.index, ref.fact)
+        hit = ctx.cache.get(key)
+        if hit is not None:
+            return hit[0]
+        fn = self.ruleset.symbols.derive_fns.get(ref.fact)
+        if fn is not None:
+            value = codegen.compute(ctx, key, fn, owner)[0]
+        elif owner is None:
+            value = ctx.case.get(ref.fact, UNKNOWN)
+        else:
+            value = owner.facts.get(ref.fact, UNKNOWN)
+        return value
+
+    def reason(self, procedure: Procedure) -> str | None:
+        """Fill a reason's ``{fact.path}`` placeholders with formatted values (和暦 dates)."""
+        template = procedure.reason
+        if template is None:
             return None
-        end: date = (
-            start + timedelta(days=rule.days)
-            if rule.days is not None
-            else add_months(start, rule.months or 0)
-        )
-        return end - timedelta(days=1) if rule.inclusive else end
+        if not template.slots:
+            return template.text
+        ctx = self.ctx
+        values = {}
+        for path, compiled, choices in template.slots:
+            values[path] = format_fact(compiled.fn(ctx), choices)
+        ctx.unk.clear()
+        return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template.text)
 
     def applied(
         self, procedure: Procedure, person: Person | None, reads: list[FactKey], rule: str
     ) -> AppliedProcedure:
-        """Build an applied procedure (with deadline and why); warn if its deadline passed."""
-        due = self.deadline(procedure)
-        if due is not None and due < self.ctx.as_of:
+        """Build an applied procedure (deadline, reason, why); warn once its deadline passed."""
+        found = self.deadline(procedure)
+        period, due = found if found is not None else (None, None)
+        overdue = due is not None and due.due < self.ctx.as_of
+        if overdue and due is not None and period is not None:
             self.warnings.append(
                 Warning(
                     "deadline_passed",
-                    f"{procedure.title}の届出期限（{wareki.format_wareki_or_iso(due)}、{procedure.deadline.label if procedure.deadline else ''}）を過ぎています",
+                    f"期限超過: {procedure.title}の期限（{wareki.format_wareki_or_iso(due.due)}、"
+                    f"{period.label}）を過ぎています",
                 )
             )
+        facts = tuple(
+            (ref.label, format_fact(self.fact_value(ref, person), ref.choices))
+            for ref in procedure.reason_refs
+        )
+        name = person.facts.get("name") if person is not None else None
+        reason = self.reason(procedure)
         return AppliedProcedure(
             procedure.id,
             procedure.title,
             procedure.department.to_json(),
             procedure.legal_basis.to_json(),
-            due,
-            procedure.deadline.label if procedure.deadline else None,
+            due.due if due else None,
+            period.label if period else None,
             procedure.automatic,
             procedure.note,
             procedure.bring,
             person.index if person is not None else None,
             procedure.forms,
-            self.why(procedure, reads, rule),
+            self.why(procedure, reads, rule, reason),
+            deadline_period_end=due.period_end if due else None,
+            deadline_rolls_over=period.rolls_over if period else None,
+            deadline_why=period.why if period else None,
+            overdue=overdue,
+            reason=reason,
+            reason_facts=facts,
+            person_name=name if isinstance(name, str) else None,
+            plain=procedure.plain,
         )
 
     def undecided(

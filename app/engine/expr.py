@@ -167,11 +167,11 @@ def tokenize(text: str) -> list[Token]:
         if not match:
             char = text[pos]
             if char in "'\"":
-                raise ExprSyntaxError("unclosed string", pos, f"close it with {char}")
-            hint = "use == to compare" if char == "=" else "remove it"
+                raise ExprSyntaxError("文字列が閉じていません", pos, f"{char} で閉じます")
+            hint = "比べるときは == と書きます" if char == "=" else "この文字を削除します"
             if char in "＝（）＜＞，．":
-                hint = "use the half-width (半角) character"
-            raise ExprSyntaxError(f"unexpected character {char!r}", pos, hint)
+                hint = "半角の文字で書きます"
+            raise ExprSyntaxError(f"使えない文字 {char!r} があります", pos, hint)
         kind = match.lastgroup or ""
         if kind != "space":
             tokens.append(Token(kind, match.group(), pos))
@@ -198,9 +198,7 @@ class _Parser:
         """Count one more level of nesting; refuse expressions nested too deeply."""
         self.depth += 1
         if self.depth > _MAX_DEPTH:
-            raise ExprSyntaxError(
-                "expression nested too deeply", self.tok.at, "split it into derived facts"
-            )
+            raise ExprSyntaxError("式の入れ子が深すぎます", self.tok.at, "派生事実に分けます")
 
     @property
     def tok(self) -> Token:
@@ -225,15 +223,17 @@ class _Parser:
     def expect(self, text: str, hint: str = "") -> Token:
         """Consume this operator or keyword, or raise a syntax error."""
         if not self.is_(text):
-            found = self.tok.text or "end of expression"
-            raise ExprSyntaxError(f"expected '{text}' but found '{found}'", self.tok.at, hint)
+            found = self.tok.text or "式の終わり"
+            raise ExprSyntaxError(
+                f"'{text}' があるはずの所に '{found}' があります", self.tok.at, hint
+            )
         return self.take()
 
     def end(self) -> None:
         """Require the end of the text."""
         if self.tok.kind != "end":
-            hint = "use 'and' / 'or' to combine conditions" if self.tok.kind == "name" else ""
-            raise ExprSyntaxError(f"unexpected '{self.tok.text}'", self.tok.at, hint)
+            hint = "条件をつなぐときは and / or と書きます" if self.tok.kind == "name" else ""
+            raise ExprSyntaxError(f"ここに '{self.tok.text}' は書けません", self.tok.at, hint)
 
     def expr(self) -> Node:
         """Parse a full expression (a conditional at the top)."""
@@ -323,7 +323,7 @@ class _Parser:
             self.take()
             tok = self.tok
             if tok.kind != "name":
-                raise ExprSyntaxError("expected a name after '.'", tok.at)
+                raise ExprSyntaxError("'.' の後に名前がありません", tok.at, "例: p.name")
             self.take()
             node = Attr(tok.at, node, tok.text)
         return node
@@ -342,7 +342,7 @@ class _Parser:
         if tok.kind == "op" and tok.text == "(":
             self.take()
             inner = self.expr()
-            self.expect(")", "close the parenthesis")
+            self.expect(")", "かっこを ) で閉じます")
             return inner
         if tok.kind == "op" and tok.text == "[":
             self.take()
@@ -352,25 +352,27 @@ class _Parser:
                 while self.is_(","):
                     self.take()
                     items.append(self.expr())
-            self.expect("]", "close the list with ]")
+            self.expect("]", "リストを ] で閉じます")
             return ListLit(tok.at, tuple(items))
         if tok.kind == "name":
             if tok.text in ("true", "false"):
                 self.take()
                 return Literal(tok.at, tok.text == "true")
             if tok.text in KEYWORDS:
-                raise ExprSyntaxError(f"unexpected '{tok.text}'", tok.at)
+                raise ExprSyntaxError(f"ここに '{tok.text}' は書けません", tok.at)
             self.take()
             if self.is_("("):
                 return self.call(tok)
             return Name(tok.at, tok.text)
         if tok.kind == "end":
             raise ExprSyntaxError(
-                "the expression ends too early",
+                "式が途中で終わっています",
                 tok.at,
-                "something is missing after the last word or operator",
+                "最後の語や演算子の後に続きを書きます",
             )
-        raise ExprSyntaxError(f"unexpected '{tok.text}'", tok.at, "expected a value, a name or '('")
+        raise ExprSyntaxError(
+            f"ここに '{tok.text}' は書けません", tok.at, "値・名前・( のどれかを書きます"
+        )
 
     def call(self, name: Token) -> Node:
         """Parse a function call or a quantifier."""
@@ -382,7 +384,7 @@ class _Parser:
             and self.peek().text == "in"
         ):
             binder = self.binder()
-            self.expect(")", "close the parenthesis")
+            self.expect(")", "かっこを ) で閉じます")
             return Quantifier(name.at, name.text, binder.var, binder.source, binder.cond)
         args: list[Node] = []
         if not self.is_(")"):
@@ -390,7 +392,7 @@ class _Parser:
             while self.is_(","):
                 self.take()
                 args.append(self.expr())
-        self.expect(")", "close the parenthesis")
+        self.expect(")", "かっこを ) で閉じます")
         return Call(name.at, name.text, tuple(args))
 
     def binder(self) -> Binder:
@@ -398,12 +400,12 @@ class _Parser:
         var = self.tok
         if var.kind != "name" or var.text in KEYWORDS:
             raise ExprSyntaxError(
-                "expected a variable name", var.at, "write: p in household: <condition>"
+                "変数名がありません", var.at, "p in household: <条件> のように書きます"
             )
         self.take()
-        self.expect("in", "write: p in household: <condition>")
+        self.expect("in", "p in household: <条件> のように書きます")
         source = self.or_()
-        self.expect(":", "write: p in household: <condition>")
+        self.expect(":", "p in household: <条件> のように書きます")
         return Binder(var.at, var.text, source, self.expr())
 
 

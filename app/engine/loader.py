@@ -17,7 +17,7 @@ from app.engine.build_scenarios import ScenariosBuilder
 from app.engine.compiler import Compiler, FactInfo, Scope, Symbols
 from app.engine.errors import LoadError, Problem, did_you_mean
 from app.engine.facts import FactDef
-from app.engine.loader_base import municipality_code_valid, yaml_files
+from app.engine.loader_base import municipality_code_valid, rule_files, yaml_files
 from app.engine.model import (
     Form,
     RuleSet,
@@ -53,21 +53,22 @@ def load(paths: Iterable[str | Path]) -> RuleSet:
 def _load(paths: list[str | Path]) -> RuleSet:
     """Load without touching the garbage collector (see ``load``)."""
     loader = _Loader()
-    files = yaml_files(paths)
+    files = rule_files(paths)
     if not files:
         raise LoadError(
             [
                 Problem(
-                    ", ".join(str(p) for p in paths) or ".",
+                    ", ".join(Path(p).name for p in paths) or ".",
                     1,
                     1,
-                    "rules",
-                    "no YAML files found",
-                    "point at procedure_rules/ and form_definitions/",
+                    "ルール",
+                    "YAMLファイルが見つかりません",
+                    "procedure_rules/ と form_definitions/ を指定します",
                 )
             ]
         )
     version = loader.read(files)
+    loader.laws()
     muni = loader.municipality()
     roles = loader.roles()
     titles = loader.event_titles()
@@ -106,9 +107,9 @@ def _load(paths: list[str | Path]) -> RuleSet:
         item, ident = derives[cycle[0]]
         loader.problem(
             item.where("derive"),
-            f"fact '{cycle[0]}'",
-            f"derived facts depend on each other: {' → '.join(cycle)}",
-            "derive one of them from given facts instead",
+            f"事実 '{cycle[0]}'",
+            f"派生事実が互いに依存しています: {' → '.join(cycle)}",
+            "どれか1つを入力された事実から計算するようにします",
         )
 
     events = loader.events(compiler)
@@ -121,16 +122,16 @@ def _load(paths: list[str | Path]) -> RuleSet:
                 loader.problem(
                     pos,
                     ident,
-                    f"unknown form '{fid}'",
-                    did_you_mean(fid, forms) or f"add form_definitions/{fid}.yaml",
+                    f"不明な様式 '{fid}'",
+                    did_you_mean(fid, forms) or f"form_definitions/{fid}.yaml を作ります",
                 )
     for fid, form in forms.items():
         if fid not in form_refs:
             loader.problem(
                 form.pos,
-                f"form '{fid}'",
-                "no procedure produces this form",
-                f"list it under forms: of a procedure, or delete {fid}.yaml",
+                f"様式 '{fid}'",
+                "この様式を作る手続がありません",
+                f"手続の forms: に書くか、{fid}.yaml を削除します",
             )
 
     _check_askable(loader, forms, facts)
@@ -148,7 +149,9 @@ def _load(paths: list[str | Path]) -> RuleSet:
         tuple(scenarios),
         version,
         symbols,
-        tuple(str(f) for f in files),
+        tuple(str(f) for f, _ in files),
+        muni.calendar,
+        tuple(sorted(set(loader.warnings))),
     )
 
 
@@ -180,7 +183,7 @@ def _check_askable(loader: _Loader, forms: dict[str, Form], facts: dict[str, Fac
                 if ref in facts and not obtainable(ref):
                     loader.problem(
                         fdef.pos,
-                        f"form '{form.id}' field '{prefix}{fdef.id}'",
-                        f"fact '{ref}' can never be asked (ask: false) nor derived",
-                        "remove ask: false from the fact, derive it, or make the field optional",
+                        f"様式 '{form.id}' の欄 '{prefix}{fdef.id}'",
+                        f"事実 '{ref}' は尋ねることも（ask: false）計算することもできません",
+                        "事実の ask: false を外すか、derive で計算するか、欄を必須でなくします",
                     )

@@ -15,6 +15,7 @@ from app.engine.facts import FactDef
 from app.engine.model import (
     Binding,
     Department,
+    Law,
     LegalBasis,
     Municipality,
 )
@@ -24,6 +25,7 @@ from app.engine.types import BOOL, DATE, FACT_TYPES, NUM, TEXT, Ty
 
 KINDS = (
     "municipality",
+    "laws",
     "roles",
     "facts",
     "parameters",
@@ -69,15 +71,25 @@ def municipality_code_valid(code: str) -> bool:
 
 def yaml_files(paths: Iterable[str | Path]) -> list[Path]:
     """List the YAML files under the given files and folders, in a stable order."""
-    found: list[Path] = []
+    return [path for path, _ in rule_files(paths)]
+
+
+def rule_files(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
+    """List the YAML files with the name a message shows: relative to the rule set.
+
+    A file under a given folder ``…/procedure_rules`` is shown as
+    ``procedure_rules/procedures/kokuho.yaml`` — never the server's absolute path.
+    """
+    found: list[tuple[Path, str]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-            )
+            for file in sorted(
+                p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+            ):
+                found.append((file, (Path(path.name) / file.relative_to(path)).as_posix()))
         elif path.exists():
-            found.append(path)
+            found.append((path, (Path(path.parent.name) / path.name).as_posix()))
     return found
 
 
@@ -86,6 +98,8 @@ class LoaderBase:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # lint warnings: the rules load, but should be improved
+        self.law_table: dict[str, Law] = {}
         self.docs: dict[str, list[tuple[str, Any, Pos]]] = {kind: [] for kind in KINDS}
 
     # -- reporting helpers -----------------------------------------------------------------
@@ -94,22 +108,29 @@ class LoaderBase:
         """Record one problem at a position."""
         self.problems.append(Problem(pos.file, pos.line, pos.column, ident, message, hint))
 
+    def warn(self, pos: Pos, ident: str, message: str, hint: str = "") -> None:
+        """Record one lint warning at a position (the rule set still loads)."""
+        self.warnings.append(Problem(pos.file, pos.line, pos.column, ident, message, hint))
+
     def keys(self, data: YMap, ident: str, allowed: set[str], required: Iterable[str] = ()) -> None:
         """Report unknown keys (with suggestions) and missing required keys."""
         for key in data:
             if key not in allowed:
-                hint = did_you_mean(key, allowed) or f"allowed keys: {', '.join(sorted(allowed))}"
-                self.problem(data.key_pos[key], ident, f"unknown key '{key}'", hint)
+                hint = did_you_mean(key, allowed) or f"使えるキー: {', '.join(sorted(allowed))}"
+                self.problem(data.key_pos[key], ident, f"不明なキー '{key}'", hint)
         for key in required:
             if key not in data or data[key] in (None, ""):
-                self.problem(data.pos, ident, f"missing '{key}'", f"add {key}:")
+                self.problem(data.pos, ident, f"'{key}' がありません", f"{key}: を書きます")
 
     def mapping(self, value: Any, pos: Pos, ident: str, what: str) -> YMap | None:
         """Return the value if it is a mapping, else report it."""
         if isinstance(value, YMap):
             return value
         self.problem(
-            pos, ident, f"{what} must be a mapping (key: value)", "indent its keys under it"
+            pos,
+            ident,
+            f"{what} は「キー: 値」の組で書きます",
+            "キーを字下げしてその下に書きます",
         )
         return None
 
@@ -118,11 +139,11 @@ class LoaderBase:
         if value is None:
             return []
         if not isinstance(value, YList):
-            self.problem(pos, ident, f"{what} must be a list", "start each item with '- '")
+            self.problem(pos, ident, f"{what} はリストで書きます", "各項目を '- ' で始めます")
             return []
         out = []
         for item, item_pos in zip(value, value.item_pos, strict=True):
-            mapped = self.mapping(item, item_pos, ident, f"each item of {what}")
+            mapped = self.mapping(item, item_pos, ident, f"{what} の各項目")
             if mapped is not None:
                 out.append((mapped, item_pos))
         return out
@@ -133,7 +154,9 @@ class LoaderBase:
         if value is None:
             return default
         if isinstance(value, bool | dict | list):
-            self.problem(data.where(key), ident, f"'{key}' must be text", "write it as plain text")
+            self.problem(
+                data.where(key), ident, f"'{key}' は文字で書きます", "そのまま文章で書きます"
+            )
             return default
         # An unquoted 0123, 11:00 or 2026-01-01 is read as the text written, never converted.
         return str(data.text_of(key))
@@ -146,7 +169,9 @@ class LoaderBase:
         if isinstance(value, str):
             return [(value, data.where(key))]
         if not isinstance(value, YList):
-            self.problem(data.where(key), ident, f"'{key}' must be a list", f"write {key}: [a, b]")
+            self.problem(
+                data.where(key), ident, f"'{key}' はリストで書きます", f"{key}: [a, b] と書きます"
+            )
             return []
         return [(str(v), p) for v, p in zip(value.texts(), value.item_pos, strict=True)]
 
@@ -158,7 +183,9 @@ class LoaderBase:
         try:
             return date.fromisoformat(str(value))
         except ValueError:
-            self.problem(data.where(key), ident, f"'{key}' must be a date", "write YYYY-MM-DD")
+            self.problem(
+                data.where(key), ident, f"'{key}' は日付で書きます", "YYYY-MM-DD で書きます"
+            )
             return None
 
     def compile(
@@ -196,8 +223,8 @@ class LoaderBase:
             self.problem(
                 pos,
                 ident,
-                f"duplicate id '{ident_id}'",
-                f"first defined at {first.file}:{first.line}",
+                f"id '{ident_id}' が重複しています",
+                f"最初の定義は {first.file}:{first.line}",
             )
             return True
         seen[ident_id] = pos
@@ -205,23 +232,27 @@ class LoaderBase:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read(self, files: list[Path]) -> str:
+    def read(self, files: list[tuple[Path, str]]) -> str:
         """Read every file, sort documents by their top-level key; return the version hash."""
         digest = hashlib.sha256()
-        for path in files:
-            name = str(path)
+        for path, name in files:
             try:
                 raw = path.read_bytes()
             except OSError as exc:
                 self.problem(
-                    Pos(name, 1, 1), "file", f"cannot read: {exc.strerror}", "check the path"
+                    Pos(name, 1, 1),
+                    "ファイル",
+                    f"読み込めません（{exc.strerror}）",
+                    "ファイルの場所と権限を確かめます",
                 )
                 continue
             digest.update(name.encode() + b"\0" + raw)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                self.problem(Pos(name, 1, 1), "file", "not UTF-8 text", "save the file as UTF-8")
+                self.problem(
+                    Pos(name, 1, 1), "ファイル", "UTF-8 の文字ではありません", "UTF-8 で保存します"
+                )
                 continue
             data, problems = read_yaml(name, text)
             self.problems.extend(problems)
@@ -229,27 +260,27 @@ class LoaderBase:
                 if not problems:
                     self.problem(
                         Pos(name, 1, 1),
-                        "file",
-                        "the file is empty",
-                        f"start it with one of: {', '.join(KINDS)}",
+                        "ファイル",
+                        "ファイルが空です",
+                        f"次のどれかで始めます: {', '.join(KINDS)}",
                     )
                 continue
             if not isinstance(data, YMap) or len(data) != 1:
                 pos = data.pos if isinstance(data, YMap | YList) else Pos(name, 1, 1)
                 self.problem(
                     pos,
-                    "file",
-                    "a rules file holds exactly one top-level key",
-                    f"one of: {', '.join(KINDS)}",
+                    "ファイル",
+                    "ルールのファイルには一番上のキーを1つだけ書きます",
+                    f"次のどれか: {', '.join(KINDS)}",
                 )
                 continue
             (kind,) = data
             if kind not in KINDS:
                 self.problem(
                     data.key_pos[kind],
-                    "file",
-                    f"unknown top-level key '{kind}'",
-                    did_you_mean(kind, KINDS) or f"one of: {', '.join(KINDS)}",
+                    "ファイル",
+                    f"不明な一番上のキー '{kind}'",
+                    did_you_mean(kind, KINDS) or f"次のどれか: {', '.join(KINDS)}",
                 )
                 continue
             self.docs[kind].append((name, data[kind], data.where(kind)))
@@ -264,31 +295,48 @@ class LoaderBase:
         if found is None and did:
             hint = (
                 did_you_mean(did, muni.departments)
-                or "add it under departments: in municipality.yaml"
+                or "municipality.yaml の departments: に追加します"
             )
-            self.problem(item.where("department"), ident, f"unknown department '{did}'", hint)
+            self.problem(item.where("department"), ident, f"不明な課 '{did}'", hint)
         return found
 
     def legal(self, data: YMap, key: str, ident: str) -> LegalBasis | None:
-        """Check and build a legal basis; report when it is missing."""
+        """Check and build a legal basis naming a law of laws.yaml by id; report when missing."""
         if key not in data or data[key] is None:
             self.problem(
-                data.pos, ident, "no legal basis", "add legal_basis: {law: …, article: …, url: …}"
+                data.pos,
+                ident,
+                "根拠法令がありません",
+                "legal_basis: {law: <laws.yamlのid>, article: 第○条} を書きます",
             )
             return None
         mapped = self.mapping(data[key], data.where(key), ident, key)
         if mapped is None:
             return None
-        self.keys(mapped, ident, LEGAL_KEYS, ("law",))
-        url = self.text(mapped, "url", ident)
-        if url is not None and not url.startswith("https://"):
+        if "url" in mapped:
             self.problem(
-                mapped.where("url"),
+                mapped.key_pos["url"],
                 ident,
-                "the url must start with https://",
-                "link the e-Gov law page",
+                "legal_basis に url は書きません（旧形式）",
+                "法令のURLは procedure_rules/laws.yaml に一度だけ書き、law: にそのidを書きます",
             )
-        return LegalBasis(str(mapped.get("law", "")), self.text(mapped, "article", ident), url)
+        self.keys(mapped, ident, LEGAL_KEYS | {"url"}, ("law",))
+        law_id = str(mapped.get("law", ""))
+        law = self.law_table.get(law_id)
+        if law is None:
+            if law_id:
+                by_name = next((lw.id for lw in self.law_table.values() if lw.name == law_id), None)
+                hint = (
+                    f"法令名ではなく laws.yaml のid を書きます: law: {by_name}"
+                    if by_name
+                    else did_you_mean(law_id, self.law_table)
+                    or "procedure_rules/laws.yaml に法令を追加します（name, number, url）"
+                )
+                self.problem(mapped.where("law"), ident, f"不明な法令 '{law_id}'", hint)
+            return None
+        return LegalBasis(
+            law.name, self.text(mapped, "article", ident), law.url, law.id, law.number
+        )
 
 
 _PERSON_KEY = re.compile(r"^household\[\d+\]\.")
@@ -326,12 +374,12 @@ def _choices_of(ty: Ty, facts: dict[str, FactDef]) -> dict[str, str] | None:
 def _format_hint(ty: Ty) -> str:
     """Suggest formats that fit a value's type."""
     if ty.kind == "date":
-        return "use format: wareki, wareki_parts or iso_date"
+        return "format: wareki、wareki_parts または iso_date を使います"
     if ty.kind == "boolean":
-        return "use format: checkbox"
+        return "format: checkbox を使います"
     if ty.kind == "number":
-        return "use format: yen or text"
-    return "use format: text"
+        return "format: yen または text を使います"
+    return "format: text を使います"
 
 
 def _fact_ty(fact: FactDef) -> Ty:

@@ -8,8 +8,11 @@ from datetime import date
 from typing import Any
 
 from app.engine.compiler import Compiled, Symbols
+from app.engine.errors import Problem
 from app.engine.factids import parse_person_key
 from app.engine.facts import FactDef
+from app.engine.legal_calendar import LegalCalendar
+from app.engine.reasons import FactRef, ReasonText
 from app.engine.runtime import UNKNOWN
 from app.engine.source import Pos
 
@@ -39,6 +42,8 @@ class Municipality:
     phone: str
     departments: dict[str, Department]
     options: dict[str, Any]
+    calendar: LegalCalendar = field(default_factory=LegalCalendar)
+    closed_days_basis: str | None = None  # the 休日条例 the closed days come from
 
 
 @dataclass(frozen=True)
@@ -51,16 +56,34 @@ class Role:
 
 
 @dataclass(frozen=True)
+class Law:
+    """A law (法令) of laws.yaml: its name, number (法令番号) and e-Gov page."""
+
+    id: str
+    name: str
+    number: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
 class LegalBasis:
     """The law and article a procedure or parameter rests on."""
 
     law: str
     article: str | None = None
     url: str | None = None
+    law_id: str | None = None
+    number: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Return the legal basis as the Result shows it."""
-        return {"law": self.law, "article": self.article, "url": self.url}
+        """Return the legal basis as the Result shows it (``law`` is the law's name)."""
+        return {
+            "law": self.law,
+            "law_id": self.law_id,
+            "number": self.number,
+            "article": self.article,
+            "url": self.url,
+        }
 
 
 @dataclass(frozen=True)
@@ -107,13 +130,22 @@ class Binding:
 
 @dataclass(frozen=True)
 class Deadline:
-    """When a procedure is due: a start date plus days (day one is the event day) or months."""
+    """When a procedure is due: a period from a day, counted as the law counts it.
 
-    start: Compiled
-    days: int | None
-    months: int | None
-    inclusive: bool
+    ``start_rule`` is ``day_after`` (初日不算入, 民法 第140条) or ``same_day`` (the law counts the
+    first day, 戸籍法 第43条); ``rolls_over`` says whether a period ending on a closed day runs
+    to the next open day (a 届出期間) or not (a 時効).
+    """
+
+    start: Compiled  # the day the period is counted from (``from:``)
+    years: int
+    months: int
+    days: int
+    start_rule: str
+    rolls_over: bool
+    why: str
     label: str
+    when: Compiled | None = None  # in a list of deadlines: this one applies when true
 
 
 @dataclass(frozen=True)
@@ -128,7 +160,7 @@ class Procedure:
     valid_from: date | None
     valid_until: date | None
     applies_when: Compiled | None
-    reason: str | None
+    reason: ReasonText | None
     for_each: Binding | None
     deadline: Deadline | None
     forms: tuple[str, ...]
@@ -136,6 +168,18 @@ class Procedure:
     note: str | None
     bring: tuple[str, ...]
     pos: Pos
+    plain: str | None = None
+    reason_refs: tuple[FactRef, ...] = ()
+    deadline_cases: tuple[Deadline, ...] = ()  # every deadline, first matching ``when`` wins
+
+    def deadline_facts(self) -> frozenset[str]:
+        """Return the fact ids every deadline of the procedure reads (its when and from)."""
+        refs: set[str] = set()
+        for case in self.deadline_cases:
+            refs |= case.start.facts
+            if case.when is not None:
+                refs |= case.when.facts
+        return frozenset(refs)
 
 
 @dataclass(frozen=True)
@@ -202,6 +246,8 @@ class RuleSet:
     version: str
     symbols: Symbols
     files: tuple[str, ...]
+    calendar: LegalCalendar = field(default_factory=LegalCalendar)
+    lint_warnings: tuple[Problem, ...] = ()
     _params_on: dict[date, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _for_events: dict[frozenset[str], tuple[Procedure, ...]] = field(
         default_factory=dict, init=False, repr=False

@@ -49,6 +49,14 @@ class AppliedProcedure:
     person: int | None
     forms: tuple[str, ...]
     why: Why
+    deadline_period_end: date | None = None  # the law's last day, before rolling
+    deadline_rolls_over: bool | None = None
+    deadline_why: str | None = None
+    overdue: bool = False  # true only after the (rolled) deadline: 期限超過
+    reason: str | None = None  # the reason text with its facts filled in
+    reason_facts: tuple[tuple[str, str], ...] = ()  # (label, formatted value) the condition reads
+    person_name: str | None = None  # the member's name, for a per-person procedure
+    plain: str | None = None  # やさしい日本語 for the resident
 
     @property
     def key(self) -> str:
@@ -70,6 +78,16 @@ class AppliedProcedure:
             "person": self.person,
             "forms": list(self.forms),
             "why": self.why.to_json(),
+            "deadline_period_end": json_value(self.deadline_period_end),
+            "deadline_rolled": self.deadline is not None
+            and self.deadline != self.deadline_period_end,
+            "deadline_rolls_over": self.deadline_rolls_over,
+            "deadline_why": self.deadline_why,
+            "overdue": self.overdue,
+            "reason": self.reason,
+            "reason_facts": [{"label": k, "value": v} for k, v in self.reason_facts],
+            "person_name": self.person_name,
+            "plain": self.plain,
         }
 
 

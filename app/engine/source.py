@@ -176,8 +176,8 @@ def _build(
                         key_pos.line,
                         key_pos.column,
                         key,
-                        "duplicate key in this mapping",
-                        "keep one of them",
+                        "同じキーが2回書かれています",
+                        "どちらか1つにします",
                     )
                 )
                 continue
@@ -210,12 +210,43 @@ def _written(node: yaml.Node, value: Any) -> str | None:
     return None
 
 
-_HINTS = {
+# PyYAML's messages are English; the ones policy staff meet are said again in Japanese,
+# with the fix. Anything else keeps PyYAML's words inside a Japanese sentence.
+_MESSAGES = {
     "mapping values are not allowed here": (
-        "a value containing ': ' must be quoted, e.g. for_each: \"p in household: p.moving\""
+        "ここに「: 」は書けません",
+        '「: 」を含む値は引用符で囲みます（例: for_each: "p in household: p.moving"）',
     ),
-    "found character '\\t' that cannot start any token": "indent with spaces, not tabs",
+    "found character '\\t' that cannot start any token": (
+        "タブ文字は使えません",
+        "字下げは半角スペースで書きます",
+    ),
+    "could not find expected ':'": ("「:」が見つかりません", "キーの後に「: 」を書きます"),
+    "did not find expected key": (
+        "字下げがそろっていません",
+        "同じ階層のキーは同じ位置から書きます",
+    ),
+    "did not find expected '-' indicator": (
+        "字下げがそろっていません",
+        "リストの項目は同じ位置の '- ' で始めます",
+    ),
+    "found unexpected end of stream": (
+        "ファイルが途中で終わっています",
+        "引用符やかっこが閉じているか確かめます",
+    ),
+    "found unknown escape character": (
+        "使えないエスケープ文字があります",
+        "二重引用符の中の \\ を確かめるか、単一引用符で囲みます",
+    ),
 }
+
+
+def _japanese(what: str) -> tuple[str, str]:
+    """Return a Japanese message and fix for a PyYAML problem."""
+    for key, (message, hint) in _MESSAGES.items():
+        if key in what:
+            return message, hint
+    return f"YAMLの書き方に誤りがあります（{what}）", "この位置の書き方を直します"
 
 
 def read_yaml(file: str, text: str) -> tuple[Any, list[Problem]]:
@@ -229,11 +260,11 @@ def read_yaml(file: str, text: str) -> tuple[Any, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or "YAML syntax error"
-        hint = next((h for k, h in _HINTS.items() if k in what), "fix the YAML syntax")
-        return None, [Problem(file, line, column, "yaml", what, hint)]
+        message, hint = _japanese(exc.problem or "")
+        return None, [Problem(file, line, column, "YAML", message, hint)]
     except yaml.YAMLError as exc:
-        return None, [Problem(file, 1, 1, "yaml", str(exc), "fix the YAML syntax")]
+        message, hint = _japanese(str(exc))
+        return None, [Problem(file, 1, 1, "YAML", message, hint)]
 
 
 def _read(file: str, text: str, loader_class: Any) -> tuple[Any, list[Problem]]:
@@ -249,7 +280,7 @@ def _read(file: str, text: str, loader_class: Any) -> tuple[Any, list[Problem]]:
         except _AliasFound as found:
             mark = found.node.start_mark
             problems.append(
-                Problem(file, mark.line + 1, mark.column + 1, "yaml", _ALIAS_MESSAGE, _ALIAS_HINT)
+                Problem(file, mark.line + 1, mark.column + 1, "YAML", _ALIAS_MESSAGE, _ALIAS_HINT)
             )
             return None, problems
     finally:

@@ -70,7 +70,7 @@ class Scope:
         """Return a scope with one more variable in the next free slot."""
         slot = len(self.vars) + (1 if self.self_slot is not None else 0)
         if slot >= MAX_VARS:
-            raise CompileError("too many nested quantifiers", 0)
+            raise CompileError("any(…) などの入れ子が深すぎます", 0, "派生事実に分けます")
         return Scope({**self.vars, name: (slot, ty)}, self.self_slot)
 
 
@@ -97,11 +97,11 @@ def literal_text(value: Any) -> str:
 def type_hint(ty: Ty) -> str:
     """Return a fix-it hint for a value that should have had this type."""
     if ty == BOOL:
-        return "a condition must be true/false, e.g. p.age >= 65"
-    return f"give a {ty}"
+        return "条件は true/false になる式で書きます（例: p.age >= 65）"
+    return f"{ty}になる式を書きます"
 
 
 def require(ty: Ty, want: Ty, at: int, what: str) -> None:
     """Raise a CompileError unless the type is acceptable where ``want`` is needed."""
     if not want.accepts(ty):
-        raise CompileError(f"'{what}' needs {want}, not {ty}", at, type_hint(want))
+        raise CompileError(f"'{what}' には{want}が必要です（これは{ty}）", at, type_hint(want))

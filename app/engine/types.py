@@ -16,9 +16,10 @@ class Ty:
     labels: tuple[str, ...] | None = field(default=None, compare=False)  # choice labels, for print
 
     def __str__(self) -> str:
+        """Return the type's name as policy staff read it in a message (Japanese)."""
         if self.kind == "list" and self.item is not None:
-            return f"list of {self.item}"
-        return "choice" if self.choices else self.kind
+            return f"{self.item}のリスト"
+        return "選択肢" if self.choices else _NAMES.get(self.kind, self.kind)
 
     def accepts(self, other: Ty) -> bool:
         """Tell whether a value of type ``other`` may stand where this type is expected."""
@@ -30,6 +31,17 @@ class Ty:
             return self.item.accepts(other.item)
         return True
 
+
+_NAMES = {
+    "boolean": "真偽値（true/false）",
+    "number": "数値",
+    "text": "文字",
+    "date": "日付",
+    "person": "世帯員",
+    "record": "口座",
+    "list": "リスト",
+    "any": "任意の値",
+}
 
 BOOL = Ty("boolean")
 NUM = Ty("number")

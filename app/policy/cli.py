@@ -29,12 +29,12 @@ def _load(given: tuple[str, ...]) -> RuleSet:
     try:
         return load(_paths(given))
     except LoadError as exc:
+        # The same lines as the loader's (and the policy screen's): file:line:column relative
+        # to the rule set, in Japanese; then the count, and exit 1 without click's "Error:".
         for problem in exc.problems:
             click.echo(str(problem), err=True)
-        count = len(exc.problems)
-        raise click.ClickException(
-            f"{count} problem{'s' if count != 1 else ''} in the rules"
-        ) from None
+        click.echo(f"ルールに問題が {len(exc.problems)} 件あります", err=True)
+        raise SystemExit(1) from None
 
 
 def read_facts(path: str) -> dict[str, Any]:
@@ -97,6 +97,8 @@ def rules_cli() -> None:
 def lint(paths: tuple[str, ...]) -> None:
     """Check the rules and forms; print every problem as file:line:column: id: what (fix)."""
     ruleset = _load(paths)
+    for warning in ruleset.lint_warnings:
+        click.echo(f"警告: {warning}", err=True)
     click.echo(
         f"ok: {len(ruleset.procedures)} procedures, {len(ruleset.forms)} forms, "
         f"{len(ruleset.facts)} facts, {len(ruleset.scenarios)} scenarios (version {ruleset.version})"
@@ -148,8 +150,9 @@ def explain_command(
         ids = [p.id for p in ruleset.procedures]
         from app.engine.errors import did_you_mean
 
+        hint = did_you_mean(procedure_id, ids)
         raise click.ClickException(
-            f"unknown procedure '{procedure_id}' {did_you_mean(procedure_id, ids)}".rstrip()
+            f"不明な手続 '{procedure_id}'" + (f"（{hint}）" if hint else "")
         ) from None
     for line in lines:
         click.echo(line)

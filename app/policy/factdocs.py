@@ -65,8 +65,7 @@ def fact_usage(ruleset: RuleSet) -> dict[str, tuple[list[str], list[str]]]:
         refs = _binding_refs(procedure.for_each)
         if procedure.applies_when is not None:
             refs |= procedure.applies_when.facts
-        if procedure.deadline is not None:
-            refs |= procedure.deadline.start.facts
+        refs |= procedure.deadline_facts()
         for ref in _expand(refs, derived):
             if ref in usage:
                 usage[ref][0].add(procedure.id)

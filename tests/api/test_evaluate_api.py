@@ -78,7 +78,7 @@ def test_broken_rules_answer_503_with_the_problems(
     assert response.status_code == 503
     error = response.get_json()["error"]
     assert error["message"] == "手続ルールを読み込めません。制度所管課にご連絡ください"
-    assert any("unknown fact 'decesed.kokuho_member'" in p for p in error["problems"])
+    assert any("不明な事実 'decesed.kokuho_member'" in p for p in error["problems"])
 
 
 def test_csrf_stays_on(tmp_path: Path, make_user: Callable[..., Any]) -> None:

@@ -36,5 +36,5 @@ def test_problems_carry_their_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(LoadError) as caught:
         load([*BASE, "tests/data/broken/04_unknown_fact"])
     (problem,) = caught.value.problems
-    assert (problem.line, problem.column, problem.ident) == (6, 19, "procedure 'test_proc'")
-    assert problem.hint == "did you mean 'deceased.kokuho_member'?"
+    assert (problem.line, problem.column, problem.ident) == (6, 19, "手続 'test_proc'")
+    assert problem.hint == "'deceased.kokuho_member' ではありませんか"

@@ -34,10 +34,14 @@ def test_result_json_has_the_documented_shape(ruleset: RuleSet) -> None:
         "department": {"id": "hoken_nenkin", "name": "保険年金課", "floor": 1, "counter": "5番"},
         "legal_basis": {
             "law": "国民健康保険法施行規則",
+            "law_id": "kokuho_ho_kisoku",
+            "number": "昭和33年厚生省令第53号",
             "article": "第11条",
             "url": "https://laws.e-gov.go.jp/law/333M50000100053",
         },
-        "deadline": "2025-04-20",
+        # 14 days from the day after 4月7日 (民法第140条): 4月21日. The old rule counted the
+        # death day itself and said 4月20日, a day early by law (and a Sunday).
+        "deadline": "2025-04-21",
         "deadline_label": "死亡日から14日以内",
         "automatic": False,
         "note": None,
@@ -49,6 +53,15 @@ def test_result_json_has_the_documented_shape(ruleset: RuleSet) -> None:
             "text": "故人が国民健康保険の被保険者であるため",
             "facts": {"case.events": ["death"], "household[0].kokuho_member": True},
         },
+        "deadline_period_end": "2025-04-21",
+        "deadline_rolled": False,
+        "deadline_rolls_over": True,
+        "deadline_why": "",
+        "overdue": False,
+        "reason": "故人が国民健康保険の被保険者であるため",
+        "reason_facts": [{"label": "国民健康保険に加入していますか", "value": "はい"}],
+        "person_name": None,
+        "plain": None,
     }
     form = next(f for f in data["forms"] if f["id"] == "kokuho_soshitsu")
     assert form["fields"] == {
@@ -182,7 +195,7 @@ def test_warnings(ruleset: RuleSet) -> None:
     ) in codes
     assert (
         "deadline_passed",
-        "国民健康保険 資格喪失の届出の届出期限（令和7年4月20日、死亡日から14日以内）を過ぎています",
+        "期限超過: 国民健康保険 資格喪失の届出の期限（令和7年4月21日、死亡日から14日以内）を過ぎています",
     ) in codes
 
 

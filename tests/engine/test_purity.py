@@ -43,6 +43,6 @@ def test_load_error_keeps_problems_and_its_text() -> None:
     problem = Problem("a.yaml", 1, 2, "x", "bad", "fix it")
     err = LoadError([problem, problem])
     assert err.problems == [problem]
-    assert str(err) == "a.yaml:1:2: x: bad (fix it)"
+    assert str(err) == "a.yaml:1:2: x: bad（fix it）"
     assert "ルール" in err.message
     assert isinstance(FactValueError("f", "m"), ValueError)

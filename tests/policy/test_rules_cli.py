@@ -40,7 +40,12 @@ def facts_file(tmp_path: Path) -> Path:
 def test_lint_clean_sample(sample_app: Flask, runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["rules", "lint"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok: 10 procedures, 8 forms, ")
+    assert result.stdout.startswith("ok: 10 procedures, 8 forms, ")
+    # lint warnings (missing plain:) go to stderr in Japanese, at their position
+    assert (
+        "警告: procedure_rules/procedures/death.yaml:2:5: 手続 'kaso_kyoka': plain: がありません"
+        in (result.stderr)
+    )
 
 
 def test_lint_reports_every_problem_with_position(
@@ -56,7 +61,7 @@ def test_lint_reports_every_problem_with_position(
         encoding="utf-8"
     )
     assert expected in result.output
-    assert "Error: 4 problems in the rules" in result.output
+    assert "ルールに問題が 6 件あります" in result.output
     assert "Traceback" not in result.output
 
 
@@ -93,7 +98,7 @@ def test_scenario_files_reject_unknown_keys(tmp_path: Path, runner: FlaskCliRunn
     result = runner.invoke(args=["rules", "test", str(rules), PATHS[1]])
     assert result.exit_code == 1
     assert (
-        "extra.yaml:6:5: scenario 'x': unknown key 'expected' (did you mean 'expect'?)"
+        "procedure_rules/scenarios/extra.yaml:6:5: シナリオ 'x': 不明なキー 'expected'（'expect' ではありませんか）"
         in result.output
     )
 
@@ -146,4 +151,4 @@ def test_explain(sample_app: Flask, runner: FlaskCliRunner, facts_file: Path) ->
     assert "判定: 該当しません — 事由 birth のいずれでもありません" in other_event.output
     typo = runner.invoke(args=[*args, "kokuho_sositsu"])
     assert typo.exit_code == 1
-    assert "unknown procedure 'kokuho_sositsu' did you mean 'kokuho_soshitsu'?" in typo.output
+    assert "不明な手続 'kokuho_sositsu'（'kokuho_soshitsu' ではありませんか）" in typo.output
