@@ -56,6 +56,9 @@ class RenderContext:
     case_number: str = ""
     ruleset_version: str = ""
     municipality: str = ""
+    # 都道府県: the addressee of forms a prefecture decides (障害者手帳・特別児童扶養手当 to the
+    # 知事, 後期高齢者医療 to the prefecture's 広域連合長).
+    prefecture: str = ""
     signature_png: bytes | None = field(default=None, repr=False)
 
     @classmethod
@@ -64,7 +67,13 @@ class RenderContext:
         if isinstance(value, RenderContext):
             return value
         value = dict(value or {})
-        unknown = set(value) - {"case_number", "ruleset_version", "municipality", "signature_png"}
+        unknown = set(value) - {
+            "case_number",
+            "ruleset_version",
+            "municipality",
+            "prefecture",
+            "signature_png",
+        }
         if unknown:
             raise TypeError(f"unknown render context keys: {sorted(unknown)}")
         return cls(**value)
@@ -143,6 +152,7 @@ def document_hash(
                 "case": context.case_number,
                 "ruleset": context.ruleset_version,
                 "municipality": context.municipality,
+                "prefecture": context.prefecture,
             }
         )
     ).hexdigest()
@@ -355,7 +365,9 @@ class Documents:
         )
         cached: Rendered | None = self.cache.get(key)
         if cached is None:
-            cached = self.layout.rendered_parts(title, self._parts(docs, ctx, procedures, cover_forms))
+            cached = self.layout.rendered_parts(
+                title, self._parts(docs, ctx, procedures, cover_forms)
+            )
             self.cache.put(key, cached)
         return cached
 

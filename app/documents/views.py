@@ -34,7 +34,7 @@ def preview(form_id: str) -> Any:
         template = docs.catalog.form(form_id)
     except TemplateError:
         abort(404)
-    context = RenderContext(case_number="見本", ruleset_version="sample", municipality="見本市")
+    context = RenderContext(case_number="見本", ruleset_version="sample", municipality="見本市", prefecture="見本県")
     return render_template(
         "documents/preview.html",
         template=template,

@@ -33,7 +33,7 @@ def preview(form_id: str, output: Path | None, tagged: bool) -> None:
     except TemplateError as exc:
         known = ", ".join(sorted(docs.catalog.forms)) or "none"
         raise click.ClickException(f"{exc}\nknown forms: {known}") from None
-    context = RenderContext(case_number="見本", ruleset_version="sample", municipality="見本市")
+    context = RenderContext(case_number="見本", ruleset_version="sample", municipality="見本市", prefecture="見本県")
     pdf = docs.render_form_pdf(form_id, template.sample, context, tagged=tagged)
     target = output or Path(template.file_name)
     target.write_bytes(pdf)
@@ -74,6 +74,7 @@ def packet(
         case_number=case_number,
         ruleset_version=result["ruleset_version"],
         municipality=ruleset.municipality.name,
+        prefecture=ruleset.municipality.prefecture,
     )
     pdf = documents().render_packet_pdf(
         result["forms"], context, procedures=result["procedures"], tagged=tagged

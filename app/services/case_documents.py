@@ -19,6 +19,7 @@ def render_context(
         case_number=case.number,
         ruleset_version=result.ruleset_version,
         municipality=ruleset.municipality.name,
+        prefecture=ruleset.municipality.prefecture,
         signature_png=signature_png,
     )
 

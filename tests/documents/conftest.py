@@ -18,7 +18,10 @@ from app.documents.render import DEFAULT_ROOT, Documents, RenderContext
 ROOT = DEFAULT_ROOT.parent
 FORM_DEFINITIONS = sorted((ROOT / "form_definitions").glob("*.yaml"))
 CONTEXT = RenderContext(
-    case_number="2025-0042", ruleset_version="3f2a9c1d0b7e", municipality="みどり市"
+    case_number="2025-0042",
+    ruleset_version="3f2a9c1d0b7e",
+    municipality="みどり市",
+    prefecture="東京都",
 )
 
 

@@ -143,7 +143,20 @@ def test_form_fits_one_a4_page_and_states_case_and_rules(docs: Documents, form_i
     assert text.count("\f") == 1, f"{form_id}: the sample should fit on one A4 sheet"
     assert CONTEXT.case_number in text and CONTEXT.ruleset_version in text
     assert re.search(r"\b1\s*/\s*1\b", text), "page x/y missing from the footer"
-    assert "（宛先）みどり市" in text
+    # 後期高齢者医療 forms go to the prefecture's 広域連合長, 障害者手帳 and 特別児童扶養手当
+    # to its 知事 (the authority that decides); every other form to the city's 長.
+    addressee = re.search(r"（宛先）(\S+)", text)
+    assert addressee, f"{form_id}: no addressee"
+    assert addressee.group(1) in (
+        "みどり市長",
+        "みどり市教育委員会",
+        "東京都知事",
+        "東京都後期高齢者医療広域連合長",
+    ), addressee.group(1)
+    if form_id in ("koki_todoke", "sosaihi_koki"):
+        assert addressee.group(1) == "東京都後期高齢者医療広域連合長"
+    if form_id in ("shogai_techo_henko", "shogai_techo_henkan", "tokubetsu_jido_fuyo"):
+        assert addressee.group(1) == "東京都知事"
 
 
 @pytest.mark.parametrize("form_id", FORM_IDS)
