@@ -42,6 +42,16 @@ _cache: OrderedDict[str, RuleSet] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
+_TEMP_ROOT = "kakanai-ruleset-"
+
+
+def rule_set_path(path: str) -> str:
+    """Return a path inside a version written to a temporary folder, relative to the rule set."""
+    if _TEMP_ROOT not in path:
+        return path
+    return path.split(_TEMP_ROOT, 1)[1].split("/", 1)[-1]
+
+
 def relative_problem(problem: Problem, root: str) -> Problem:
     """Return a problem with the temporary folder a version was written to left out."""
     prefix = root.rstrip("/") + "/"
@@ -58,7 +68,7 @@ def load_files(files: Mapping[str, bytes], version_name: str) -> RuleSet:
 
     :raises LoadError: every problem, each with its path relative to the rule set.
     """
-    with tempfile.TemporaryDirectory(prefix="kakanai-ruleset-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=_TEMP_ROOT) as tmp:
         root = Path(tmp)
         for name, data in files.items():
             if name.startswith(("procedure_rules/", "form_definitions/")):

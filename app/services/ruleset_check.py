@@ -85,7 +85,7 @@ def check_in_process(files: Mapping[str, bytes]) -> dict[str, Any]:
     """Load and test the files here; return what ``check_version`` reads back as JSON."""
     from app.engine import LoadError
     from app.engine.scenarios import run_scenarios
-    from app.services.rules import load_files
+    from app.services.rules import load_files, rule_set_path
 
     try:
         ruleset = load_files(files, "check")
@@ -97,7 +97,7 @@ def check_in_process(files: Mapping[str, bytes]) -> dict[str, Any]:
         "scenarios": [
             {
                 "name": o.scenario.name,
-                "file": o.scenario.pos.file,
+                "file": rule_set_path(o.scenario.pos.file),
                 "line": o.scenario.pos.line,
                 "differences": list(o.differences),
             }
