@@ -4,6 +4,25 @@ import { basicSetup, EditorView } from "codemirror";
 import { yaml } from "@codemirror/lang-yaml";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { EditorState } from "@codemirror/state";
+import { StyleModule } from "style-mod";
+
+// CodeMirror writes its styles into <style> elements, which the app's CSP (style-src 'self')
+// refuses. A constructed stylesheet is not an inline style: mount every style module into
+// one adopted sheet instead, in the order CodeMirror asks for them.
+const adopted = new CSSStyleSheet();
+document.adoptedStyleSheets = [...document.adoptedStyleSheets, adopted];
+const mounted = [];
+StyleModule.mount = function mount(_root, modules) {
+  const list = [modules].flat(Infinity).filter(Boolean);
+  let changed = false;
+  for (const module of list) {
+    if (!mounted.includes(module)) {
+      mounted.push(module);
+      changed = true;
+    }
+  }
+  if (changed) adopted.replaceSync(mounted.map((m) => m.getRules()).join("\n"));
+};
 
 export function createEditor(parent, text, onChange) {
   return new EditorView({
