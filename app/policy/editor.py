@@ -70,9 +70,22 @@ def parameter(version_id: int, param_id: str):
     )
 
 
+def keep_typed_values(error: DomainError) -> Any:
+    """Show the parameter form again with the rows as typed and why they were not saved."""
+    args = request.view_args or {}
+    try:
+        page = parameter_page(version_or_404(args["version_id"]), args["param_id"])
+    except DomainError:
+        return flash_and_stay(error)
+    rows = list(
+        zip(request.form.getlist("valid_from"), request.form.getlist("value"), strict=False)
+    )
+    return render_template("policy/parameter.html", **page, typed=rows, refusal=error), error.status
+
+
 @bp.route("/versions/<int:version_id>/parameters/<param_id>", methods=["POST"])
 @allow("policy")
-@answered_by(flash_and_stay)
+@answered_by(keep_typed_values)
 def save_parameter(version_id: int, param_id: str):
     rows = list(
         zip(request.form.getlist("valid_from"), request.form.getlist("value"), strict=False)

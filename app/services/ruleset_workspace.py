@@ -137,7 +137,9 @@ def file_page(
 
 def parameter_page(version: RuleSetVersion, param_id: str) -> dict[str, Any]:
     """Return the plain form of one parameter's dated values."""
-    return {"version": version, "parameter": parameter(version, param_id)}
+    found = parameter(version, param_id)
+    rows = [(v.valid_from.isoformat(), str(v.value)) for v in found.values]
+    return {"version": version, "parameter": found, "rows": rows}
 
 
 def parameters_of(version: RuleSetVersion) -> list[ParameterView]:

@@ -218,3 +218,31 @@ def test_the_versions_page_shows_the_timeline_and_who_did_what(
     assert "適用期間" in page and "承認待ち" in page and "葬祭費の改定" in page
     approve = client.post(f"/policy/versions/{draft_id}/approve", follow_redirects=True)
     assert "承認しました" in approve.get_data(as_text=True)
+
+
+def test_a_refused_amount_keeps_the_typed_rows_and_says_why_in_japanese(
+    policy_app: Flask, client: FlaskClient, amount_draft: Callable[..., int]
+) -> None:
+    draft_id = amount_draft()
+    _login(client, "alice")
+    url = f"/policy/versions/{draft_id}/parameters/sosaihi_kokuho"
+    page = client.get(url).get_data(as_text=True)
+    assert 'value="2027-04-01"' in page and 'value="70000"' in page
+    refused = client.post(
+        url,
+        data={
+            "revision": "2",
+            "valid_from": ["2008-04-01", "2028-04-01"],
+            "value": ["50000", "八万円"],
+        },
+    )
+    assert refused.status_code == 400
+    body = refused.get_data(as_text=True)
+    assert "2 行目の値「八万円」が数字ではありません" in body and 'value="八万円"' in body
+    with policy_app.app_context():
+        from app.services.ruleset_params import parameter
+
+        assert [v.value for v in parameter(version(draft_id), "sosaihi_kokuho").values] == [
+            50000,
+            70000,
+        ]
