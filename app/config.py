@@ -149,6 +149,30 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder of PDF templates (one folder per form).",
     ),
     Setting(
+        "POLICY_REQUIRE_APPROVAL",
+        True,
+        _bool,
+        "A rule-set version is published only after another policy user approved it (four eyes).",
+    ),
+    Setting(
+        "POLICY_IMPACT_CASES",
+        500,
+        _count,
+        "How many of the latest real cases an impact report evaluates, besides every scenario.",
+    ),
+    Setting(
+        "POLICY_FILE_LIMIT",
+        524288,
+        _positive_int,
+        "Largest size in bytes of one rule-set file a policy user may save or import.",
+    ),
+    Setting(
+        "POLICY_LINT_SECONDS",
+        30,
+        _positive_int,
+        "Time budget for checking a draft rule set; a draft that takes longer is refused.",
+    ),
+    Setting(
         "DOCUMENT_WORKERS",
         2,
         _count,

@@ -145,6 +145,7 @@ def register_web(app: Flask) -> None:
     from app.deploy import deploy_cli
     from app.policy.cli import rules_cli
     from app.policy.documents_cli import documents_cli
+    from app.policy.versions_cli import versions_command  # noqa: F401 (adds to rules_cli)
     from app.services.demo import demo_cli
 
     for group in (

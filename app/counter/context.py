@@ -27,16 +27,23 @@ from app.extensions import db
 from app.models import Case
 from app.models.case import FLOW_ONLY, PROVENANCE_LABELS, STATUS_LABELS, TRANSITIONS
 from app.services.cases import StoredFact, stored_facts
-from app.services.interview import Answer, evaluate_stored
-from app.services.rules import current_ruleset
+from app.services.interview import Answer, case_as_of, evaluate_stored
+from app.services.rules import current_ruleset, ruleset_for
 
 MAX_SHOWN = 2000  # rows a browser may say it shows; a household has a few hundred at most
 
 
 def ruleset() -> RuleSet:
-    """Return the app's rule set, or answer 503 when the rules cannot be loaded."""
+    """Return the rule set in force on the case's application date (today without a case),
+    or answer 503 when the rules cannot be loaded."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    case_id = (request.view_args or {}).get("case_id")
     try:
-        return current_ruleset(current_app._get_current_object())  # type: ignore[attr-defined]
+        if isinstance(case_id, int):
+            case = db.session.get(Case, case_id)
+            if case is not None:
+                return ruleset_for(app, case_as_of(case))
+        return current_ruleset(app)
     except LoadError:
         current_app.logger.exception("procedure rules unavailable")
         abort(503)

@@ -6,6 +6,7 @@ from app.models.case import AuditEvent, Case, FactChange, FactValue, RoutedProce
 from app.models.join import JoinLink, Kiosk
 from app.models.registry import RegistryHousehold, RegistryResident
 from app.models.review import FormConfirmation, ResidentRequest, SignedPacket
+from app.models.ruleset import RuleSetFile, RuleSetVersion
 from app.models.user import StaffUser
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "RegistryResident",
     "ResidentRequest",
     "RoutedProcedure",
+    "RuleSetFile",
+    "RuleSetVersion",
     "SignedPacket",
     "StaffUser",
 ]

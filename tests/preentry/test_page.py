@@ -70,6 +70,9 @@ def test_kana_that_is_not_kana_is_refused_next_to_the_field(client):
 
 
 def test_a_good_entry_gives_a_signed_qr_and_stores_nothing(app, client):
+    from app.services.rules import current_ruleset
+
+    current_ruleset(app)  # the first use of the rules seeds the first rule-set version
     before = _row_counts(app)
     response = client.post("/pre-entry", data=GOOD)
     assert response.status_code == 200, response.get_data(as_text=True)

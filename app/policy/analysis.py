@@ -1,0 +1,84 @@
+"""What a draft would change: the impact report, one case side by side, the diff."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app, render_template, request
+
+from app import clock
+from app.auth.access import allow
+from app.errors import DomainError, answered_by
+from app.policy.blueprint import bp
+from app.policy.context import actor, flash_and_stay, version_or_404
+from app.services.impact import KIND_LABELS, compare_page, impact_report
+from app.services.ruleset_diff import diff_versions
+from app.services.ruleset_store import get_version, latest_published
+from app.services.ruleset_workspace import draft_ruleset
+
+
+@bp.route("/versions/<int:version_id>/impact")
+@allow("policy")
+@answered_by(flash_and_stay)
+def impact(version_id: int):
+    version = version_or_404(version_id)
+    draft = draft_ruleset(version, current_app.config)
+    report = impact_report(
+        current_app,
+        draft,
+        cases=int(current_app.config["POLICY_IMPACT_CASES"]),
+        actor=actor(),
+        now=clock.now(),
+        version_name=version.name,
+    )
+    return render_template(
+        "policy/impact.html", version=version, report=report, kind_labels=KIND_LABELS
+    )
+
+
+@bp.route("/versions/<int:version_id>/compare")
+@allow("policy")
+@answered_by(flash_and_stay)
+def compare(version_id: int):
+    version = version_or_404(version_id)
+    draft = draft_ruleset(version, current_app.config)
+    raw_date = request.args.get("as_of", "").strip()
+    try:
+        as_of = date.fromisoformat(raw_date) if raw_date else None
+    except ValueError:
+        raise DomainError(
+            f"日付「{raw_date}」が読めません。",
+            hint="2027-04-01 のように年-月-日で入力してください。",
+        ) from None
+    shown = compare_page(
+        current_app,
+        draft,
+        scenario=request.args.get("scenario", ""),
+        case_number=request.args.get("case", ""),
+        as_of=as_of,
+        actor=actor(),
+        now=clock.now(),
+    )
+    return render_template(
+        "policy/compare.html",
+        version=version,
+        draft=draft,
+        shown=shown,
+        kind_labels=KIND_LABELS,
+        args=request.args,
+    )
+
+
+@bp.route("/diff")
+@allow("policy")
+def diff():
+    newer = get_version(request.args.get("b", ""))
+    base_ref = request.args.get("a", "")
+    older = (
+        get_version(base_ref)
+        if base_ref
+        else (get_version(newer.parent_id) if newer.parent_id else latest_published() or newer)
+    )
+    return render_template(
+        "policy/diff.html", a=older, b=newer, changes=diff_versions(older, newer)
+    )

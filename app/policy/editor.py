@@ -1,0 +1,103 @@
+"""The file editor (CodeMirror) and the plain forms that write a draft's YAML for the user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from app import clock
+from app.auth.access import allow
+from app.errors import DomainError, answered_by
+from app.policy.blueprint import bp
+from app.policy.context import actor, flash_and_stay, version_or_404
+from app.services.ruleset_params import parse_dated_values, save_parameter_values
+from app.services.ruleset_store import save_file
+from app.services.ruleset_workspace import file_page, parameter_page
+
+
+def _revision() -> int | None:
+    raw = request.form.get("revision", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def keep_typed_text(error: DomainError) -> Any:
+    """Show the editor again with what the person typed and why it was not saved."""
+    args = request.view_args or {}
+    try:
+        version = version_or_404(args["version_id"])
+        page = file_page(
+            version, args["name"], current_app.config, text=request.form.get("text", "")
+        )
+    except DomainError:  # no such version or file: nothing typed to keep on that page
+        return flash_and_stay(error)
+    page["typed_revision"] = request.form.get("revision", "")
+    return render_template("policy/file.html", **page, refusal=error), error.status
+
+
+@bp.route("/versions/<int:version_id>/files/<path:name>")
+@allow("policy")
+def file(version_id: int, name: str):
+    return render_template(
+        "policy/file.html", **file_page(version_or_404(version_id), name, current_app.config)
+    )
+
+
+@bp.route("/versions/<int:version_id>/files/<path:name>", methods=["POST"])
+@allow("policy")
+@answered_by(keep_typed_text)
+def save(version_id: int, name: str):
+    # Browsers send text areas with CRLF line ends; the files keep LF.
+    text = request.form.get("text", "").replace("\r\n", "\n")
+    save_file(
+        version_or_404(version_id),
+        name,
+        text.encode("utf-8"),
+        expected_revision=_revision(),
+        actor=actor(),
+        now=clock.now(),
+        limit=int(current_app.config["POLICY_FILE_LIMIT"]),
+    )
+    flash(f"{name} を保存しました。下書き全体を検査した結果を下に表示しています。")
+    return redirect(url_for("policy.file", version_id=version_id, name=name))
+
+
+@bp.route("/versions/<int:version_id>/parameters/<param_id>")
+@allow("policy")
+def parameter(version_id: int, param_id: str):
+    return render_template(
+        "policy/parameter.html", **parameter_page(version_or_404(version_id), param_id)
+    )
+
+
+def keep_typed_values(error: DomainError) -> Any:
+    """Show the parameter form again with the rows as typed and why they were not saved."""
+    args = request.view_args or {}
+    try:
+        page = parameter_page(version_or_404(args["version_id"]), args["param_id"])
+    except DomainError:
+        return flash_and_stay(error)
+    rows = list(
+        zip(request.form.getlist("valid_from"), request.form.getlist("value"), strict=False)
+    )
+    return render_template("policy/parameter.html", **page, typed=rows, refusal=error), error.status
+
+
+@bp.route("/versions/<int:version_id>/parameters/<param_id>", methods=["POST"])
+@allow("policy")
+@answered_by(keep_typed_values)
+def save_parameter(version_id: int, param_id: str):
+    rows = list(
+        zip(request.form.getlist("valid_from"), request.form.getlist("value"), strict=False)
+    )
+    save_parameter_values(
+        version_or_404(version_id),
+        param_id,
+        parse_dated_values(rows),
+        expected_revision=_revision() or 0,
+        actor=actor(),
+        now=clock.now(),
+        limit=int(current_app.config["POLICY_FILE_LIMIT"]),
+    )
+    flash(f"パラメータ {param_id} の値を保存しました（procedure_rules/parameters.yaml）。")
+    return redirect(url_for("policy.version", version_id=version_id))

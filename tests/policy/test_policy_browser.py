@@ -1,0 +1,185 @@
+"""The whole journey in a real browser, as two policy users and a clerk.
+
+alice changes the 国保 葬祭費 to 70,000円 from 2027-04-01 in the plain form, sees the
+impact, submits; bob approves and publishes; on the counter a case applied for on
+2027-03-31 keeps 50,000円 and one applied for on 2027-04-01 gets 70,000円. Screenshots
+go to docs/ja/img/ for the policy guide.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import PASSWORD, LiveServer, browser  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+IMG = ROOT / "docs" / "ja" / "img"
+
+# Open a case holding the 2025-05-12 国保 death scenario, every date moved so that the case
+# is applied for on the given day (ages and periods stay the same).
+_SEED = """
+import sys
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from app.models import StaffUser
+from app.services.cases import open_case, record_fact
+from tests.resident.conftest import scenario_facts
+
+app = create_app()
+with app.app_context():
+    facts, as_of = scenario_facts("death.yaml", 1)
+    target = date.fromisoformat(sys.argv[1])
+    shift = target - as_of
+    staff = db.session.scalar(select(StaffUser).filter_by(username=sys.argv[2]))
+    now = datetime.now()
+    case = open_case(staff.id, list(facts["case.events"]), "counter", target, now, staff.username)
+    for fact_id, value in facts.items():
+        if fact_id == "case.events":
+            continue
+        if isinstance(value, date):
+            value = (value + shift).isoformat()
+        record_fact(case, fact_id, value, actor=staff.username, now=now, commit=False)
+    db.session.commit()
+    print(case.id)
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = LiveServer(tmp_path_factory.mktemp("policy-live"))
+    live.start()
+    for name, role in (("alice", "policy"), ("bob", "policy"), ("clerk", "counter")):
+        live.flask("users", "create", "--role", role, "--password", PASSWORD, name)
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def person(browser: Any, server: LiveServer) -> Iterator[Callable[[str], Any]]:  # noqa: F811
+    contexts: list[Any] = []
+
+    def login(username: str) -> Any:
+        context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(server.url + "/login")
+        page.get_by_label("職員ID").fill(username)
+        page.get_by_label("パスワード").fill(PASSWORD)
+        page.get_by_role("button", name="ログイン").click()
+        page.wait_for_load_state()
+        return page
+
+    yield login
+    for context in contexts:
+        context.close()
+
+
+def _seed_case(server: LiveServer, day: str) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", _SEED, day, "clerk"],
+        cwd=ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def _shot(page: Any, name: str) -> None:
+    IMG.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMG / name), full_page=True)
+
+
+def test_change_the_amount_from_a_date_approve_publish_and_see_it_on_the_counter(
+    server: LiveServer, person: Callable[[str], Any]
+) -> None:
+    before_id = _seed_case(server, "2027-03-31")
+    after_id = _seed_case(server, "2027-04-01")
+
+    alice = person("alice")
+    alice.goto(server.url + "/policy/")
+    assert alice.get_by_role("heading", name="手続ルールと帳票の版").is_visible()
+    _shot(alice, "policy-versions.png")
+    alice.get_by_role("button", name="この版から下書きを作る").first.click()
+    alice.wait_for_url("**/policy/versions/2")
+    assert "下書き" in alice.locator("#version-status").inner_text()
+
+    # The plain form: a new row, 70,000 from 2027-04-01.
+    alice.get_by_role("link", name="国民健康保険 葬祭費の額（みどり市）").click()
+    alice.get_by_label("新しい行1の日付").fill("2027-04-01")
+    alice.get_by_label("新しい行1の値").fill("70000")
+    _shot(alice, "policy-parameter.png")
+    alice.get_by_role("button", name="保存する").click()
+    assert (
+        "パラメータ sosaihi_kokuho の値を保存しました" in alice.locator(".flash").first.inner_text()
+    )
+    assert "2027-04-01〜: 70,000" in alice.content()
+
+    # The file editor shows the written YAML in CodeMirror with line numbers.
+    alice.get_by_role("link", name="procedure_rules/parameters.yaml", exact=True).click()
+    alice.locator(".cm-editor").wait_for()
+    assert "valid_from: 2027-04-01, value: 70000" in alice.locator(".cm-content").inner_text()
+    assert alice.locator(".cm-lineNumbers").is_visible()
+    _shot(alice, "policy-editor.png")
+    alice.go_back()
+
+    # The impact: every scenario is dated before 2027-04-01, and so is one of the cases.
+    alice.get_by_role("link", name="影響を調べる（シナリオと最近の案件）").click()
+    summary = alice.locator("#impact-summary").inner_text()
+    assert "シナリオ 0 件、案件 1 件" in summary
+    cases = alice.locator("#impact-case li[data-label]")
+    assert cases.count() == 1
+    assert (
+        "国民健康保険葬祭費支給申請書" in alice.locator("#impact-case").inner_text()
+        or "葬祭費" in alice.locator("#impact-case").inner_text()
+    )
+    assert "kokuho_sosaihi" in alice.locator("#per-procedure").inner_text()
+    _shot(alice, "policy-impact.png")
+    alice.go_back()
+
+    alice.get_by_label("変更の説明（何を、なぜ、根拠の条文）").fill(
+        "国保 葬祭費を 2027-04-01 以後の申請から 70,000 円に改定（みどり市国民健康保険条例第7条の改正）"
+    )
+    alice.get_by_label("適用開始日（この日以後の申請にこの版を使います）").fill("2026-12-31")
+    alice.get_by_role("button", name="承認を依頼する").click()
+    assert "承認を依頼しました" in alice.content()
+    assert "承認待ち" in alice.locator("#version-status").inner_text()
+    # alice cannot approve her own version.
+    alice.get_by_role("button", name="承認する").click()
+    assert "自分で作成・提出した版は承認できません" in alice.content()
+
+    bob = person("bob")
+    bob.goto(server.url + "/policy/versions/2")
+    _shot(bob, "policy-approve.png")
+    bob.get_by_role("button", name="承認する").click()
+    assert "承認しました" in bob.content()
+    bob.get_by_role("button", name="公開する").click()
+    assert "公開しました" in bob.content()
+    assert "公開済み" in bob.locator("#version-status").inner_text()
+    bob.goto(server.url + "/policy/")
+    assert "2026-12-31" in bob.locator("#timeline").inner_text()
+    _shot(bob, "policy-timeline.png")
+
+    # The counter: the case of 2027-03-31 keeps 50,000円, the one of 2027-04-01 gets 70,000円.
+    clerk = person("clerk")
+    for case_id, amount in ((before_id, "50,000"), (after_id, "70,000")):
+        clerk.goto(f"{server.url}/counter/cases/{case_id}/forms/sosaihi_kokuho")
+        text = clerk.locator("main").inner_text()
+        assert amount in text, (case_id, amount)
+        clerk.goto(f"{server.url}/counter/cases/{case_id}")
+        assert "ルール版:" in clerk.locator(".case-meta").inner_text()
+    _shot(clerk, "counter-case-version.png")
