@@ -198,6 +198,8 @@ MOVE_IN_ANSWERS = {
     "household[0].employee_insurance": "false",
     "household[1].employee_insurance": "false",
     "household[0].jido_teate_jukyu": "false",
+    # 児童手当法 第17条: a 公務員 claims at the employer, so the counter asks (issue 13)
+    "household[0].komuin": "false",
     "household[2].my_number": "900003141358",
     "household[3].my_number": "900004123450",
     "household[3].school_name": "横浜市立本町小学校",
