@@ -141,3 +141,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (the aiortc tests, pyhanko's sealing and validation) would then fail.
     """
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+# ---- one browser for the whole run ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """The system Chromium, started once: Playwright's sync API allows one driver per process."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_env import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        # Playwright gives every launch a fresh temporary user-data-dir.
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()

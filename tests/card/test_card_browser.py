@@ -10,7 +10,7 @@ import pytest
 
 from app.cardagent import client as agent_client
 from app.cardagent.__main__ import read_once
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, LiveServer
+from tests.e2e.conftest import PASSWORD, LiveServer
 
 pytestmark = [pytest.mark.card, pytest.mark.browser]
 
@@ -30,17 +30,10 @@ def card_server(tmp_path: Any, issuer: Any) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def card_page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = chromium.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
-        yield context.new_page()
-        context.close()
-        chromium.close()
+def card_page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
 
 
 def test_staff_pair_an_agent_read_a_card_and_confirm_it(card_server, card_page, insert_card):

@@ -14,16 +14,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.browser_env import CHROMIUM, CHROMIUM_ARGS
+
 PASSWORD = "browser-test-password"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,19 +118,6 @@ def staff_account(live_server: LiveServer) -> Callable[[str], str]:
         return made[role]
 
     return account
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # Playwright gives every launch a fresh temporary user-data-dir.
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ DEATH_ANSWERS = {
     # asked because the death lies more than 7 days back (戸籍法第86条: from the day it became known)
     "death.known_date": "令和8年11月20日",
     "death.abroad": "false",
+    # the 死亡届 is the family's to write (戸籍法第87条); this family wants no draft
+    "koseki.draft_kibou": "false",
     # survivors' procedures (issue 13): 高額療養費 to heirs, 遺族厚生年金, a dependant of the deceased
     "household[0].iryohi_kogaku": "false",
     "household[0].kosei_nenkin_jukyu": "false",

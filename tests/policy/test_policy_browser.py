@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, LiveServer, browser  # noqa: F401 (fixture)
+from tests.e2e.conftest import PASSWORD, LiveServer
 
 pytestmark = pytest.mark.browser
 
