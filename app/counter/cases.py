@@ -50,6 +50,9 @@ def _dashboard(rules: RuleSet, form: NewCaseForm, search: RegistrySearchForm) ->
 def _new_case_form(rules: RuleSet) -> NewCaseForm:
     form = NewCaseForm()
     form.events.choices = [SelectChoice(e.id, e.title) for e in rules.events.values()]
+    if request.method == "GET":  # a registry search keeps what was ticked before it
+        form.events.data = [e for e in request.args.getlist("events") if e in rules.events]
+        form.channel.data = request.args.get("channel") or form.channel.default
     return form
 
 

@@ -19,6 +19,7 @@ from flask import (
 from flask_login import current_user
 
 from app.counter.blueprint import bp
+from app.counter.reasons import reason_lines, spoken_reason
 from app.counter.workspace import interview_sections, procedures_by_department, why_facts
 from app.engine import LoadError, Result, RuleSet
 from app.engine.wareki import format_wareki
@@ -30,6 +31,7 @@ from app.services.cases import StoredFact, stored_facts
 from app.services.interview import Answer, case_as_of, evaluate_stored
 from app.services.rules import current_ruleset, ruleset_for
 
+RULE_READERS = frozenset({"policy", "admin"})  # who may open 「判定式を表示」
 MAX_SHOWN = 2000  # rows a browser may say it shows; a household has a few hundred at most
 
 
@@ -105,6 +107,11 @@ def workspace_context(
         else sorted(TRANSITIONS.get(case.status, frozenset()) - FLOW_ONLY),
         "roles": rules.roles,
         "events": {e.id: e.title for e in rules.events.values()},
+        "case_event_titles": [rules.events[e].title for e in case.events if e in rules.events],
+        "spoken_reason": spoken_reason,
+        "reason_lines": reason_lines,
+        # The rule expression is for the staff who write rules, not read out at the counter.
+        "show_rules": getattr(current_user, "role", None) in RULE_READERS,
     }
 
 

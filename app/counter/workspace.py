@@ -51,6 +51,7 @@ class Section:
     role_ids: tuple[str, ...] = ()
     rows: list[QuestionRow] = field(default_factory=list)
     role_questions: list[RoleQuestion] = field(default_factory=list)
+    locked_count: int = 0  # answered rows fixed from the registry (no Tab stop until opened)
 
     @property
     def open_count(self) -> int:
@@ -183,6 +184,8 @@ def interview_sections(
         row = _row(ruleset, fact_id, facts[fact_id], asked=False, shown=shown)
         if row is not None:
             section(split_fact_id(fact_id)[0]).rows.append(row)
+            if facts[fact_id].locked:
+                section(split_fact_id(fact_id)[0]).locked_count += 1
     return [s for s in sections.values() if s.rows or s.person is not None]
 
 

@@ -8,20 +8,61 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const lastSent = new Map();
 
-  function factOrder() {
-    return Array.from(questions.querySelectorAll("form.q-row")).map((f) => f.dataset.fact);
+  // Where the clerk is: every interview row, role question and the add-member form, in
+  // reading order, each with a name that survives a redraw.
+  const ROWS = "form.q-row, form.role-row, form.member-form";
+  const OPEN = "form.q-row.asked, form.role-row";
+
+  function rowName(form) {
+    if (form.classList.contains("q-row")) return "f:" + form.dataset.fact;
+    if (form.classList.contains("role-row")) return "r:" + form.dataset.url;
+    return "m:" + (form.dataset.url || "add");
   }
 
   function rowFor(fact) {
     return Array.from(questions.querySelectorAll("form.q-row")).find((f) => f.dataset.fact === fact);
   }
 
-  function focusNext(savedFact, order) {
-    const after = order.slice(order.indexOf(savedFact) + 1);
-    const asked = Array.from(questions.querySelectorAll("form.q-row.asked"));
-    const next = asked.find((f) => after.includes(f.dataset.fact)) || asked[0];
-    const input = next && next.querySelector("input:not([type=hidden]), select, textarea");
-    if (input) input.focus();
+  // Before a save: the rows up to and including the one being saved, and which were open.
+  function place(form) {
+    const rows = Array.from(questions.querySelectorAll(ROWS));
+    const upto = rows.slice(0, rows.indexOf(form) + 1).map(rowName);
+    const open = new Set(Array.from(questions.querySelectorAll(OPEN)).map(rowName));
+    return { upto: new Set(upto), self: rowName(form), open: open };
+  }
+
+  function firstInput(form) {
+    const checked = form.querySelector("input[type=radio]:checked");
+    return checked || form.querySelector("input:not([type=hidden]), select, textarea");
+  }
+
+  // After a redraw: a question that this answer opened above the cursor comes first, then
+  // the next open question below it, then the first open one; none left: the panel.
+  function focusNext(where) {
+    const rows = Array.from(questions.querySelectorAll(ROWS));
+    let at = -1;
+    rows.forEach((row, i) => {
+      if (where.upto.has(rowName(row))) at = i;
+    });
+    const open = rows.filter((row) => row.matches(OPEN) && rowName(row) !== where.self);
+    const index = (row) => rows.indexOf(row);
+    const next =
+      open.find((row) => index(row) <= at && !where.open.has(rowName(row))) ||
+      open.find((row) => index(row) > at) ||
+      open[0];
+    const input = next && firstInput(next);
+    if (input) {
+      input.focus();
+      input.scrollIntoView({ block: "nearest" });
+      return;
+    }
+    const done = document.getElementById("proc-h");
+    if (done) done.focus();
+  }
+
+  function announce(text) {
+    const live = document.getElementById("announce");
+    if (live) live.textContent = text;
   }
 
   function showMessage(form, text, isError) {
@@ -169,7 +210,7 @@
     body.set("fact", fact);
     body.set("revision", form.dataset.revision || "0");
     showMessage(form, "保存しています…", false);
-    const order = factOrder();
+    const where = place(form);
     const data = await post(questions.dataset.answerUrl, body);
     if (!data.ok) {
       lastSent.delete(fact);
@@ -181,7 +222,7 @@
     const movedOn = redraw(data, fact);
     const saved = rowFor(fact);
     if (saved) showMessage(saved, "保存しました", false);
-    if (!movedOn) focusNext(fact, order);
+    if (!movedOn) focusNext(where);
   }
 
   questions.addEventListener("submit", (event) => {
@@ -192,14 +233,75 @@
     if (form.classList.contains("roles-form")) addMember(form, form.dataset.url);
   });
 
+  // A select changed with the arrow keys (or by typing its first letters) is only being
+  // browsed: it is saved with Enter, or when the clerk leaves it; a role question with
+  // Enter only. Never on the first arrow key (it once made the deceased the applicant).
+  const browsing = new WeakSet();
+  const BROWSE_KEYS = ["ArrowDown", "ArrowUp", "ArrowLeft", "ArrowRight", "Home", "End", "PageDown", "PageUp"];
+
+  function commit(el) {
+    browsing.delete(el);
+    const roleRow = el.closest("form.role-row");
+    if (roleRow) {
+      if (el.value !== "") addMember(roleRow, roleRow.dataset.url);
+      return;
+    }
+    const form = el.closest("form.q-row");
+    if (form && form.dataset.multi === undefined) save(form);
+  }
+
+  questions.addEventListener("keydown", (event) => {
+    const el = event.target;
+    if (el.tagName !== "SELECT" || event.altKey || event.ctrlKey) return;
+    if (BROWSE_KEYS.includes(event.key) || event.key.length === 1) browsing.add(el);
+    if (event.key === "Enter") {
+      event.preventDefault();
+      commit(el);
+    }
+  });
+
+  questions.addEventListener("mousedown", (event) => {
+    if (event.target.tagName === "SELECT") browsing.delete(event.target);
+  });
+
+  questions.addEventListener("focusout", (event) => {
+    const el = event.target;
+    if (el.tagName === "SELECT" && browsing.has(el) && el.isConnected && !el.closest("form.role-row")) {
+      commit(el);
+    }
+  });
+
   questions.addEventListener("change", (event) => {
-    const roleRow = event.target.closest("form.role-row");
-    if (roleRow && event.target.value !== "") return addMember(roleRow, roleRow.dataset.url);
-    const form = event.target.closest("form.q-row");
-    if (!form || event.target.classList.contains("reason")) return;
+    const el = event.target;
+    if (el.tagName === "SELECT" && browsing.has(el)) {
+      const form = el.closest("form");
+      const chosen = el.selectedOptions[0];
+      if (form && chosen && el.value !== "") {
+        showMessage(form, `「${chosen.textContent.trim()}」を選んでいます。Enterで決定します。`, false);
+      }
+      return;
+    }
+    const roleRow = el.closest("form.role-row");
+    if (roleRow && el.value !== "") return addMember(roleRow, roleRow.dataset.url);
+    const form = el.closest("form.q-row");
+    if (!form || el.classList.contains("reason")) return;
     // Rows with several inputs (a bank account) are saved with their button or Enter only.
     if (form.dataset.multi !== undefined) return;
     save(form);
+  });
+
+  // A locked registry row is no Tab stop until its section's 「固定の値を変更」 is pressed.
+  questions.addEventListener("click", (event) => {
+    const button = event.target.closest("button.unlock-all");
+    if (!button) return;
+    const section = button.closest("section");
+    const on = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", String(on));
+    section.querySelectorAll("details.unlock > summary").forEach((summary) => {
+      summary.tabIndex = on ? 0 : -1;
+    });
+    const first = section.querySelector("details.unlock > summary");
+    if (on && first) first.focus();
   });
 
   // Kana helper: hiragana typed into a kana field becomes katakana as it is typed.
@@ -216,14 +318,29 @@
   // Adding a member and changing a member's roles answer the same way: redraw, then
   // put the cursor on that member's first question.
   async function addMember(form, url) {
+    const where = place(form);
+    const select = form.querySelector("select");
+    const label = form.querySelector(".q-label label");
+    const chosen = select && select.selectedOptions[0] ? select.selectedOptions[0].textContent.trim() : "";
     const data = await post(url, new FormData(form));
     if (!data.ok) {
       form.querySelector(".q-msg").textContent = data.error;
       return;
     }
     redraw(data);
-    const section = questions.querySelector(`section[data-person="${data.person}"]`);
-    const input = section && section.querySelector("input:not([type=hidden]), select");
-    if (input) input.focus();
+    const isNew = select && select.value === "new";
+    if (form.classList.contains("role-row") && label) {
+      const role = label.textContent.replace(/はどなたですか$/, "");
+      announce(`${role}に「${chosen}」を選びました。`);
+    } else if (form.classList.contains("member-form")) {
+      announce(`世帯員${data.person + 1}を追加しました。`);
+    } else {
+      announce("役割を保存しました。");
+    }
+    // Someone not yet in the household was added for a role: their questions come next.
+    const section = isNew && questions.querySelector(`section[data-person="${data.person}"]`);
+    const first = section && section.querySelector(OPEN);
+    if (first) firstInput(first).focus();
+    else focusNext(where);
   }
 })();
