@@ -23,6 +23,7 @@ Prints, as its last line, one JSON object:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -58,6 +59,7 @@ WHERE = """() => {
     out.url = form.dataset.url || "";
     out.asked = form.classList.contains("asked") || form.classList.contains("role-row");
     out.multi = form.dataset.multi !== undefined;
+    out.suggested = !!form.querySelector(".suggestion");
     if (el.tagName === "SELECT") {
       out.options = Array.from(el.options).map((o) => o.value);
       out.index = el.selectedIndex;
@@ -173,8 +175,10 @@ class Journey:
         elif here["tag"] == "SELECT":
             self.choose(here, value)
             self.saving(lambda: self.kb.press("Enter"))
+        elif here["value"] and here.get("suggested") and here["value"] == value:
+            self.saving(lambda: self.kb.press("Enter"))  # the offered answer (候補) is right
         else:
-            self.kb.type(value)
+            self.kb.type(as_typed(value))
             self.saving(lambda: self.kb.press("Enter"))
 
     def pick_role(self, here: dict[str, Any]) -> None:
@@ -222,9 +226,28 @@ class Journey:
         }
 
 
+ERAS = {"明治": "M", "大正": "T", "昭和": "S", "平成": "H", "令和": "R"}
+WAREKI = re.compile(r"^(明治|大正|昭和|平成|令和)(\d+)年(\d+)月(\d+)日$")
+
+
+def as_typed(value: str) -> str:
+    """Return a date the way a clerk types it (R8.11.20, as the field's example shows)."""
+    m = WAREKI.match(value)
+    return f"{ERAS[m[1]]}{m[2]}.{m[3]}.{m[4]}" if m else value
+
+
+def cursor_placed(page: Any) -> None:
+    """Wait (briefly) for the page's autofocus: a clerk starts typing once the cursor shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):  # no autofocus: the keys below find out
+        page.wait_for_function("() => document.activeElement !== document.body", timeout=3000)
+
+
 def login(kb: Keyboard, page: Any, url: str) -> None:
     """From the login page: the ID field has the cursor; ID, Tab, password, Enter."""
     page.goto(url + "/login")
+    cursor_placed(page)
     kb.type(USER)
     kb.press("Tab")
     kb.type(PASSWORD)
@@ -237,11 +260,13 @@ def death_journey(page: Any, url: str) -> dict[str, Any]:
     journey = Journey(page, DEATH_ANSWERS, DEATH_ROLES)
     kb = journey.kb
     login(Keyboard(page), page, url)  # logging in is not part of this journey's count
+    cursor_placed(page)
     kb.type("ヤマダ タロウ")
     kb.press("Tab")
     kb.type("S23.3.2")
     with page.expect_navigation():
         kb.press("Enter")
+    cursor_placed(page)
     # The found household has the cursor; the life events follow it.
     kb.tab_to_checkbox()
     here = journey.where()
@@ -261,6 +286,7 @@ def move_in_journey(page: Any, url: str) -> dict[str, Any]:
     journey = Journey(page, MOVE_IN_ANSWERS, MOVE_IN_ROLES)
     kb = journey.kb
     login(kb, page, url)
+    cursor_placed(page)
     kb.tab_to_checkbox()
     here = journey.where()
     steps = here["options"].index("move_in") - here["index"]

@@ -11,6 +11,7 @@ from flask import render_template
 from markupsafe import Markup
 
 from app.counter.fact_forms import fact_form_class
+from app.counter.suggestions import Suggestion, suggestion_for
 from app.engine import Result, RuleSet
 from app.models.case import PROVENANCE_LABELS
 from app.services.cases import StoredFact
@@ -70,14 +71,19 @@ _ROWS: dict[str, Markup] = {}  # row key -> the row's HTML
 
 
 def _row(
-    ruleset: RuleSet, fact_id: str, stored: StoredFact | None, asked: bool, shown: frozenset[str]
+    ruleset: RuleSet,
+    fact_id: str,
+    stored: StoredFact | None,
+    asked: bool,
+    shown: frozenset[str],
+    suggestion: Suggestion | None = None,
 ) -> QuestionRow | None:
     _index, name = split_fact_id(fact_id)
     fact = ruleset.facts.get(name)
     if fact is None or fact.derived:
         return None
     state = (stored.value, stored.revision, stored.provenance, stored.locked) if stored else None
-    raw = (ruleset.version, fact_id, asked, repr(state))
+    raw = (ruleset.version, fact_id, asked, repr(state), suggestion)
     known = _KEYS.get(raw)
     if known is None:
         if len(_KEYS) > ROWS_KEPT:
@@ -94,15 +100,21 @@ def _row(
     # WTForms widgets was most of the cost of an answer.
     html = _ROWS.get(key)
     if html is None:
-        html = _ROWS[key] = _render_row(ruleset, fact, fact_id, stored, asked, key)
+        html = _ROWS[key] = _render_row(ruleset, fact, fact_id, stored, asked, key, suggestion)
     return QuestionRow(fact_id, asked, html, key)
 
 
 def _render_row(
-    ruleset: RuleSet, fact: Any, fact_id: str, stored: StoredFact | None, asked: bool, key: str
+    ruleset: RuleSet,
+    fact: Any,
+    fact_id: str,
+    stored: StoredFact | None,
+    asked: bool,
+    key: str,
+    suggestion: Suggestion | None = None,
 ) -> Markup:
     value = stored.value if stored is not None else None
-    data: Any = value
+    data: Any = value if value is not None or suggestion is None else suggestion.text
     if fact.type == "date" and value:
         data = display_value(ruleset, fact_id, value)
     elif fact.type == "boolean" and value is not None:
@@ -123,6 +135,7 @@ def _render_row(
             dom_id=dom_id(fact_id),
             row_key=key,
             provenance_labels=PROVENANCE_LABELS,
+            suggestion=suggestion,
         )
     )
 
@@ -170,7 +183,9 @@ def interview_sections(
                     RoleQuestion(role.id, f"{role.label}はどなたですか", people, f"r-{role.id}")
                 )
             continue
-        row = _row(ruleset, fact_id, facts.get(fact_id), asked=True, shown=shown)
+        stored = facts.get(fact_id)
+        offer = suggestion_for(ruleset, fact_id, facts) if stored is None else None
+        row = _row(ruleset, fact_id, stored, asked=True, shown=shown, suggestion=offer)
         if row is not None:
             section(split_fact_id(fact_id)[0]).rows.append(row)
     order = {fid: fact.order for fid, fact in ruleset.facts.items()}

@@ -94,6 +94,7 @@ def _answer_all(page, answers, role_holders, limit=80):
                 page.keyboard.press("Space")
             else:
                 field.focus()
+                page.keyboard.press("Control+A")  # over an offered answer (候補), if any
                 page.keyboard.type(value)
                 page.keyboard.press("Enter")
         assert response.value.json()["ok"], response.value.json()

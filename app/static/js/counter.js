@@ -53,6 +53,8 @@
     const input = next && firstInput(next);
     if (input) {
       input.focus();
+      // An offered answer (候補) is selected: Enter keeps it, typing replaces it.
+      if (next.querySelector(".suggestion") && input.select) input.select();
       input.scrollIntoView({ block: "nearest" });
       return;
     }
