@@ -171,7 +171,9 @@ class Journey:
             if steps == 0:
                 self.saving(lambda: self.kb.press("Space"))
             else:
-                self.saving(lambda: self.kb.press("ArrowRight" if steps > 0 else "ArrowLeft", abs(steps)))
+                self.saving(
+                    lambda: self.kb.press("ArrowRight" if steps > 0 else "ArrowLeft", abs(steps))
+                )
         elif here["tag"] == "SELECT":
             self.choose(here, value)
             self.saving(lambda: self.kb.press("Enter"))

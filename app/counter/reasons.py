@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.engine.reasons import UNKNOWN_TEXT
 from app.engine.result import AppliedProcedure
+
+SPOKEN_FACTS = 2  # more answers than this are listed under the sentence, not read in it
+
+
+def reason_lines(
+    procedure: AppliedProcedure, traced: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """Return the (label, value) lines behind a reason: the known facts its condition reads."""
+    lines = list(procedure.reason_facts) or list(traced)
+    return [(label, value) for label, value in lines if value != UNKNOWN_TEXT]
 
 
 def spoken_reason(procedure: AppliedProcedure, event_titles: Sequence[str]) -> str:
@@ -13,16 +24,12 @@ def spoken_reason(procedure: AppliedProcedure, event_titles: Sequence[str]) -> s
     if procedure.reason:
         return procedure.reason
     who = f"{procedure.person_name}さんについて、" if procedure.person_name else ""
-    events = "・".join(event_titles) or "この届出"
-    if procedure.reason_facts:
-        return f"{who}{events}の届出と、下の回答から、この手続が必要と判定しました。"
-    return f"{who}{events}の届出があるため、この手続が必要です。"
-
-
-def reason_lines(
-    procedure: AppliedProcedure, traced: Sequence[tuple[str, str]]
-) -> list[tuple[str, str]]:
-    """Return the (label, value) lines behind a reason: the condition's facts, else the trace."""
-    if procedure.reason_facts:
-        return list(procedure.reason_facts)
-    return list(traced)
+    events = "・".join(event_titles) or "この"
+    titles = set(event_titles)
+    answers = [(k, v) for k, v in reason_lines(procedure, ()) if v not in titles]
+    if not answers:
+        return f"{who}{events}の届出があるため、この手続が必要です。"
+    if len(answers) > SPOKEN_FACTS:
+        return f"{who}{events}の届出と、下の回答から、この手続が必要です。"
+    said = "、".join(f"「{label}」が「{value}」" for label, value in answers)
+    return f"{who}{events}の届出があり、{said}のため、この手続が必要です。"

@@ -32,7 +32,7 @@ def test_packet_pdf_contains_the_deceaseds_name_and_is_audited(client, staff, tm
     pdf.write_bytes(response.data)
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "山田" in text and "太郎" in text
-    assert "packet_viewed" in client.get(url + "/audit").get_data(as_text=True)
+    assert "書類一式を表示" in client.get(url + "/audit").get_data(as_text=True)
 
 
 def test_form_preview_is_the_same_template_as_the_pdf(client, staff):
@@ -43,7 +43,7 @@ def test_form_preview_is_the_same_template_as_the_pdf(client, staff):
     assert preview.status_code == 200
     body = preview.get_data(as_text=True)
     assert "/documents/assets/_shared/base.css" in body and "山田" in body
-    assert "document_viewed" in client.get(url + "/audit").get_data(as_text=True)
+    assert "書類を表示" in client.get(url + "/audit").get_data(as_text=True)
 
 
 def test_cover_sheet_lists_procedures_by_department(client, staff, tmp_path):

@@ -48,7 +48,11 @@ def test_starting_from_the_registry_prefills_and_locks_the_facts(client, staff):
     )
     assert accepted.get_json()["ok"]
     audit = client.get(url + "/audit").get_data(as_text=True)
-    assert "戸籍の記載に合わせる" in audit and "registry_import" in audit
+    assert "戸籍の記載に合わせる" in audit and "住民記録から取り込み" in audit
+    # in words: no fact ids, no Python values, no action codes
+    assert "household[0]" not in audit and "registry_import" not in audit
+    assert ">None<" not in audit and ">True<" not in audit and ">False<" not in audit
+    assert "世帯員1　山田 太朗の氏名" in audit or "世帯員1　山田 太郎の氏名" in audit
 
 
 def test_a_my_number_is_never_echoed_into_the_page(client, staff):
@@ -78,4 +82,4 @@ def test_the_engine_asks_who_died_and_the_answer_moves_the_role(client, staff):
     body = client.post(url + "/roles/applicant", data={"person": "1"}).get_json()
     assert body["ok"]
     panel_facts = client.get(url + "/audit").get_data(as_text=True)
-    assert "household[2].roles" in panel_facts
+    assert "世帯員3の役割" in panel_facts

@@ -108,7 +108,7 @@ def test_case_page_is_audited(client, staff):
     url = _open(client)
     client.get(url)
     page = client.get(url + "/audit").get_data(as_text=True)
-    assert "case_viewed" in page and "case_opened" in page
+    assert "聞き取り画面を表示" in page and "受付を開始" in page
 
 
 def test_cancelling_a_case_hangs_up_its_call(app, client, staff, monkeypatch):

@@ -99,9 +99,7 @@ def test_narrow_screen_puts_the_panel_below_with_a_summary_in_view(
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
 
 
-def test_role_is_chosen_with_arrows_and_enter_and_focus_moves_on(
-    live_server, staff_account, desk
-):
+def test_role_is_chosen_with_arrows_and_enter_and_focus_moves_on(live_server, staff_account, desk):
     _login(desk, live_server, staff_account)
     desk.get_by_label("死亡（おくやみ）").check()
     desk.get_by_role("button", name="受付を開始する").click()
