@@ -26,6 +26,7 @@ PLACEHOLDERS = {
     "postal_code": "123-4567",
     "my_number": "12桁",
     "kana": "カタカナ（ひらがなでも可）",
+    "time": "14:30 / 14時30分",
 }
 
 

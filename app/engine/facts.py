@@ -24,6 +24,7 @@ FACT_TYPE_NAMES = (
     "boolean",
     "choice",
     "postal_code",
+    "time",
     "address",
     "my_number",
     "bank_account",
@@ -151,6 +152,26 @@ def _text(fact: FactDef, raw: Any) -> str:
     return text
 
 
+_TIME = re.compile(r"^(午前|午後)?(\d{1,2})(?::|時)(?:(\d{1,2})分?)?$")
+
+
+def _time(fact: FactDef, raw: Any) -> str:
+    """Read a time of day as 24-hour HH:MM (14:30, １４：３０, 14時30分, 午後2時半 accepted)."""
+    text = _nfkc(str(raw)).replace(" ", "").replace("半", "30分")
+    m = _TIME.match(text)
+    hour = int(m[2]) if m else -1
+    minute = int(m[3] or 0) if m else -1
+    if m and m[1] == "午後" and hour < 12:
+        hour += 12
+    if m and m[1] == "午前" and hour == 12:
+        hour = 0
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise FactValueError(
+            fact.id, f"{fact.label}は24時間制の時刻で入力してください（例：14:30、14時30分）"
+        )
+    return f"{hour:02d}:{minute:02d}"
+
+
 def _kana(fact: FactDef, raw: Any) -> str:
     """Convert to katakana and check that only kana remain."""
     text = kana.katakana(_text(fact, raw))
@@ -245,6 +266,8 @@ def parse_fact_value(fact: FactDef, raw: Any, as_of: date) -> Any:
         raise FactValueError(fact.id, f"{fact.label}は「はい」か「いいえ」で答えてください")
     if kind == "choice":
         return _choice(fact, raw)
+    if kind == "time":
+        return _time(fact, raw)
     if kind == "postal_code":
         code = normalise_postal_code(str(raw))
         if code is None:

@@ -60,6 +60,7 @@ FACT_TYPES: dict[str, Ty] = {
     "kana": TEXT,
     "address": TEXT,
     "postal_code": TEXT,
+    "time": TEXT,
     "my_number": TEXT,
     "date": DATE,
     "integer": NUM,
