@@ -26,7 +26,7 @@ from app.engine.wareki import format_wareki
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Case
-from app.models.case import FLOW_ONLY, PROVENANCE_LABELS, STATUS_LABELS, TRANSITIONS
+from app.models.case import EDITABLE, FLOW_ONLY, PROVENANCE_LABELS, STATUS_LABELS, TRANSITIONS
 from app.services.cases import StoredFact, stored_facts
 from app.services.interview import Answer, case_as_of, evaluate_stored
 from app.services.rules import current_ruleset, ruleset_for
@@ -106,6 +106,7 @@ def workspace_context(
         if case.purged_at  # nothing left to reopen
         else sorted(TRANSITIONS.get(case.status, frozenset()) - FLOW_ONLY),
         "roles": rules.roles,
+        "editable": case.status in EDITABLE and not case.purged_at,
         "events": {e.id: e.title for e in rules.events.values()},
         "case_event_titles": [rules.events[e].title for e in case.events if e in rules.events],
         "spoken_reason": spoken_reason,

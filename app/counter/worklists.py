@@ -41,7 +41,16 @@ def departments():
 def department_worklist(department_id: str):
     department = _department(department_id)
     items = worklist(department_id, include_done=_include_done())
+    titles = {key: form.title for key, form in ruleset().forms.items()}
+    for item in items:
+        item["form_links"] = [(titles.get(f, "書類"), _form_key(item, f)) for f in item["forms"]]
     return render_template("counter/worklist.html", department=department, items=items)
+
+
+def _form_key(item: dict[str, Any], form_id: str) -> str:
+    """Return a routed form's key in its case: ``id[N]`` for a member's procedure's form."""
+    key = item["procedure_key"]
+    return form_id + key[key.index("[") :] if "[" in key else form_id
 
 
 @bp.route("/departments/<department_id>/worklist.json")

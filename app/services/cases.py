@@ -406,12 +406,16 @@ def staff_change_status(
 ) -> None:
     """Move a case by the counter's status button; a finished case's call is hung up.
 
-    :raises CaseError: ``to`` is reached only by its own step (signing, issuing), or
-        ``change_status`` refused the move.
+    :raises CaseError: ``to`` is reached only by its own step (signing, issuing), a
+        cancellation has no reason, or ``change_status`` refused the move.
     """
     if to in FLOW_ONLY:
         raise CaseError(
             "flow_only", "署名と交付は、それぞれの手順の画面から行ってください。", status=400
+        )
+    if to == "cancelled" and not (reason and reason.strip()):
+        raise CaseError(
+            "reason_required", "取り消す理由を入力してから「取り消す」を押してください。"
         )
     change_status(case, to, actor=actor, now=now, reason=reason)
     if to in FINISHED:

@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -34,7 +35,10 @@ def _issued_death_case(client):
 
 def test_issuing_routes_each_procedure_to_its_department(client, staff, ruleset):
     url = _issued_death_case(client)
-    assert "交付済み" in client.get(url).get_data(as_text=True)
+    page = client.get(url).get_data(as_text=True)
+    assert "交付済み" in page
+    # after issue the answers are shown read-only: every input sits in a disabled fieldset
+    assert '<fieldset class="read-only" disabled>' in page and "変更できません" in page
     routed = {}
     for dept in ruleset.municipality.departments:
         body = client.get(f"/counter/departments/{dept}/worklist.json").get_json()
@@ -77,3 +81,22 @@ def test_plain_status_button_cannot_skip_signing(client, staff):
     ]
     client.post(url + "/status", data={"to": "review"})
     assert client.post(url + "/status", data={"to": "signed"}).status_code == 400
+
+
+def test_worklist_page_shows_deadlines_in_wareki_and_opens_each_form(client, staff, ruleset):
+    url = _issued_death_case(client)
+    for dept in ruleset.municipality.departments:
+        items = client.get(f"/counter/departments/{dept}/worklist.json").get_json()["items"]
+        with_form = [i for i in items if i["forms"] and i["deadline"]]
+        if with_form:
+            break
+    else:
+        pytest.fail("no routed procedure has a form and a deadline")
+    page = client.get(f"/counter/departments/{dept}/").get_data(as_text=True)
+    item = with_form[0]
+    assert item["deadline"] not in page  # not ISO
+    assert "令和" in page
+    links = re.findall(r'href="(' + re.escape(url) + r'/forms/[^"]+)"', page)
+    assert links, page
+    link = links[0].replace("&#91;", "[").replace("&#93;", "]").replace("%5B", "[").replace("%5D", "]")
+    assert client.get(link).status_code == 200

@@ -118,5 +118,7 @@ def test_cancelling_a_case_hangs_up_its_call(app, client, staff, monkeypatch):
     with app.app_context():
         monkeypatch.setattr(media_server(app), "close_case", lambda case_id: closed.append(case_id))
     url = _open(client)
-    client.post(url + "/status", data={"to": "cancelled"})
+    refused = client.post(url + "/status", data={"to": "cancelled"}, follow_redirects=True)
+    assert "取り消す理由を入力" in refused.get_data(as_text=True) and closed == []
+    client.post(url + "/status", data={"to": "cancelled", "reason": "住民の申し出により"})
     assert closed == [int(url.rsplit("/", 1)[1])]

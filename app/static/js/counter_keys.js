@@ -50,6 +50,31 @@
     },
   };
 
+  // 「印刷する」 opens the print dialog for the packet (the PDF in a hidden frame); where the
+  // browser cannot print the frame, the link still opens the PDF in a new tab.
+  panel.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-print]");
+    if (!link) return;
+    event.preventDefault();
+    let frame = document.getElementById("print-frame");
+    if (frame) frame.remove();
+    frame = document.createElement("iframe");
+    frame.id = "print-frame";
+    // Not display:none: a hidden frame does not start the PDF viewer it prints from.
+    frame.style.cssText = "position:fixed;right:0;bottom:0;width:1px;height:1px;border:0;opacity:0";
+    frame.title = "印刷用";
+    frame.src = link.href;
+    frame.addEventListener("load", () => {
+      try {
+        frame.contentWindow.focus();
+        frame.contentWindow.print();
+      } catch (e) {
+        window.open(link.href, "_blank", "noopener");
+      }
+    });
+    document.body.append(frame);
+  });
+
   document.addEventListener("keydown", (event) => {
     if (!event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
     const action = actions[event.code];
