@@ -158,3 +158,21 @@ def test_focus_goes_to_the_next_open_question_after_each_save(live_server, staff
     assert desk.evaluate("!!document.activeElement.closest('form.q-row.asked, form.role-row')")
     desk.keyboard.press("Alt+P")
     expect(desk.locator("#proc-h")).to_be_focused()
+
+
+def test_a_ticked_life_event_survives_a_registry_search(live_server, staff_account, desk):
+    live_server.flask("demo", "load")
+    _login(desk, live_server, staff_account)
+    desk.get_by_label("死亡（おくやみ）").check()
+    desk.get_by_label("氏名（漢字またはカナ）").fill("ヤマダ タロウ")
+    desk.get_by_label("生年月日").fill("S23.3.2")
+    desk.get_by_label("生年月日").press("Enter")
+    desk.get_by_text("東京都みどり市東町四丁目2番3号").wait_for()
+    expect(desk.get_by_label("死亡（おくやみ）")).to_be_checked()
+    # the found household has the cursor: Tab, Enter opens the death case
+    expect(desk.locator("input[name=registry_code]").first).to_be_focused()
+    desk.keyboard.press("Tab")
+    with desk.expect_navigation():
+        desk.keyboard.press("Enter")
+    assert re.search(r"/counter/cases/\d+$", desk.url)
+    assert desk.get_by_text("住民記録より").first.is_visible()
