@@ -93,6 +93,18 @@ def _log_level(raw: Any) -> str:
     return text
 
 
+def _slots(raw: Any) -> list[str]:
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    slots = sorted({str(item).strip() for item in items if str(item).strip()})
+    for slot in slots:
+        hour, _, minute = slot.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(f"{slot!r} is not a time of day: give HH:MM times, comma-separated")
+    if not slots:
+        raise ValueError("give at least one HH:MM time")
+    return [f"{int(s.split(':')[0]):02d}:{int(s.split(':')[1]):02d}" for s in slots]
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its Flask config key, default, parser and the help shown in docs."""
@@ -242,6 +254,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Signs the pre-entry (事前入力) QR codes residents make before a visit; at least 32 "
         "characters, the same on every app process. Generated into instance/preentry_key on "
         "first start. Changing it makes every pre-entry QR already issued unreadable.",
+    ),
+    Setting(
+        "BOOKING_SLOTS",
+        ["09:00", "10:00", "11:00", "13:30", "14:30", "15:30"],
+        _slots,
+        "Times of day a visit can be booked (予約), HH:MM, comma-separated in the environment.",
+    ),
+    Setting(
+        "BOOKING_CAPACITY",
+        2,
+        _positive_int,
+        "Bookings one slot takes (desks that serve booked visits at once); a day takes "
+        "this times the number of BOOKING_SLOTS.",
     ),
     Setting(
         "PREENTRY_DAYS",

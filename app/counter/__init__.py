@@ -3,11 +3,12 @@
 ``cases`` (dashboard, open, status), ``interview`` (answers, roles, members),
 ``documents`` (preview, packet, paper signature, issue), ``resident_box`` (join links,
 kiosks, the resident's requests), ``scan`` (codes, stills, attachments), ``worklists``
-(departments, routing, CSV) and ``audit``; shared view helpers live in ``context``.
+(departments, routing, CSV), ``bookings`` (予約) and ``audit``; shared view helpers live in ``context``.
 """
 
 from app.counter import (
     audit,
+    bookings,
     cases,
     documents,
     interview,
@@ -17,6 +18,6 @@ from app.counter import (
 )
 from app.counter.blueprint import bp
 
-ROUTE_MODULES = (audit, cases, documents, interview, resident_box, scan, worklists)
+ROUTE_MODULES = (audit, bookings, cases, documents, interview, resident_box, scan, worklists)
 
 __all__ = ["ROUTE_MODULES", "bp"]

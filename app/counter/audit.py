@@ -46,6 +46,8 @@ ACTION_LABELS = {
     "correction_resolved": "訂正の依頼に対応",
     "signed_electronically": "住民が電子署名",
     "signed_packet_downloaded": "署名済みの書類一式を取得",
+    "booking_made": "予約を受付",
+    "booking_opened": "予約から受付を開始",
     "routed": "各課に回付",
     "procedure_done": "手続を処理済みにした",
     "purged": "保存期間の経過により住民の情報を削除",
@@ -76,6 +78,8 @@ DETAIL_LABELS = {
     "kinds": "読み取ったもの",
     "errors": "読み取れなかった理由",
     "hits": "該当",
+    "booking": "予約番号",
+    "event": "ライフイベント",
 }
 HASHES = frozenset({"hash", "sha256", "digest"})  # shown folded: for checking, not reading
 CHANNEL_LABELS = {

@@ -1,6 +1,7 @@
 """SQLAlchemy models; importing this package registers every table."""
 
 from app.models.attachment import CaseAttachment
+from app.models.booking import Booking
 from app.models.card_agent import CardAgent, CardAgentNonce, CardPairingCode, CardReading
 from app.models.case import AuditEvent, Case, FactChange, FactValue, RoutedProcedure
 from app.models.join import JoinLink, Kiosk
@@ -11,6 +12,7 @@ from app.models.user import StaffUser
 
 __all__ = [
     "AuditEvent",
+    "Booking",
     "CardAgent",
     "CardAgentNonce",
     "CardPairingCode",

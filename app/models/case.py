@@ -68,6 +68,7 @@ PROVENANCE_LABELS = {
     "pre_entry": "事前入力",
     "derived": "自動計算",
     "resident": "住民の申出",
+    "booking": "予約時の申告",
 }
 
 
