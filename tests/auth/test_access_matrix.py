@@ -35,6 +35,8 @@ EXPECTED: dict[str, set[str]] = {
     "counter.resident_resolve": {"counter"},
     "counter.signed_packet": {"counter"},
     "counter.departments": {"counter", "admin"},
+    "counter.statistics_page": {"counter", "admin"},
+    "counter.statistics_csv_download": {"counter", "admin"},
     "counter.department_worklist": {"counter", "admin"},
     "counter.department_worklist_json": {"counter", "admin"},
     "counter.department_worklist_csv": {"counter", "admin"},

@@ -50,3 +50,14 @@ def test_a_booking_made_at_home_opens_into_a_case_at_the_counter(
     assert re.search(r"/counter/cases/\d+$", page.url)
     assert page.get_by_text("予約時の申告").first.is_visible()
     expect(page.locator("#panel")).to_contain_text("死亡届")
+
+
+def test_the_statistics_page_draws_its_charts(live_server, staff_account, page):
+    _login(page, live_server, staff_account)
+    page.get_by_role("link", name="窓口の統計").click()
+    page.get_by_role("heading", name="窓口の統計").wait_for()
+    chart = page.get_by_role("img", name="日ごとの受付件数（ライフイベント別）")
+    expect(chart).to_be_visible()
+    assert chart.evaluate("img => img.complete && img.naturalWidth > 300")
+    assert int(page.locator("#stat-cases").inner_text().rstrip("件")) >= 1
+    page.screenshot(path=str(SHOTS / "statistics.png"), full_page=True)
