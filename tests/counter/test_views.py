@@ -122,3 +122,12 @@ def test_cancelling_a_case_hangs_up_its_call(app, client, staff, monkeypatch):
     assert "取り消す理由を入力" in refused.get_data(as_text=True) and closed == []
     client.post(url + "/status", data={"to": "cancelled", "reason": "住民の申し出により"})
     assert closed == [int(url.rsplit("/", 1)[1])]
+
+
+def test_the_panel_gives_reasons_in_words_and_no_rule_expression(client, staff):
+    url = _open(client)
+    page = client.get(url).get_data(as_text=True)
+    panel = page.split('id="panel"', 1)[1]
+    assert "理由:" in panel and "届出があるため、この手続が必要です。" in panel
+    assert "判定式を表示" not in panel and "条件式" not in panel
+    assert "case.events" not in panel
