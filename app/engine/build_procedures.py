@@ -5,7 +5,8 @@ from __future__ import annotations
 from app.engine.compiler import Compiled, CompileError, Compiler, FactInfo, Scope
 from app.engine.errors import did_you_mean
 from app.engine.expr import Binary, Call, ExprSyntaxError, Literal, Node, parse, parse_binder
-from app.engine.loader_base import _ID, LoaderBase
+from app.engine.factids import ID as _ID
+from app.engine.loader_base import LoaderBase
 from app.engine.model import (
     Binding,
     Deadline,
@@ -18,6 +19,17 @@ from app.engine.reasons import FactRef, ReasonText, dotted, paths, placeholders
 from app.engine.schema import DEADLINE_KEYS, PROCEDURE_KEYS
 from app.engine.source import Pos, YList, YMap
 from app.engine.types import BOOL, DATE, PERSON
+
+# The words every procedure must carry (issues 16 and 17): what a clerk reads out, and
+# what the resident reads.
+_WORDS = (
+    (
+        "reason",
+        "職員が読み上げる、この手続が当たる理由",
+        "reason: …のため、…が必要です。 と書きます（{deceased.name} などで事実を差し込めます）",
+    ),
+    ("plain", "住民向けのやさしい日本語の説明", "plain: に、することと持ってくる物を短い文で書きます"),
+)
 
 
 class ProceduresBuilder(LoaderBase):
@@ -70,14 +82,7 @@ class ProceduresBuilder(LoaderBase):
                 deadline = deadline_cases[-1] if deadline_cases else None
                 self.lint_applies_when(item, ident, event_ids)
                 reason = self.reason(compiler, item, ident, for_each)
-                for key, what in (
-                    ("reason", "理由（職員が読み上げる文）"),
-                    ("plain", "やさしい日本語の説明"),
-                ):
-                    if not item.get(key):
-                        self.warn(
-                            item.pos, ident, f"{key}: がありません（{what}）", f"{key}: を書きます"
-                        )
+                self.require_words(item, ident)
                 forms = self.string_list(item, "forms", ident)
                 for fid, fpos in forms:
                     form_refs.setdefault(fid, []).append((fpos, ident))
@@ -280,6 +285,14 @@ class ProceduresBuilder(LoaderBase):
             str(data.get("label", "")),
             when,
         )
+
+    def require_words(self, item: YMap, ident: str) -> None:
+        """Refuse a procedure without its read-out reason or its やさしい日本語 text."""
+        for key, what, hint in _WORDS:
+            value = item.get(key)
+            if not isinstance(value, str) or not value.strip():
+                pos = item.where(key) if key in item else item.pos
+                self.problem(pos, ident, f"{key}: がありません（{what}）", hint)
 
     def reason(
         self, compiler: Compiler, item: YMap, ident: str, for_each: Binding | None

@@ -31,6 +31,7 @@ LAYER = """procedures:
     legal_basis: {law: jukiho, article: 第25条}
     for_each: "p in household: not ('deceased' in p.roles) and p.age >= 18"
     reason: "{p.name}さんが残された世帯員のため"
+    plain: のこされた かぞくの ための てつづき です。
     deadline: {from: death.date, days: 14, start: day_after, rolls_over: true, why: 届出期間, label: 14日以内}
     automatic: true
     note: 自動的に案内されます

@@ -61,7 +61,7 @@ def test_result_json_has_the_documented_shape(ruleset: RuleSet) -> None:
         "reason": "故人が国民健康保険の被保険者であるため",
         "reason_facts": [{"label": "国民健康保険に加入していますか", "value": "はい"}],
         "person_name": None,
-        "plain": None,
+        "plain": "こくみんけんこうほけんを やめる とどけです。",
     }
     form = next(f for f in data["forms"] if f["id"] == "kokuho_soshitsu")
     assert form["fields"] == {

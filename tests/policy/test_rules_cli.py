@@ -41,11 +41,37 @@ def test_lint_clean_sample(sample_app: Flask, runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["rules", "lint"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("ok: 10 procedures, 8 forms, ")
-    # lint warnings (missing plain:) go to stderr in Japanese, at their position
+    # lint warnings (a deadline without why:) go to stderr in Japanese, at their position
     assert (
-        "警告: procedure_rules/procedures/death.yaml:2:5: 手続 'kaso_kyoka': plain: がありません"
+        "警告: procedure_rules/procedures/move_in.yaml:8:15: 手続 'tennyu_todoke': why: がありません"
         in (result.stderr)
     )
+
+
+def test_lint_refuses_a_procedure_without_reason_or_plain(
+    tmp_path: Path, runner: FlaskCliRunner
+) -> None:
+    """Issues 16 and 17: a procedure staff cannot read out, or a resident cannot read, is refused."""
+    rules = tmp_path / "procedure_rules"
+    shutil.copytree(SAMPLE / "procedure_rules", rules)
+    death = rules / "procedures" / "death.yaml"
+    text = death.read_text(encoding="utf-8")
+    text = text.replace("    reason: 故人が国民健康保険の被保険者であるため\n", "", 1)
+    text = text.replace("    plain: かそうの きょかを もうしこみます。\n", "", 1)
+    death.write_text(text, encoding="utf-8")
+    result = runner.invoke(args=["rules", "lint", str(rules), PATHS[1]])
+    assert result.exit_code == 1
+    out = result.output
+    assert (
+        "procedure_rules/procedures/death.yaml:2:5: 手続 'kaso_kyoka': plain: がありません"
+        "（住民向けのやさしい日本語の説明）" in out
+    )
+    assert (
+        "procedure_rules/procedures/death.yaml:12:5: 手続 'kokuho_soshitsu': reason: がありません"
+        "（職員が読み上げる、この手続が当たる理由）" in out
+    )
+    assert "ルールに問題が 2 件あります" in out
+    assert str(tmp_path) not in out and "Traceback" not in out
 
 
 def test_lint_reports_every_problem_with_position(
