@@ -128,6 +128,7 @@ def test_the_panel_gives_reasons_in_words_and_no_rule_expression(client, staff):
     url = _open(client)
     page = client.get(url).get_data(as_text=True)
     panel = page.split('id="panel"', 1)[1]
-    assert "理由:" in panel and "届出があるため、この手続が必要です。" in panel
+    reasons = re.findall(r'<p class="reason"><strong>理由:</strong> ([^<]+)</p>', panel)
+    assert reasons and all(r.strip().endswith(("ため", "。", "です")) for r in reasons), reasons
     assert "判定式を表示" not in panel and "条件式" not in panel
     assert "case.events" not in panel
