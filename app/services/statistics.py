@@ -87,7 +87,7 @@ def office_statistics(since: date, until: date) -> OfficeStatistics:
             Case.created_at >= start, Case.created_at < end
         )
     ).all()
-    ids = [row.id for row in cases]
+    ids = select(Case.id).where(Case.created_at >= start, Case.created_at < end).scalar_subquery()
     day = since
     while day <= until:
         stats.cases_by_day_event[day] = Counter()
@@ -96,7 +96,7 @@ def office_statistics(since: date, until: date) -> OfficeStatistics:
         for event in row.events or []:
             stats.cases_by_day_event[row.created_at.date()][event] += 1
             stats.cases_by_event[event] += 1
-    if not ids:
+    if not cases:
         return stats
     opened = {row.id: row.created_at for row in cases}
     routed = db.session.execute(
