@@ -176,3 +176,49 @@ def test_a_ticked_life_event_survives_a_registry_search(live_server, staff_accou
         desk.keyboard.press("Enter")
     assert re.search(r"/counter/cases/\d+$", desk.url)
     assert desk.get_by_text("住民記録より").first.is_visible()
+
+
+def test_a_question_an_answer_opens_above_the_cursor_gets_the_cursor(
+    live_server, staff_account, desk
+):
+    _open_registry_death(desk, live_server, staff_account)
+    # Answer the role questions the case starts with (by keyboard: arrows, Enter).
+    for _ in range(6):
+        role = desk.locator("form.role-row").first
+        if not role.count():
+            break
+        select = role.locator("select")
+        select.focus()
+        holder = "0" if "deceased" in role.get_attribute("data-url") else "1"
+        index = select.evaluate("(s, v) => [...s.options].findIndex(o => o.value === v)", holder)
+        for _step in range(index):
+            desk.keyboard.press("ArrowDown")
+        with desk.expect_response(re.compile(r"/roles/")):
+            desk.keyboard.press("Enter")
+        _settled(desk)
+    open_before = set(
+        desk.eval_on_selector_all(
+            "form.q-row.asked, form.role-row", "fs => fs.map(f => f.dataset.fact || f.dataset.url)"
+        )
+    )
+    desk.locator('form.q-row[data-fact="death.date"] input').focus()
+    with desk.expect_response(re.compile(r"/answer$")):
+        desk.keyboard.type("R8.11.20")
+        desk.keyboard.press("Enter")
+    _settled(desk)
+    # 喪主 (who held the funeral) is asked once the death is dated: above death.date.
+    opened = desk.evaluate(
+        """(before) => {
+            const rows = [...document.querySelectorAll("form.q-row.asked, form.role-row")];
+            const date = document.querySelector('form.q-row[data-fact="death.date"]');
+            return rows.filter((f) => !before.includes(f.dataset.fact || f.dataset.url)
+                && (f.compareDocumentPosition(date) & Node.DOCUMENT_POSITION_FOLLOWING))
+                .map((f) => f.dataset.fact || f.dataset.url);
+        }""",
+        sorted(open_before),
+    )
+    assert opened, "no question opened above death.date: the test needs another example"
+    focused = desk.evaluate(
+        "() => { const f = document.activeElement.closest('form'); return f && (f.dataset.fact || f.dataset.url); }"
+    )
+    assert focused == opened[0]

@@ -23,10 +23,11 @@
     return Array.from(questions.querySelectorAll("form.q-row")).find((f) => f.dataset.fact === fact);
   }
 
-  // Before a save: the rows up to and including the one being saved, and which were open.
+  // Before a save: the rows above the one being saved (an answered row moves down among
+  // the answered ones, so its own new place says nothing), and which rows were open.
   function place(form) {
     const rows = Array.from(questions.querySelectorAll(ROWS));
-    const upto = rows.slice(0, rows.indexOf(form) + 1).map(rowName);
+    const upto = rows.slice(0, Math.max(0, rows.indexOf(form))).map(rowName);
     const open = new Set(Array.from(questions.querySelectorAll(OPEN)).map(rowName));
     return { upto: new Set(upto), self: rowName(form), open: open };
   }
