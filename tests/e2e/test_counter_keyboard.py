@@ -82,6 +82,16 @@ def test_panel_stays_beside_the_questions_at_1366x768(live_server, staff_account
     assert _in_view(desk, "#panel")
     assert desk.locator("#panel").evaluate("e => getComputedStyle(e).overflowY") == "auto"
     desk.screenshot(path=str(SHOTS / "counter-1366-scrolled.png"))
+    # Rows fixed from the registry are no Tab stops until their section opens them.
+    locked = desk.locator("form.q-row.locked details.unlock > summary")
+    assert locked.count() > 0
+    assert (
+        desk.locator("form.q-row.locked details.unlock > summary:not([tabindex='-1'])").count() == 0
+    )
+    section = desk.locator("section.q-section", has=desk.locator("form.q-row.locked")).first
+    section.locator("button.unlock-all").press("Enter")
+    assert section.locator("details.unlock > summary[tabindex='0']").count() > 0
+    expect(section.locator("details.unlock > summary").first).to_be_focused()
 
 
 def test_narrow_screen_puts_the_panel_below_with_a_summary_in_view(
