@@ -78,6 +78,7 @@ DETAIL_LABELS = {
     "kinds": "読み取ったもの",
     "errors": "読み取れなかった理由",
     "hits": "該当",
+    "field_sources": "書類の欄の出所",
     "booking": "予約番号",
     "event": "ライフイベント",
 }
@@ -122,6 +123,11 @@ def _words(rules: RuleSet, key: str, value: Any, facts: dict[str, StoredFact]) -
         return CHANNEL_LABELS.get(str(value), str(value))
     if key == "provenance":
         return PROVENANCE_LABELS.get(str(value), str(value))
+    if isinstance(value, dict):
+        return (
+            "、".join(f"{PROVENANCE_LABELS.get(str(k), str(k))} {v}" for k, v in value.items())
+            or "（なし）"
+        )
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if value is None or value == "":

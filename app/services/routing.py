@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from app.engine import Result, RuleSet
 from app.extensions import db
-from app.models import Case, RoutedProcedure
+from app.models import Case, FactValue, RoutedProcedure
 from app.services.cases import CaseError, audit, change_status
 from app.services.interview import evaluate_stored
+from app.services.statistics import field_sources
 
 
 def issue_case(case: Case, result: Result, *, actor: str, now: datetime) -> list[RoutedProcedure]:
@@ -43,7 +44,15 @@ def issue_case(case: Case, result: Result, *, actor: str, now: datetime) -> list
         )
         db.session.add(row)
         routed.append(row)
-    audit(case.id, actor, "routed", {"procedures": len(routed)}, now)
+    # Where each form field's value came from, counted now (for the office statistics):
+    # provenance is plain in the table, no value is decrypted for it.
+    provenance = dict(
+        db.session.execute(
+            select(FactValue.fact_id, FactValue.provenance).where(FactValue.case_id == case.id)
+        ).all()
+    )
+    detail = {"procedures": len(routed), "field_sources": field_sources(result, provenance)}
+    audit(case.id, actor, "routed", detail, now)
     change_status(case, "issued", actor=actor, now=now)  # commits
     return routed
 

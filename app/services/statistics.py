@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from app.engine import Result
 from app.extensions import db
-from app.models import Case, FactValue, ResidentRequest, RoutedProcedure
+from app.models import AuditEvent, Case, FactValue, ResidentRequest, RoutedProcedure
 
 # provenance -> the group the statistics show it in (typed by staff, or not)
 SOURCE_GROUPS = {
@@ -28,6 +29,21 @@ SOURCE_GROUPS = {
     "interview": "聞き取り（入力）",
     "resident": "住民の申出",
 }
+
+
+def field_sources(result: Result, provenance: dict[str, str]) -> dict[str, int]:
+    """Count a case's form fields by where their value came from (typed = ``interview``).
+
+    A field filled from several facts counts as typed when any of them was typed; a field
+    that reads no stored fact (a fixed text, today's date) is not counted.
+    """
+    counts: Counter[str] = Counter()
+    for form in result.forms:
+        for facts in form.sources.values():
+            known = [provenance[f] for f in facts if f in provenance]
+            if known:
+                counts["interview" if "interview" in known else known[0]] += 1
+    return dict(counts)
 
 
 @dataclass
@@ -44,6 +60,7 @@ class OfficeStatistics:
     departments: Counter[str] = field(default_factory=Counter)
     corrections: int = 0
     corrections_by_form: Counter[str] = field(default_factory=Counter)
+    form_fields: Counter[str] = field(default_factory=Counter)  # issued cases' fields by source
 
     @property
     def cases(self) -> int:
@@ -70,6 +87,14 @@ class OfficeStatistics:
         if not total:
             return None
         return 1 - self.sources.get(SOURCE_GROUPS["interview"], 0) / total
+
+    @property
+    def fields_not_typed_share(self) -> float | None:
+        """Return the share of issued forms' fields not typed by staff."""
+        total = sum(self.form_fields.values())
+        if not total:
+            return None
+        return 1 - self.form_fields.get(SOURCE_GROUPS["interview"], 0) / total
 
     @property
     def procedures_median(self) -> float | None:
@@ -123,6 +148,11 @@ def office_statistics(since: date, until: date) -> OfficeStatistics:
         .group_by(FactValue.provenance)
     ).all():
         stats.sources[SOURCE_GROUPS.get(provenance, "その他")] += int(count)
+    for (detail,) in db.session.execute(
+        select(AuditEvent.detail).where(AuditEvent.case_id.in_(ids), AuditEvent.action == "routed")
+    ).all():
+        for provenance, count in (detail or {}).get("field_sources", {}).items():
+            stats.form_fields[SOURCE_GROUPS.get(provenance, "その他")] += int(count)
     for form_key, count in db.session.execute(
         select(ResidentRequest.form_key, func.count())
         .where(ResidentRequest.case_id.in_(ids))
@@ -152,6 +182,8 @@ def statistics_csv(
     writer.writerow(["交付までの時間（中央値・分）", _minutes(stats.issue_median)])
     writer.writerow(["交付までの時間（90パーセンタイル・分）", _minutes(stats.issue_p90)])
     writer.writerow(["手続数（中央値・交付した案件）", stats.procedures_median or ""])
+    for source, count in sorted(stats.form_fields.items()):
+        writer.writerow([f"書類の欄の出所: {source}", count])
     writer.writerow(["住民からの訂正依頼", stats.corrections])
     for source, count in sorted(stats.sources.items()):
         writer.writerow([f"項目の出所: {source}", count])

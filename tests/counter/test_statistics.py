@@ -57,3 +57,26 @@ def test_an_empty_period_says_so(client, staff):
         as_text=True
     )
     assert 'id="stat-cases">0件<' in body and "交付した案件はまだありません" in body
+
+
+def test_form_fields_from_the_registry_count_as_not_typed(app, client, staff):
+    from datetime import datetime
+
+    from app.services.demo import load_demo
+
+    with app.app_context():
+        load_demo(now=datetime.now())
+    url = client.post(
+        "/counter/cases",
+        data={"events": ["death"], "channel": "counter", "registry_code": "10000007919"},
+    ).headers["Location"]
+    client.post(url + "/roles/deceased", data={"person": "0"})
+    client.post(url + "/status", data={"to": "review"})
+    client.post(url + "/paper-signature")
+    client.post(url + "/issue")
+    audit = client.get(url + "/audit").get_data(as_text=True)
+    assert "書類の欄の出所: 住民記録より" in audit
+    body = client.get("/counter/statistics/").get_data(as_text=True)
+    share = re.search(r'id="stat-fields-not-typed">(\d+)%', body)
+    assert share and int(share.group(1)) > 0, body.split('id="stat-fields-not-typed">')[1][:200]
+    assert "住民記録" in body.split('id="stat-fields-not-typed">')[1].split("</dd>")[0]
