@@ -1,0 +1,120 @@
+"""A case's documents are printed with the templates of the version that applies to it
+(issue 14, 1–2): a template change published from a date shows in the PDF of a case from
+that date, and not in one the day before."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import date
+
+from flask import Flask
+
+from app.documents import documents
+from app.extensions import db
+from app.models import Case
+from app.services import versions
+from app.services.case_documents import form_html, packet_pdf
+from app.services.interview import evaluate_stored
+from app.services.rules import ruleset_for
+from app.services.ruleset_store import create_draft, file_of, latest_published, save_file
+from app.services.version_documents import documents_for
+from tests.policy.conftest import NOW, forget_timeline, version
+from tests.policy.test_impact_and_cli import _open_case
+
+FROM = date(2027, 4, 1)
+TEMPLATE = "pdf_templates/sosaihi_kokuho/template.html"
+MARK = "令和9年4月改正様式"
+
+
+def _pdf_text(pdf: bytes) -> str:
+    done = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True, check=True
+    )
+    return done.stdout.decode("utf-8")
+
+
+def _publish_template_change(app: Flask) -> int:
+    """Alice changes the 葬祭費 form's template from FROM; bob approves; bob publishes."""
+    with app.app_context():
+        base = latest_published()
+        assert base is not None
+        draft = create_draft(base, actor="alice", now=NOW)
+        item = file_of(draft, TEMPLATE)
+        text = item.content.decode("utf-8").replace(
+            '<p class="ksection">死亡した被保険者</p>',
+            f'<p class="ksection">{MARK}</p>\n<p class="ksection">死亡した被保険者</p>',
+            1,
+        )
+        assert MARK in text
+        save_file(
+            draft,
+            TEMPLATE,
+            text.encode("utf-8"),
+            expected_revision=item.revision,
+            actor="alice",
+            now=NOW,
+            limit=524288,
+        )
+        draft_id = draft.id
+        versions.submit(
+            version(draft_id),
+            note="葬祭費の申請書の様式を改める（規則改正）",
+            effective_from=FROM,
+            actor="alice",
+            now=NOW,
+            config=app.config,
+        )
+        versions.approve(version(draft_id), actor="bob", now=NOW, config=app.config)
+        versions.publish(version(draft_id), actor="bob", now=NOW, config=app.config)
+        forget_timeline(app)
+        return draft_id
+
+
+def _documents_of(app: Flask, number: str) -> tuple[str, str, str]:
+    """Return a case's version name, its 葬祭費 form as HTML and its packet's text."""
+    with app.app_context():
+        case = db.session.query(Case).filter_by(number=number).one()
+        ruleset = ruleset_for(app, case.as_of.date())
+        result = evaluate_stored(ruleset, case)
+        assert result.form("sosaihi_kokuho") is not None
+        html = form_html(ruleset, case, result, "sosaihi_kokuho")
+        assert html is not None
+        return ruleset.version, str(html), _pdf_text(packet_pdf(ruleset, case, result))
+
+
+def test_a_published_template_change_prints_from_its_effective_date(policy_app: Flask) -> None:
+    day_before = _open_case(policy_app, "death.yaml", 1, date(2027, 3, 31))
+    on_the_day = _open_case(policy_app, "death.yaml", 1, FROM)
+    published = _publish_template_change(policy_app)
+    with policy_app.app_context():
+        new_name = version(published).name
+    old_version, old_html, old_pdf = _documents_of(policy_app, day_before)
+    new_version, new_html, new_pdf = _documents_of(policy_app, on_the_day)
+    assert new_version == new_name and old_version != new_name
+    assert MARK in new_html and MARK in new_pdf
+    assert MARK not in old_html and MARK not in old_pdf
+    # Both packets carry their own version in the footer (what was printed with what).
+    assert new_name in new_pdf.replace("\n", "") and old_version in old_pdf.replace("\n", "")
+    # The templates on disk are untouched: the change lives only in the published version.
+    assert MARK not in (documents().root / "sosaihi_kokuho" / "template.html").read_text("utf-8")
+
+
+def test_versions_with_the_app_s_own_templates_share_its_renderer(
+    policy_app: Flask, amount_draft
+) -> None:
+    """A rules-only change (the 葬祭費 amount) prints with the app's warmed-up renderer."""
+    draft_id = amount_draft(70000, FROM)
+    with policy_app.app_context():
+        versions.submit(
+            version(draft_id),
+            note="葬祭費の額の改定",
+            effective_from=FROM,
+            actor="alice",
+            now=NOW,
+            config=policy_app.config,
+        )
+        versions.approve(version(draft_id), actor="bob", now=NOW, config=policy_app.config)
+        versions.publish(version(draft_id), actor="bob", now=NOW, config=policy_app.config)
+        forget_timeline(policy_app)
+        assert documents_for(ruleset_for(policy_app, FROM)) is documents()
+        assert documents_for(ruleset_for(policy_app, date(2027, 3, 31))) is documents()
