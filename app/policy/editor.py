@@ -12,8 +12,9 @@ from app.errors import DomainError, answered_by
 from app.policy.blueprint import bp
 from app.policy.context import actor, flash_and_stay, version_or_404
 from app.services.ruleset_params import parse_dated_values, save_parameter_values
+from app.services.ruleset_procedures import FIELDS, parse_words, save_procedure_words
 from app.services.ruleset_store import save_file
-from app.services.ruleset_workspace import file_page, parameter_page
+from app.services.ruleset_workspace import file_page, parameter_page, procedure_page
 
 
 def _revision() -> int | None:
@@ -101,3 +102,43 @@ def save_parameter(version_id: int, param_id: str):
     )
     flash(f"パラメータ {param_id} の値を保存しました（procedure_rules/parameters.yaml）。")
     return redirect(url_for("policy.version", version_id=version_id))
+
+
+@bp.route("/versions/<int:version_id>/procedures/<procedure_id>")
+@allow("policy")
+@answered_by(flash_and_stay)
+def procedure(version_id: int, procedure_id: str):
+    page = procedure_page(version_or_404(version_id), procedure_id, current_app.config)
+    return render_template("policy/procedure.html", **page)
+
+
+def keep_typed_words(error: DomainError) -> Any:
+    """Show the procedure form again with what was typed and why it was not saved."""
+    args = request.view_args or {}
+    try:
+        page = procedure_page(
+            version_or_404(args["version_id"]), args["procedure_id"], current_app.config
+        )
+    except DomainError:
+        return flash_and_stay(error)
+    page["values"] = {key: request.form.get(key, "") for key in FIELDS}
+    return render_template("policy/procedure.html", **page, refusal=error), error.status
+
+
+@bp.route("/versions/<int:version_id>/procedures/<procedure_id>", methods=["POST"])
+@allow("policy")
+@answered_by(keep_typed_words)
+def save_procedure(version_id: int, procedure_id: str):
+    item = save_procedure_words(
+        version_or_404(version_id),
+        procedure_id,
+        parse_words(request.form),
+        expected_revision=_revision() or 0,
+        actor=actor(),
+        now=clock.now(),
+        limit=int(current_app.config["POLICY_FILE_LIMIT"]),
+    )
+    flash(
+        f"手続 {procedure_id} の文言を保存しました（{item.name}）。下に検査の結果を表示しています。"
+    )
+    return redirect(url_for("policy.procedure", version_id=version_id, procedure_id=procedure_id))

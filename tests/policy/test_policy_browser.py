@@ -183,3 +183,43 @@ def test_change_the_amount_from_a_date_approve_publish_and_see_it_on_the_counter
         clerk.goto(f"{server.url}/counter/cases/{case_id}")
         assert "ルール版:" in clerk.locator(".case-meta").inner_text()
     _shot(clerk, "counter-case-version.png")
+
+
+def test_change_a_procedure_s_words_in_the_plain_form(
+    server: LiveServer, person: Callable[[str], Any]
+) -> None:
+    """alice rewrites the やさしい日本語 and the bring list of 葬祭費 without opening the YAML."""
+    alice = person("alice")
+    alice.goto(server.url + "/policy/")
+    alice.get_by_role("button", name="この版から下書きを作る").first.click()
+    alice.wait_for_url("**/policy/versions/*")
+    alice.get_by_text("procedure_rules/procedures/hoken_nenkin.yaml（", exact=False).click()
+    alice.locator('a[data-procedure="kokuho_sosaihi"]').click()
+    assert alice.get_by_role(
+        "heading", name="手続の文言: 国民健康保険 葬祭費の支給申請"
+    ).is_visible()
+    assert (
+        alice.get_by_label("理由（職員が読み上げる文）")
+        .input_value()
+        .startswith("{deceased.name}さんは国民健康保険の被保険者")
+    )
+    alice.get_by_label("やさしい日本語の説明").fill(
+        "おそうしきを した ひとに そうさいひが でます。2ねん いないに もうしこみます。"
+    )
+    alice.get_by_label("持ってくる物（1行に1つ）").fill(
+        "葬儀の領収書または会葬礼状\n喪主名義の預金通帳\n喪主の本人確認書類"
+    )
+    _shot(alice, "policy-procedure.png")
+    alice.get_by_role("button", name="保存して検査する").click()
+    assert "手続 kokuho_sosaihi の文言を保存しました" in alice.locator(".flash").first.inner_text()
+    assert alice.locator("#procedure-problems").count() == 0
+    assert alice.get_by_label("持ってくる物（1行に1つ）").input_value().splitlines() == [
+        "葬儀の領収書または会葬礼状",
+        "喪主名義の預金通帳",
+        "喪主の本人確認書類",
+    ]
+    # The file shows only this procedure's lines changed.
+    alice.get_by_role("link", name="hoken_nenkin.yaml の", exact=False).click()
+    alice.locator(".cm-editor").wait_for()
+    content = alice.locator("textarea#text").input_value()  # CodeMirror draws only what is in view
+    assert "    bring: [葬儀の領収書または会葬礼状, 喪主名義の預金通帳, 喪主の本人確認書類]\n" in content
