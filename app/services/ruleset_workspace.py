@@ -14,6 +14,7 @@ from app.engine import RuleSet
 from app.models.ruleset import CONTENT_ROOTS, RuleSetVersion
 from app.services.rules import InForce, cached_ruleset, timeline
 from app.services.ruleset_check import VersionCheck
+from app.services.ruleset_municipality import CITY_FIELDS, MUNICIPALITY_FILE, profile
 from app.services.ruleset_params import ParameterView, parameter, parameters
 from app.services.ruleset_procedures import FIELDS, ProcedureView, procedure, procedures
 from app.services.ruleset_store import (
@@ -180,4 +181,16 @@ def procedure_page(
         },
         "problems": [p for p in result.problems_in(found.file) if p.ident == ident],
         "refused": result.refused,
+    }
+
+
+def municipality_page(version: RuleSetVersion, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the plain form of the municipality profile, with the check's problems in it."""
+    result = check(version, config)
+    return {
+        "version": version,
+        "profile": profile(version),
+        "city_labels": CITY_FIELDS,
+        "file": MUNICIPALITY_FILE,
+        "problems": result.problems_in(MUNICIPALITY_FILE),
     }
