@@ -7,7 +7,9 @@ from __future__ import annotations
 import subprocess
 from datetime import date
 
+import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from app.documents import documents
 from app.extensions import db
@@ -16,10 +18,17 @@ from app.services import versions
 from app.services.case_documents import form_html, packet_pdf
 from app.services.interview import evaluate_stored
 from app.services.rules import ruleset_for
-from app.services.ruleset_store import create_draft, file_of, latest_published, save_file
+from app.services.ruleset_store import (
+    VersionError,
+    create_draft,
+    file_of,
+    latest_published,
+    save_file,
+)
 from app.services.version_documents import documents_for
+from app.services.versions import check
 from tests.policy.conftest import NOW, forget_timeline, version
-from tests.policy.test_impact_and_cli import _open_case
+from tests.policy.test_impact_and_cli import _login, _open_case
 
 FROM = date(2027, 4, 1)
 TEMPLATE = "pdf_templates/sosaihi_kokuho/template.html"
@@ -118,3 +127,59 @@ def test_versions_with_the_app_s_own_templates_share_its_renderer(
         forget_timeline(policy_app)
         assert documents_for(ruleset_for(policy_app, FROM)) is documents()
         assert documents_for(ruleset_for(policy_app, date(2027, 3, 31))) is documents()
+
+
+def test_a_template_that_does_not_render_is_a_problem_and_stops_the_version(
+    policy_app: Flask, client: FlaskClient
+) -> None:
+    """A broken template would break every case's documents from the effective date."""
+    with policy_app.app_context():
+        base = latest_published()
+        assert base is not None
+        draft = create_draft(base, actor="alice", now=NOW)
+        item = file_of(draft, TEMPLATE)
+        broken = item.content.decode("utf-8").replace(
+            "{% block body %}", "{% block body %}\n{{ fields.sosai_basho }}", 1
+        )
+        save_file(
+            draft,
+            TEMPLATE,
+            broken.encode("utf-8"),
+            expected_revision=item.revision,
+            actor="alice",
+            now=NOW,
+            limit=524288,
+        )
+        found = check(version(draft.id), policy_app.config)
+        assert [(p.file, p.message) for p in found.problems] == [
+            (TEMPLATE, "見本の値（sample.yaml）にない項目 sosai_basho を印字しています")
+        ]
+        with pytest.raises(VersionError) as refused:
+            versions.submit(
+                version(draft.id),
+                note="様式の改正",
+                effective_from=FROM,
+                actor="alice",
+                now=NOW,
+                config=policy_app.config,
+            )
+        assert refused.value.code == "lint_failed"
+        draft_id = draft.id
+    _login(client, "alice")
+    page = client.get(f"/policy/versions/{draft_id}").get_data(as_text=True)
+    assert f"<code>{TEMPLATE}:1:1</code>" in page and "/tmp" not in page
+    syntax = broken.replace("{{ fields.sosai_basho }}", "{% if %}")
+    with policy_app.app_context():
+        item = file_of(version(draft_id), TEMPLATE)
+        save_file(
+            version(draft_id),
+            TEMPLATE,
+            syntax.encode("utf-8"),
+            expected_revision=item.revision,
+            actor="alice",
+            now=NOW,
+            limit=524288,
+        )
+        (problem,) = check(version(draft_id), policy_app.config).problems
+        assert (problem.file, problem.line) == (TEMPLATE, 4)
+        assert problem.message == "テンプレートの書き方に誤りがあります"
