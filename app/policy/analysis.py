@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import quote
 
-from flask import current_app, render_template, request
+from flask import Response, current_app, render_template, request
 
 from app import clock
 from app.auth.access import allow
@@ -12,6 +13,7 @@ from app.errors import DomainError, answered_by
 from app.policy.blueprint import bp
 from app.policy.context import actor, flash_and_stay, version_or_404
 from app.services.impact import KIND_LABELS, compare_page, impact_report
+from app.services.policy_preview import form_preview
 from app.services.ruleset_diff import diff_versions
 from app.services.ruleset_store import get_version, latest_published
 from app.services.ruleset_workspace import draft_ruleset
@@ -82,3 +84,22 @@ def diff():
     return render_template(
         "policy/diff.html", a=older, b=newer, changes=diff_versions(older, newer)
     )
+
+
+@bp.route("/versions/<int:version_id>/forms/<form_id>/preview.pdf")
+@allow("policy")
+@answered_by(flash_and_stay)
+def form_pdf(version_id: int, form_id: str):
+    shown = form_preview(
+        current_app,
+        version_or_404(version_id),
+        form_id,
+        case_number=request.args.get("case", ""),
+        actor=actor(),
+        now=clock.now(),
+        config=current_app.config,
+    )
+    response = Response(shown.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(shown.file_name)}"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -100,12 +100,18 @@ def _key_for(app: Flask, ruleset: RuleSet) -> str | None:
     version = _version_named(ruleset.version)
     if version is None:
         return None
+    key = _register(app, version)
+    with _lock:
+        _key_of_version[known] = key
+    return key
+
+
+def _register(app: Flask, version: RuleSetVersion) -> str:
+    """Return the templates hash of a version, writing its folder when it is not the app's."""
     templates = templates_of(files_of(version))
     key = templates_key(templates)
     if key != disk_key(app):
         write_templates(folder_for(app, key), templates)
-    with _lock:
-        _key_of_version[known] = key
     return key
 
 
@@ -121,7 +127,17 @@ def documents_for(ruleset: RuleSet) -> Documents:
     whose templates are the app's own both get the app's renderer.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    key = _key_for(app, ruleset)
+    return _renderer(app, _key_for(app, ruleset))
+
+
+def documents_for_version(version: RuleSetVersion) -> Documents:
+    """Return the renderer for a version's own templates (a draft's, to preview them)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return _renderer(app, _register(app, version))
+
+
+def _renderer(app: Flask, key: str | None) -> Documents:
+    """Return the renderer of a set of templates (the app's own for None or its hash)."""
     if key is None or key == disk_key(app):
         return documents()
     folder = folder_for(app, key)

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from app.documents import documents
 from app.extensions import db
-from app.models import Case
+from app.models import AuditEvent, Case
 from app.services import versions
 from app.services.case_documents import form_html, packet_pdf
 from app.services.interview import evaluate_stored
@@ -183,3 +183,67 @@ def test_a_template_that_does_not_render_is_a_problem_and_stops_the_version(
         (problem,) = check(version(draft_id), policy_app.config).problems
         assert (problem.file, problem.line) == (TEMPLATE, 4)
         assert problem.message == "テンプレートの書き方に誤りがあります"
+
+
+def _draft_with_mark(app: Flask) -> int:
+    with app.app_context():
+        base = latest_published()
+        assert base is not None
+        draft = create_draft(base, actor="alice", now=NOW)
+        item = file_of(draft, TEMPLATE)
+        text = item.content.decode("utf-8").replace(
+            '<p class="ksection">死亡した被保険者</p>',
+            f'<p class="ksection">{MARK}</p>\n<p class="ksection">死亡した被保険者</p>',
+            1,
+        )
+        save_file(
+            draft,
+            TEMPLATE,
+            text.encode("utf-8"),
+            expected_revision=item.revision,
+            actor="alice",
+            now=NOW,
+            limit=524288,
+        )
+        return draft.id
+
+
+def test_a_draft_s_form_is_previewed_as_pdf_with_its_own_template(
+    policy_app: Flask, client: FlaskClient
+) -> None:
+    number = _open_case(policy_app, "death.yaml", 1, date(2025, 5, 12))
+    draft_id = _draft_with_mark(policy_app)
+    _login(client, "alice")
+    editor = client.get(f"/policy/versions/{draft_id}/files/{TEMPLATE}").get_data(as_text=True)
+    assert 'id="template-preview"' in editor
+    url = f"/policy/versions/{draft_id}/forms/sosaihi_kokuho/preview.pdf"
+    sample = client.get(url)
+    assert sample.status_code == 200 and sample.mimetype == "application/pdf"
+    text = _pdf_text(sample.data)
+    assert MARK in text and "見本" in text
+    with policy_app.app_context():
+        assert not db.session.query(AuditEvent).filter_by(action="ruleset_case_compared").count()
+    of_case = client.get(url, query_string={"case": number})
+    assert of_case.status_code == 200
+    text = _pdf_text(of_case.data)
+    assert MARK in text and number in text
+    with policy_app.app_context():
+        read = db.session.query(AuditEvent).filter_by(action="ruleset_case_compared").one()
+        assert read.actor == "alice"
+    # The published version previews without the change.
+    with policy_app.app_context():
+        published = latest_published()
+        assert published is not None
+        published_id = published.id
+    plain = client.get(f"/policy/versions/{published_id}/forms/sosaihi_kokuho/preview.pdf")
+    assert MARK not in _pdf_text(plain.data)
+    missing = client.get(
+        f"/policy/versions/{draft_id}/forms/no_such_form/preview.pdf", follow_redirects=True
+    )
+    assert "帳票「no_such_form」のひな形はこの版にありません。" in missing.get_data(as_text=True)
+    other = client.get(
+        f"/policy/versions/{draft_id}/forms/kokuho_shutoku/preview.pdf",
+        query_string={"case": number},
+        follow_redirects=True,
+    )
+    assert f"案件 {number} には、この版で帳票" in other.get_data(as_text=True)
