@@ -19,11 +19,11 @@ from app.engine import Result, RuleSet
 from app.extensions import db
 from app.models import AuditEvent, Case, FormConfirmation, JoinLink, Kiosk, ResidentRequest
 from app.models.case import OPEN_FOR_RESIDENT
+from app.services import version_documents
 from app.services.case_documents import form_documents, procedure_entries, render_context
 from app.services.cases import CaseError, audit, case_changed, change_status, cipher
 from app.services.interview import evaluate_stored
 from app.services.live import Event, LiveBroker, make_broker
-from app.services.version_documents import documents_for
 
 BROKER = "live_broker"
 NOTE_MAX = 500
@@ -111,7 +111,7 @@ def shown_forms(ruleset: RuleSet, case: Case, result: Result) -> list[ShownForm]
     A confirmation holds for the content the resident saw (its document hash): once staff
     change a value of the form, it has to be confirmed again.
     """
-    docs = documents_for(ruleset)
+    docs = version_documents.documents_for(ruleset)
     ctx = render_context(ruleset, case, result)
     confirmed = confirmed_hashes(case.id)
     shown = []
@@ -309,7 +309,7 @@ def start_resident_review(ruleset: RuleSet, case: Case, *, actor: str, now: date
     try:
         result = evaluate_stored(ruleset, case)
         if result.forms:
-            documents_for(ruleset).prepare_packet(
+            version_documents.documents_for(ruleset).prepare_packet(
                 form_documents(result),
                 render_context(ruleset, case, result),
                 procedures=procedure_entries(result),
