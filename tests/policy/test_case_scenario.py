@@ -4,6 +4,7 @@ same outcome, audited, and the scenario passes in the draft's check."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import yaml
 from flask import Flask
@@ -99,7 +100,8 @@ def test_anonymising_keeps_the_outcome_of_every_shipped_scenario() -> None:
     from app.engine import evaluate, load
     from app.services.case_scenario import _outcome
 
-    rules = load(["procedure_rules", "form_definitions"])
+    root = Path(__file__).resolve().parents[2]
+    rules = load([root / "procedure_rules", root / "form_definitions"])
     for scenario in rules.scenarios:
         made_up = anonymise(rules, dict(scenario.facts))
         assert _outcome(rules, scenario.facts, scenario.as_of) == _outcome(
