@@ -95,7 +95,9 @@ def _key_for(app: Flask, ruleset: RuleSet) -> str | None:
     known = (app.instance_path, ruleset.version)
     with _lock:
         key = _key_of_version.get(known)
-    if key is not None:
+    # Known, and its folder still there (or the app's own): no query. A folder removed
+    # under the running app (instance cleaned) is written again below.
+    if key is not None and (key == disk_key(app) or folder_for(app, key).is_dir()):
         return key
     version = _version_named(ruleset.version)
     if version is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from datetime import date
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -247,3 +248,22 @@ def test_a_draft_s_form_is_previewed_as_pdf_with_its_own_template(
         follow_redirects=True,
     )
     assert f"案件 {number} には、この版で帳票" in other.get_data(as_text=True)
+
+
+def test_a_removed_templates_folder_is_written_again(policy_app: Flask) -> None:
+    """Cleaning the instance folder under a running app costs a re-write, not a failure."""
+    import shutil
+
+    number = _open_case(policy_app, "death.yaml", 1, FROM)
+    _publish_template_change(policy_app)
+    assert MARK in _documents_of(policy_app, number)[1]
+    from app.documents import catalog
+    from app.services import version_documents
+
+    folders = Path(policy_app.instance_path) / "version_templates"
+    shutil.rmtree(folders)
+    # As a process that has not rendered with these templates yet would start:
+    version_documents._renderers.clear()
+    for path in [p for p in catalog._CATALOGS if folders in p.parents]:
+        del catalog._CATALOGS[path]
+    assert MARK in _documents_of(policy_app, number)[1]
