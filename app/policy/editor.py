@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
 from app import clock
 from app.auth.access import allow
@@ -14,7 +14,8 @@ from app.policy.context import actor, flash_and_stay, version_or_404
 from app.services.ruleset_municipality import parse_profile, profile, save_profile
 from app.services.ruleset_params import parse_dated_values, save_parameter_values
 from app.services.ruleset_procedures import FIELDS, parse_words, save_procedure_words
-from app.services.ruleset_store import save_file
+from app.services.ruleset_store import file_of, files_of, save_file
+from app.services.ruleset_templates import preview_typed
 from app.services.ruleset_workspace import (
     file_page,
     municipality_page,
@@ -187,3 +188,20 @@ def save_municipality(version_id: int):
         "市の設定を保存しました（procedure_rules/municipality.yaml）。下に検査の結果を表示しています。"
     )
     return redirect(url_for("policy.municipality", version_id=version_id))
+
+
+@bp.route("/versions/<int:version_id>/files/<path:name>/preview", methods=["POST"])
+@allow("policy")
+@answered_by(flash_and_stay)
+def preview_typed_template(version_id: int, name: str):
+    """The form of a template file as a PDF with what is typed in the editor, not saved."""
+    version = version_or_404(version_id)
+    file_of(version, name)  # 404 in Japanese for a file the version does not have
+    text = request.form.get("text", "").replace("\r\n", "\n")
+    pdf, problem = preview_typed(files_of(version), name, text)
+    if pdf is not None:
+        response = Response(pdf, mimetype="application/pdf")
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    assert problem is not None
+    return render_template("policy/preview_problem.html", problem=problem), 422

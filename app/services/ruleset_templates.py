@@ -133,6 +133,8 @@ def template_problems(
             docs = Documents(root)
         except TemplateError as exc:
             return [_catalog_problem(exc, root)]
+        finally:
+            forget_catalog(root)
         for form_id, template in sorted(form_templates.items()):
             if template not in docs.catalog.forms:
                 problems.append(
@@ -152,3 +154,46 @@ def template_problems(
             except Exception as exc:  # noqa: BLE001 - the sandbox's refusals and template bugs alike
                 problems.append(_render_problem(exc, form_id, root))
     return problems
+
+
+def preview_typed(
+    files: Mapping[str, bytes], name: str, text: str
+) -> tuple[bytes | None, dict[str, Any] | None]:
+    """Render the form of a template file as a PDF with what was typed, before it is saved.
+
+    Returns the PDF, or the problem (as the check reports it) when the typed text does not
+    load or render. Nothing is stored: the version's templates and the typed file are
+    written to a temporary folder for this one render.
+    """
+    parts = name.split("/")
+    if len(parts) < 3 or parts[0] != "pdf_templates" or parts[1].startswith("_"):
+        return None, _problem(name, 1, "帳票のフォルダの中のファイルではないので、見本を作れません")
+    form_id = parts[1]
+    typed = {**files, name: text.encode("utf-8")}
+    templates = {n[len(ROOT) :]: d for n, d in typed.items() if n.startswith(ROOT)}
+    with tempfile.TemporaryDirectory(prefix="kakanai-preview-") as tmp:
+        root = Path(tmp)
+        for file, data in templates.items():
+            path = root / file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        try:
+            docs = Documents(root)
+        except TemplateError as exc:
+            return None, _catalog_problem(exc, root)
+        finally:
+            forget_catalog(root)
+        found = docs.catalog.forms.get(form_id)
+        if found is None:
+            return None, _problem(name, 1, f"帳票 '{form_id}' のひな形がありません")
+        try:
+            return docs.render_form_pdf(form_id, found.sample, SAMPLE_CONTEXT), None
+        except Exception as exc:  # noqa: BLE001 - any failure of the typed template is shown
+            return None, _render_problem(exc, form_id, root)
+
+
+def forget_catalog(root: Path) -> None:
+    """Drop a temporary folder's catalogue from the per-process cache (it is gone after)."""
+    from app.documents import catalog
+
+    catalog._CATALOGS.pop(root.resolve(), None)

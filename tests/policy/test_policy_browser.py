@@ -243,3 +243,30 @@ def test_change_a_procedure_s_words_in_the_plain_form(
     assert alice.locator("#municipality-problems").count() == 0
     assert alice.get_by_label("10行目の課の名前").input_value() == "福祉課"
     _shot(alice, "policy-municipality.png")
+
+    # A template: what is typed shows in the preview below the editor before it is saved.
+    draft_url = alice.url.rsplit("/municipality", 1)[0]
+    alice.goto(draft_url + "/files/pdf_templates/sosaihi_kokuho/template.html")
+    alice.locator(".cm-editor").wait_for()
+    alice.evaluate(
+        """() => {
+            const view = window.policyEditor;
+            const at = view.state.doc.toString().indexOf("{% block body %}") + 16;
+            view.dispatch({changes: {from: at, insert: "\\n<p>令和9年4月改正様式</p>"}});
+        }"""
+    )
+    with alice.expect_response("**/preview") as answer:
+        alice.get_by_role("button", name="保存する前の内容で見本を表示する").click()
+    assert answer.value.status == 200
+    assert answer.value.headers["content-type"] == "application/pdf"
+    alice.evaluate(
+        """() => {
+            const view = window.policyEditor;
+            const at = view.state.doc.toString().indexOf("{% block body %}") + 16;
+            view.dispatch({changes: {from: at, insert: "{% if %}"}});
+        }"""
+    )
+    alice.get_by_role("button", name="保存する前の内容で見本を表示する").click()
+    problem = alice.frame_locator("#template-live").locator("#preview-problem")
+    assert "テンプレートの書き方に誤りがあります" in problem.inner_text()
+    _shot(alice, "policy-template-preview.png")

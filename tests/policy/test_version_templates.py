@@ -267,3 +267,35 @@ def test_a_removed_templates_folder_is_written_again(policy_app: Flask) -> None:
     for path in [p for p in catalog._CATALOGS if folders in p.parents]:
         del catalog._CATALOGS[path]
     assert MARK in _documents_of(policy_app, number)[1]
+
+
+def test_what_is_typed_in_a_template_is_previewed_before_it_is_saved(
+    policy_app: Flask, client: FlaskClient
+) -> None:
+    with policy_app.app_context():
+        base = latest_published()
+        assert base is not None
+        draft_id = create_draft(base, actor="alice", now=NOW).id
+        saved = file_of(version(draft_id), TEMPLATE).content.decode("utf-8")
+    _login(client, "alice")
+    page = client.get(f"/policy/versions/{draft_id}/files/{TEMPLATE}").get_data(as_text=True)
+    assert 'id="live-preview-form"' in page and 'name="template-live"' in page
+    url = f"/policy/versions/{draft_id}/files/{TEMPLATE}/preview"
+    typed = saved.replace('<p class="ksection">死亡した被保険者</p>', f"<p>{MARK}</p>", 1)
+    shown = client.post(url, data={"text": typed})
+    assert shown.status_code == 200 and shown.mimetype == "application/pdf"
+    assert MARK in _pdf_text(shown.data)
+    with policy_app.app_context():  # nothing was saved
+        assert file_of(version(draft_id), TEMPLATE).content.decode("utf-8") == saved
+    broken = client.post(
+        url, data={"text": saved.replace("{% block body %}", "{% block body %}{% if %}")}
+    )
+    assert broken.status_code == 422
+    body = broken.get_data(as_text=True)
+    assert "見本を作れません" in body and "テンプレートの書き方に誤りがあります" in body
+    assert f"{TEMPLATE}:3" in body and "/tmp" not in body and "Traceback" not in body
+    style = client.post(
+        f"/policy/versions/{draft_id}/files/pdf_templates/sosaihi_kokuho/style.css/preview",
+        data={"text": "p { color: red }"},
+    )
+    assert style.status_code == 200 and style.mimetype == "application/pdf"
