@@ -141,11 +141,15 @@ def form_title(key: str) -> str:
 
 
 def stylesheets(result: Result) -> list[str]:
-    """Return the template stylesheets (under pdf_templates/) the case's forms need."""
-    docs = documents()
+    """Return the template stylesheets (under pdf_templates/) the case's forms need.
+
+    Named by the form's folder, as every template folder has its style.css: a form that only
+    a published version has (not the app's own templates) costs an unstyled preview, never
+    a failed page.
+    """
     names: list[str] = ["_shared/base.css"]
     for doc in form_documents(result):
-        names.extend(docs.catalog.form(doc.form_id).stylesheets)
+        names.append(f"{doc.form_id}/style.css")
     return list(dict.fromkeys(names))
 
 
