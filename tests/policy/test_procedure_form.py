@@ -159,3 +159,22 @@ def test_a_published_version_cannot_be_changed_through_the_form(
         f"/policy/versions/{published_id}/procedures/no_such", follow_redirects=True
     )
     assert "手続「no_such」はこの版にありません" in unknown.get_data(as_text=True)
+
+
+def test_two_people_saving_the_same_procedure_get_a_conflict_not_an_overwrite(
+    policy_app: Flask, client: FlaskClient
+) -> None:
+    draft_id = _draft(policy_app)
+    _login(client, "alice")
+    url = f"/policy/versions/{draft_id}/procedures/kokuho_sosaihi"
+    revision = re.search(r'name="revision" value="(\d+)"', client.get(url).get_data(as_text=True))[
+        1
+    ]
+    words = {"revision": revision, "title": "葬祭費", "reason": "理由です", "plain": "せつめい"}
+    assert client.post(url, data=words).status_code == 302
+    late = client.post(url, data={**words, "plain": "あとから かいた せつめい"})
+    assert late.status_code == 409
+    body = late.get_data(as_text=True)
+    assert "上書きはしませんでした" in body and "あとから かいた せつめい" in body
+    with policy_app.app_context():
+        assert procedure(version(draft_id), "kokuho_sosaihi").plain == "せつめい"
