@@ -299,3 +299,32 @@ def test_what_is_typed_in_a_template_is_previewed_before_it_is_saved(
         data={"text": "p { color: red }"},
     )
     assert style.status_code == 200 and style.mimetype == "application/pdf"
+
+
+def test_the_resident_confirms_and_signs_the_documents_of_the_case_s_version(
+    policy_app: Flask,
+) -> None:
+    """Review and signing print with the version's templates too: what is confirmed is what
+    is sealed."""
+    from datetime import datetime
+
+    from app.services.cases import change_status
+    from app.services.review import confirm_form, shown_forms
+    from app.services.signing import sign_case, signed_packet_pdf
+    from tests.resident.conftest import signature_png
+
+    number = _open_case(policy_app, "death.yaml", 1, FROM)
+    _publish_template_change(policy_app)
+    with policy_app.app_context():
+        case = db.session.query(Case).filter_by(number=number).one()
+        now = datetime(2027, 4, 1, 10, 0)
+        change_status(case, "review", actor="clerk", now=now)
+        ruleset = ruleset_for(policy_app, FROM)
+        result = evaluate_stored(ruleset, case)
+        forms = shown_forms(ruleset, case, result)
+        assert MARK in next(str(f.html) for f in forms if f.key == "sosaihi_kokuho")
+        for form in forms:
+            confirm_form(ruleset, case, result, form.key, form.document_hash, now=now)
+        sign_case(ruleset, case, result, signature_png(), now=now)
+        sealed = signed_packet_pdf(case.id)
+    assert sealed is not None and MARK in _pdf_text(sealed)
