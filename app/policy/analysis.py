@@ -39,6 +39,31 @@ def impact(version_id: int):
     )
 
 
+@bp.route("/versions/<int:version_id>/publish")
+@allow("policy")
+@answered_by(flash_and_stay)
+def publish_confirm(version_id: int):
+    """Before publishing: the impact report once more, then the publish button."""
+    version = version_or_404(version_id)
+    if version.status != "approved":
+        raise DomainError(
+            f"版 #{version_id} は{version.status_label}なので、公開できません。",
+            hint="承認済みの版だけを公開できます。",
+            code="not_approved",
+        )
+    report = impact_report(
+        current_app,
+        draft_ruleset(version, current_app.config),
+        cases=int(current_app.config["POLICY_IMPACT_CASES"]),
+        actor=actor(),
+        now=clock.now(),
+        version_name=version.name,
+    )
+    return render_template(
+        "policy/publish.html", version=version, report=report, kind_labels=KIND_LABELS
+    )
+
+
 @bp.route("/versions/<int:version_id>/compare")
 @allow("policy")
 @answered_by(flash_and_stay)

@@ -67,6 +67,7 @@ EXPECTED: dict[str, set[str]] = {
     "policy.form_pdf": {"policy"},
     "policy.preview_typed_template": {"policy"},
     "policy.scenario_from_case": {"policy"},
+    "policy.publish_confirm": {"policy"},
     "policy.impact": {"policy"},
     "policy.compare": {"policy"},
     "policy.diff": {"policy"},

@@ -276,3 +276,31 @@ def test_a_real_case_chosen_by_number_is_compared_audited_and_shows_no_personal_
         follow_redirects=True,
     )
     assert "受付番号「2099-999999」の案件はありません。" in missing.get_data(as_text=True)
+
+
+def test_publishing_shows_the_impact_once_more(
+    policy_app: Flask, client: FlaskClient, amount_draft: Callable[..., int]
+) -> None:
+    draft_id = amount_draft(70000, date(2027, 4, 1))
+    _login(client, "alice")
+    early = client.get(f"/policy/versions/{draft_id}/publish", follow_redirects=True)
+    assert "公開できません" in early.get_data(as_text=True)
+    with policy_app.app_context():
+        versions.submit(
+            version(draft_id),
+            note="葬祭費の改定",
+            effective_from=date(2027, 4, 1),
+            actor="alice",
+            now=NOW,
+            config=policy_app.config,
+        )
+        versions.approve(version(draft_id), actor="bob", now=NOW, config=policy_app.config)
+    _login(client, "bob")
+    assert 'id="publish-link"' in client.get(f"/policy/versions/{draft_id}").get_data(as_text=True)
+    page = client.get(f"/policy/versions/{draft_id}/publish").get_data(as_text=True)
+    assert "2027-04-01 以後" in page and 'id="impact-summary"' in page
+    assert 'id="publish-form"' in page
+    with policy_app.app_context():
+        assert version(draft_id).status == "approved"  # looking publishes nothing
+    done = client.post(f"/policy/versions/{draft_id}/publish", follow_redirects=True)
+    assert "公開しました" in done.get_data(as_text=True)

@@ -167,7 +167,12 @@ def test_change_the_amount_from_a_date_approve_publish_and_see_it_on_the_counter
     _shot(bob, "policy-approve.png")
     bob.get_by_role("button", name="承認する").click()
     assert "承認しました" in bob.content()
-    bob.get_by_role("button", name="公開する").click()
+    # Publishing shows the impact report once more, then publishes.
+    bob.get_by_role("link", name="影響を確かめて公開する").click()
+    assert "2026-12-31 以後" in bob.locator("#publish-what").inner_text()
+    assert "案件 1 件" in bob.locator("#impact-summary").inner_text()
+    _shot(bob, "policy-publish.png")
+    bob.get_by_role("button", name="この影響を確かめたうえで公開する").click()
     assert "公開しました" in bob.content()
     assert "公開済み" in bob.locator("#version-status").inner_text()
     bob.goto(server.url + "/policy/")
