@@ -73,6 +73,50 @@ def _catalog_problem(exc: TemplateError, root: Path) -> dict[str, Any]:
     return _problem(file, line, "ひな形を読み込めません", text)
 
 
+# Jinja's syntax messages, said in Japanese (the rest keep Jinja's words after the Japanese).
+_SYNTAX = (
+    (
+        re.compile(r"Expected an expression, got"),
+        "{% %} の中に式がありません（例: {% if fields.x %}）",
+    ),
+    (
+        re.compile(
+            r"Unexpected end of template.*innermost block that needs to be closed is '(\w+)'"
+        ),
+        "{{% {0} %}} を閉じる {{% end{0} %}} がありません",
+    ),
+    (
+        re.compile(r"unexpected end of template"),
+        "{{ または {% が閉じていません（}} または %} を書きます）",
+    ),
+    (
+        re.compile(r"Encountered unknown tag '(\w+)'"),
+        "使えないタグ {{% {0} %}} です（つづりか、対応する開始タグを確かめます）",
+    ),
+    (
+        re.compile(r"expected token .*, got '([^']+)'"),
+        "「{0}」のところが読めません（演算子・| ・引用符・閉じかっこを確かめます）",
+    ),
+)
+
+
+_TOKENS = {
+    "end of print statement": "}}",
+    "end of statement block": "%}",
+    "end of template": "ファイルの終わり",
+}
+
+
+def _syntax_hint(message: str) -> str:
+    """Return a Jinja syntax message as a Japanese hint (Jinja's own words when unknown)."""
+    for pattern, text in _SYNTAX:
+        found = pattern.search(message)
+        if found:
+            groups = [_TOKENS.get(g, g) for g in found.groups()]
+            return text.format(*groups) if groups else text
+    return f"{{{{ }}}} と {{% %}} の対応・つづりを確かめます（Jinja の説明: {message}）"
+
+
 def _render_problem(exc: Exception, form_id: str, root: Path) -> dict[str, Any]:
     """Say in Japanese why a form's template did not render with its sample values."""
     default = f"{ROOT}{form_id}/template.html"
@@ -85,7 +129,7 @@ def _render_problem(exc: Exception, form_id: str, root: Path) -> dict[str, Any]:
             file,
             exc.lineno,
             "テンプレートの書き方に誤りがあります",
-            f"{{{{ }}}} と {{% %}} の対応・つづりを確かめます（Jinja の説明: {exc.message}）",
+            _syntax_hint(exc.message or ""),
             ident=f"帳票 '{form_id}'",
         )
     text = _relative(str(exc), root)

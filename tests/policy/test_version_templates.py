@@ -184,6 +184,7 @@ def test_a_template_that_does_not_render_is_a_problem_and_stops_the_version(
         (problem,) = check(version(draft_id), policy_app.config).problems
         assert (problem.file, problem.line) == (TEMPLATE, 4)
         assert problem.message == "テンプレートの書き方に誤りがあります"
+        assert problem.hint == "{% %} の中に式がありません（例: {% if fields.x %}）"
 
 
 def _draft_with_mark(app: Flask) -> int:
