@@ -18,6 +18,7 @@ from typing import Any
 
 from jinja2 import TemplateError as JinjaError
 from jinja2 import TemplateSyntaxError
+from jinja2.exceptions import SecurityError
 
 from app.documents import Documents, RenderContext, TemplateError
 
@@ -143,6 +144,14 @@ def _render_problem(exc: Exception, form_id: str, root: Path) -> dict[str, Any]:
             1,
             f"見本の値（sample.yaml）にない項目 {what} を印字しています",
             "form_definitions の項目と sample.yaml に同じ名前を足すか、テンプレートの名前を直します",
+            ident=f"帳票 '{form_id}'",
+        )
+    if isinstance(exc, SecurityError):
+        return _problem(
+            default,
+            1,
+            "安全のため、ひな形では使えない書き方です",
+            "ファイルや内部の属性（__ で始まる名前など）には触れられません。fields.… と rows.… だけを使います",
             ident=f"帳票 '{form_id}'",
         )
     return _problem(

@@ -295,6 +295,14 @@ def test_what_is_typed_in_a_template_is_previewed_before_it_is_saved(
     body = broken.get_data(as_text=True)
     assert "見本を作れません" in body and "テンプレートの書き方に誤りがあります" in body
     assert f"{TEMPLATE}:3" in body and "/tmp" not in body and "Traceback" not in body
+    escape = client.post(  # the sandbox: no way out to Python's internals, files or network
+        url,
+        data={
+            "text": saved.replace("{% block body %}", "{% block body %}{{ ''.__class__.__mro__ }}")
+        },
+    )
+    assert escape.status_code == 422
+    assert "安全のため、ひな形では使えない書き方です" in escape.get_data(as_text=True)
     style = client.post(
         f"/policy/versions/{draft_id}/files/pdf_templates/sosaihi_kokuho/style.css/preview",
         data={"text": "p { color: red }"},
