@@ -8,9 +8,9 @@ from typing import Any
 
 from app.engine.compiler import Compiled, CompileError, Compiler
 from app.engine.errors import Problem, did_you_mean
+from app.engine.factids import ID as _ID
 from app.engine.legal_calendar import YEAR_END_DAYS, LegalCalendar
 from app.engine.loader_base import (
-    _ID,
     _PARAM_TYPES,
     LoaderBase,
     _param_value_ok,

@@ -6,8 +6,10 @@ import re
 from typing import Any
 
 from app.engine.errors import did_you_mean
+from app.engine.factids import CASE_FACT_ID as _CASE_FACT_ID
+from app.engine.factids import ID as _ID
 from app.engine.facts import FACT_TYPE_NAMES, SENSITIVITIES, FactDef
-from app.engine.loader_base import _CASE_FACT_ID, _ID, LoaderBase
+from app.engine.loader_base import LoaderBase
 from app.engine.model import (
     Role,
 )

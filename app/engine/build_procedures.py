@@ -5,7 +5,8 @@ from __future__ import annotations
 from app.engine.compiler import Compiled, CompileError, Compiler, FactInfo, Scope
 from app.engine.errors import did_you_mean
 from app.engine.expr import Binary, Call, ExprSyntaxError, Literal, Node, parse, parse_binder
-from app.engine.loader_base import _ID, LoaderBase
+from app.engine.factids import ID as _ID
+from app.engine.loader_base import LoaderBase
 from app.engine.model import (
     Binding,
     Deadline,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from app.engine.errors import FactValueError, did_you_mean
+from app.engine.factids import PERSON_PREFIX as _PERSON_KEY
 from app.engine.facts import FactDef, parse_fact_value
-from app.engine.loader_base import _PERSON_KEY, LoaderBase, _plain
+from app.engine.loader_base import LoaderBase, _plain
 from app.engine.model import (
     Form,
     Procedure,

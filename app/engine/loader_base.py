@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -49,8 +48,6 @@ FORMATS = {
     "choice_label": "choice",
     "masked": "text",
 }
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_CASE_FACT_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _PARAM_TYPES = {
     "money": NUM,
     "integer": NUM,
@@ -337,9 +334,6 @@ class LoaderBase:
         return LegalBasis(
             law.name, self.text(mapped, "article", ident), law.url, law.id, law.number
         )
-
-
-_PERSON_KEY = re.compile(r"^household\[\d+\]\.")
 
 
 def _plain(value: Any) -> Any:

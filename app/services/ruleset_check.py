@@ -20,27 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.engine.errors import Problem
+
 # Memory one check may use (address space); the shipped rule set compiles in about 200 MB.
 MEMORY_LIMIT = 1536 * 1024 * 1024
 _ROOT = Path(__file__).resolve().parents[2]  # where ``-m app.…`` is found
 _results: OrderedDict[str, VersionCheck] = OrderedDict()
 _lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class FileProblem:
-    """One problem of a version at its file, line and column, in Japanese where it can be."""
-
-    file: str
-    line: int
-    column: int
-    ident: str
-    message: str
-    hint: str = ""
-
-    def __str__(self) -> str:
-        hint = f"（{self.hint}）" if self.hint else ""
-        return f"{self.file}:{self.line}:{self.column}: {self.ident}: {self.message}{hint}"
 
 
 @dataclass(frozen=True)
@@ -62,7 +48,7 @@ class ScenarioResult:
 class VersionCheck:
     """What a check found: load problems, scenario results, or why it could not finish."""
 
-    problems: tuple[FileProblem, ...] = ()
+    problems: tuple[Problem, ...] = ()
     scenarios: tuple[ScenarioResult, ...] = ()
     refused: str = ""  # the budget ran out: the check itself did not finish
     counts: dict[str, int] = field(default_factory=dict)
@@ -77,7 +63,7 @@ class VersionCheck:
         """Return the scenarios that did not pass."""
         return [s for s in self.scenarios if not s.passed]
 
-    def problems_in(self, name: str) -> list[FileProblem]:
+    def problems_in(self, name: str) -> list[Problem]:
         """Return the problems found in one file."""
         return [p for p in self.problems if p.file == name]
 
@@ -145,7 +131,7 @@ def check_version(files: Mapping[str, bytes], content_hash: str, *, seconds: int
         )
     data = json.loads(done.stdout)
     result = VersionCheck(
-        problems=tuple(FileProblem(**p) for p in data["problems"]),
+        problems=tuple(Problem(**p) for p in data["problems"]),
         scenarios=tuple(
             ScenarioResult(s["name"], s["file"], s["line"], tuple(s["differences"]))
             for s in data["scenarios"]

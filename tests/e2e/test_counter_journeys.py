@@ -38,6 +38,8 @@ DEATH_ANSWERS = {
     "household[1].account_type": "futsu",
     "household[1].account_number": "1234567",
     "household[1].account_holder": "ヤマダ ハナコ",
+    # the spouse, as 相続人代表者, states her share (地方税法第9条第2項)
+    "household[1].sozokubun": "2分の1",
 }
 ROLE_HOLDERS = {"deceased": "0"}  # everyone else's role goes to the spouse (member 1)
 
