@@ -173,3 +173,22 @@ def test_removing_a_department_in_use_shows_the_procedures_that_name_it(
     assert "不明な課 &#39;kankyo&#39;" in shown or "不明な課 'kankyo'" in shown
     refused = client.post(url, data=_form(revision=revision, year_end_to="1/3"))
     assert refused.status_code in (400, 409)
+
+
+def test_two_people_saving_the_profile_get_a_conflict_and_keep_what_they_typed(
+    policy_app: Flask, client: FlaskClient
+) -> None:
+    draft_id = _draft(policy_app)
+    _login(client, "alice")
+    url = f"/policy/versions/{draft_id}/municipality"
+    revision = re.search(r'name="revision" value="(\d+)"', client.get(url).get_data(as_text=True))[
+        1
+    ]
+    assert client.post(url, data=_form(revision=revision, extra="2027-06-01")).status_code == 302
+    late = client.post(url, data=_form(revision=revision, basis="あとから書いた根拠"))
+    assert late.status_code == 409
+    body = late.get_data(as_text=True)
+    assert "上書きはしませんでした" in body and 'value="あとから書いた根拠"' in body
+    with policy_app.app_context():
+        text = file_of(version(draft_id), "procedure_rules/municipality.yaml").content.decode()
+        assert "extra: [2027-06-01]" in text and "あとから書いた根拠" not in text
