@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from app.engine import RuleSet
+from app.engine import RuleSet, evaluate
 from app.models.ruleset import CONTENT_ROOTS, RuleSetVersion
 from app.services.rules import InForce, cached_ruleset, timeline
 from app.services.ruleset_check import VersionCheck
@@ -181,7 +181,29 @@ def procedure_page(
         },
         "problems": [p for p in result.problems_in(found.file) if p.ident == ident],
         "refused": result.refused,
+        "examples": (
+            reason_examples(version, procedure_id, config)
+            if not result.problems and not result.refused
+            else []
+        ),
     }
+
+
+def reason_examples(
+    version: RuleSetVersion, procedure_id: str, config: Mapping[str, Any], limit: int = 5
+) -> list[tuple[str, str, str]]:
+    """Return how the procedure's reason reads in the scenarios it applies to (synthetic data):
+    (scenario, the member it is for or "", the filled reason), a few."""
+    rules = draft_ruleset(version, config)
+    found: list[tuple[str, str, str]] = []
+    for scenario in rules.scenarios:
+        result = evaluate(rules, scenario.facts, scenario.as_of)
+        for applied in result.procedures:
+            if applied.id == procedure_id:
+                found.append((scenario.name, applied.person_name or "", applied.reason or ""))
+                if len(found) >= limit:
+                    return found
+    return found
 
 
 def municipality_page(version: RuleSetVersion, config: Mapping[str, Any]) -> dict[str, Any]:

@@ -96,6 +96,10 @@ def test_the_form_saves_the_words_and_the_case_reads_them(
     form = client.get(url).get_data(as_text=True)
     revision = re.search(r'name="revision" value="(\d+)"', form)[1]
     reason = html.unescape(re.search(r'<textarea id="reason"[^>]*>(.*?)</textarea>', form, re.S)[1])
+    # how a clerk will read it out, in the scenarios it applies to (synthetic names)
+    examples = html.unescape(re.search(r'<ul id="reason-examples">(.*?)</ul>', form, re.S)[1])
+    assert "さんは国民健康保険の被保険者として亡くなったため" in examples
+    assert "{deceased.name}" not in examples
     assert reason.startswith("{deceased.name}さんは国民健康保険の被保険者")
     saved = client.post(
         url,
