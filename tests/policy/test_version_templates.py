@@ -337,3 +337,17 @@ def test_the_resident_confirms_and_signs_the_documents_of_the_case_s_version(
         sign_case(ruleset, case, result, signature_png(), now=now)
         sealed = signed_packet_pdf(case.id)
     assert sealed is not None and MARK in _pdf_text(sealed)
+
+
+def test_the_diff_names_the_form_whose_template_changed(policy_app: Flask) -> None:
+    from app.services.ruleset_diff import diff_versions
+
+    with policy_app.app_context():
+        base = latest_published()
+        assert base is not None
+        base_id = base.id
+    changed = _publish_template_change(policy_app)
+    with policy_app.app_context():
+        (change,) = diff_versions(version(base_id), version(changed))
+        assert (change.name, change.changed_ids) == (TEMPLATE, ("template:sosaihi_kokuho",))
+        assert any(MARK in line and line.startswith("+") for line in change.lines)
