@@ -61,6 +61,7 @@ def _digits_like(rng: random.Random, value: str) -> str:
 
 
 def _person_name(index: int, kana: bool, family: int = 0) -> str:
+    """Return the made-up name (or its kana) of the N-th member."""
     sei = FAMILY[family % len(FAMILY)]
     mei = GIVEN[index % len(GIVEN)]
     return f"{sei[1]} {mei[1]}" if kana else f"{sei[0]} {mei[0]}"
@@ -118,6 +119,7 @@ def anonymise(ruleset: RuleSet, facts: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _outcome(ruleset: RuleSet, facts: Mapping[str, Any], as_of: date) -> list[tuple[str, Any]]:
+    """Return the procedures and their deadlines the facts give on a date."""
     result = evaluate(ruleset, facts, as_of)
     return sorted((p.key, p.deadline) for p in result.procedures)
 

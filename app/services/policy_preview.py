@@ -30,6 +30,7 @@ class PreviewPdf:
 
 
 def _template_refused(version: RuleSetVersion) -> DomainError:
+    """Return the refusal for a version whose templates do not load."""
     return DomainError(
         f"版 {version.name} の帳票のひな形を読み込めないので、見本を作れません。",
         hint="版のページの検査結果で pdf_templates/ の問題を直してください。",

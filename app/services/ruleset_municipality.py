@@ -67,6 +67,7 @@ class ProfileView:
 
 
 def _pairs(node: yaml.Node | None) -> dict[str, tuple[yaml.ScalarNode, yaml.Node]]:
+    """Return a mapping node's keys with their key and value nodes."""
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {k.value: (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
@@ -89,10 +90,12 @@ def _root(text: str) -> dict[str, tuple[yaml.ScalarNode, yaml.Node]]:
 
 
 def _text(node: yaml.Node | None) -> str:
+    """Return a scalar node's text ('' for anything else)."""
     return node.value if isinstance(node, yaml.ScalarNode) else ""
 
 
 def _value(node: yaml.Node) -> Any:
+    """Return a node's value as YAML reads it."""
     return yaml.safe_load(yaml.serialize(node))
 
 
@@ -172,6 +175,7 @@ class _Edits:
     """Line edits to one text, applied from the bottom up so line numbers hold."""
 
     def __init__(self, text: str) -> None:
+        """Hold the file's lines and no edit yet."""
         self.lines = text.splitlines(keepends=True)
         self.edits: list[tuple[int, int, list[str]]] = []
 
@@ -204,6 +208,7 @@ class _Edits:
 
 
 def _check_rows(rows: list[DepartmentRow]) -> None:
+    """Refuse department rows with a bad or repeated id, no name or a floor that is not a number."""
     seen: set[str] = set()
     for number, row in enumerate(rows, start=1):
         if not _DEPARTMENT_ID.fullmatch(row.id):

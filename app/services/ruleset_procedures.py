@@ -52,6 +52,7 @@ class ProcedureView:
 
 
 def _compose(name: str, text: str) -> yaml.Node | None:
+    """Return a file's YAML node tree, or refuse a file that is not YAML."""
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
@@ -79,19 +80,23 @@ def _procedure_nodes(text: str, name: str) -> list[yaml.MappingNode]:
 
 
 def _text(node: yaml.Node | None) -> str:
+    """Return a scalar node's text ('' for anything else)."""
     return node.value if isinstance(node, yaml.ScalarNode) else ""
 
 
 def _list(node: yaml.Node | None) -> tuple[str, ...]:
+    """Return a sequence node's texts (() for anything else)."""
     if isinstance(node, yaml.SequenceNode):
         return tuple(_text(n) for n in node.value)
     return ()
 
 
 def _view(item: Any, node: yaml.MappingNode) -> ProcedureView:
+    """Return a procedure node's editable words."""
     pairs = _pairs(node)
 
     def value(key: str) -> yaml.Node | None:
+        """Return the value node of a key, if any."""
         return pairs[key][1] if key in pairs else None
 
     return ProcedureView(
@@ -132,6 +137,7 @@ def procedures(version: RuleSetVersion) -> list[ProcedureView]:
 
 
 def _find(version: RuleSetVersion, procedure_id: str) -> tuple[Any, yaml.MappingNode]:
+    """Return the file and node of a procedure, or refuse an unknown id (404)."""
     for item in procedure_files(version):
         text = item.content.decode("utf-8", errors="replace")
         if procedure_id not in text:

@@ -32,6 +32,7 @@ _IDENT = "帳票のひな形"
 def _problem(
     file: str, line: int, message: str, hint: str = "", ident: str = _IDENT
 ) -> dict[str, Any]:
+    """Return one problem as the check reports it (FileProblem's fields)."""
     return {
         "file": file,
         "line": max(line, 1),
