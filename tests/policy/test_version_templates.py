@@ -351,3 +351,18 @@ def test_the_diff_names_the_form_whose_template_changed(policy_app: Flask) -> No
         (change,) = diff_versions(version(base_id), version(changed))
         assert (change.name, change.changed_ids) == (TEMPLATE, ("template:sosaihi_kokuho",))
         assert any(MARK in line and line.startswith("+") for line in change.lines)
+
+
+def test_the_cli_previews_a_form_with_a_version_s_templates(
+    policy_app: Flask, tmp_path: Path
+) -> None:
+    published = _publish_template_change(policy_app)
+    runner = policy_app.test_cli_runner()
+    out = tmp_path / "preview.pdf"
+    done = runner.invoke(
+        args=["documents", "preview", "sosaihi_kokuho", "--version", str(published), "-o", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    assert MARK in _pdf_text(out.read_bytes())
+    missing = runner.invoke(args=["documents", "preview", "sosaihi_kokuho", "--version", "999"])
+    assert missing.exit_code == 1 and "版「999」は見つかりません。" in missing.output
