@@ -118,10 +118,15 @@ def sealed_packet(
     context: RenderContext | Mapping[str, Any],
     *,
     procedures: Sequence[Mapping[str, Any]] | None = None,
+    docs: Documents | None = None,
 ) -> bytes:
-    """Render the signed packet (signature in ``context``) and seal it with the city's seal."""
+    """Render the signed packet (signature in ``context``) and seal it with the city's seal.
+
+    ``docs``: the renderer of the templates to print with (the case's version's); default the
+    app's.
+    """
     ctx = RenderContext.of(context)
     if not ctx.signature_png:
         raise ValueError("a packet is sealed once the resident has signed it")
-    pdf = documents().render_packet_pdf(forms, ctx, procedures=procedures)
+    pdf = (docs or documents()).render_packet_pdf(forms, ctx, procedures=procedures)
     return seal_pdf(pdf, current_app.instance_path, municipality=ctx.municipality or "デモ市")

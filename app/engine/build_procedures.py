@@ -316,6 +316,15 @@ class ProceduresBuilder(LoaderBase):
                 continue
             choices = tuple(zip(compiled.ty.choices or (), compiled.ty.labels or (), strict=False))
             slots.append((path, compiled, choices))
+        if for_each is not None and not any(
+            f"{for_each.var}." in path for path, _ in placeholders(text)
+        ):
+            self.warn(
+                item.where("reason"),
+                ident,
+                "1人ずつの手続の理由が、どの人のことかを言っていません",
+                f"{{{for_each.var}.name}}さんが… のように、その人の事実を差し込みます",
+            )
         return ReasonText(text, tuple(slots))
 
     def reason_refs(

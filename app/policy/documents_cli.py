@@ -10,8 +10,11 @@ from flask.cli import AppGroup
 
 from app.documents import RenderContext, documents, verify_pdf
 from app.documents.catalog import TemplateError
+from app.errors import DomainError
 from app.policy.cli import parse_as_of, read_facts
 from app.services.rules import current_ruleset, evaluate_case
+from app.services.ruleset_store import get_version
+from app.services.version_documents import documents_for_version
 
 
 @click.group("documents", cls=AppGroup)
@@ -25,15 +28,26 @@ def documents_cli() -> None:
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="PDF file to write."
 )
 @click.option("--tagged", is_flag=True, help="Write the tagged PDF/UA variant (screen readers).")
-def preview(form_id: str, output: Path | None, tagged: bool) -> None:
+@click.option(
+    "--version",
+    "version_ref",
+    default="",
+    help="Print with the templates of this rule-set version (id or name); default the app's.",
+)
+def preview(form_id: str, output: Path | None, tagged: bool, version_ref: str) -> None:
     """Render FORM_ID with its sample.yaml data to a PDF file."""
-    docs = documents()
+    try:
+        docs = documents_for_version(get_version(version_ref)) if version_ref else documents()
+    except (DomainError, TemplateError) as exc:
+        raise click.ClickException(str(getattr(exc, "message", exc))) from None
     try:
         template = docs.catalog.form(form_id)
     except TemplateError as exc:
         known = ", ".join(sorted(docs.catalog.forms)) or "none"
         raise click.ClickException(f"{exc}\nknown forms: {known}") from None
-    context = RenderContext(case_number="見本", ruleset_version="sample", municipality="見本市", prefecture="見本県")
+    context = RenderContext(
+        case_number="見本", ruleset_version="sample", municipality="見本市", prefecture="見本県"
+    )
     pdf = docs.render_form_pdf(form_id, template.sample, context, tagged=tagged)
     target = output or Path(template.file_name)
     target.write_bytes(pdf)

@@ -1,4 +1,5 @@
-"""A case's documents: the render inputs from its evaluation, and its packet and cover sheet."""
+"""A case's documents: the render inputs from its evaluation, and its packet and cover sheet,
+printed with the templates of the rule-set version the case was evaluated with."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from typing import Any
 
 from markupsafe import Markup
 
-from app.documents import FormDocument, RenderContext, documents
+from app.documents import FormDocument, RenderContext
 from app.engine import Result, RuleSet
 from app.models import Case
+from app.services.version_documents import documents_for
 
 
 def render_context(
@@ -40,14 +42,14 @@ def form_html(ruleset: RuleSet, case: Case, result: Result, key: str) -> Markup 
     if form is None:
         return None
     doc = FormDocument.of(form.to_json())
-    return documents().render_form_html(
+    return documents_for(ruleset).render_form_html(
         doc.form_id, doc.values, render_context(ruleset, case, result)
     )
 
 
 def packet_pdf(ruleset: RuleSet, case: Case, result: Result) -> bytes:
     """Render every form of the case, with its cover sheet, as one unsigned PDF."""
-    return documents().render_packet_pdf(
+    return documents_for(ruleset).render_packet_pdf(
         form_documents(result),
         render_context(ruleset, case, result),
         procedures=procedure_entries(result),
@@ -56,7 +58,7 @@ def packet_pdf(ruleset: RuleSet, case: Case, result: Result) -> bytes:
 
 def cover_pdf(ruleset: RuleSet, case: Case, result: Result) -> bytes:
     """Render the cover sheet (受付案内票): each procedure by department with what comes next."""
-    return documents().render_cover_pdf(
+    return documents_for(ruleset).render_cover_pdf(
         procedure_entries(result),
         render_context(ruleset, case, result),
         forms=form_documents(result),

@@ -14,11 +14,12 @@ from flask import Flask, current_app, has_app_context
 from markupsafe import Markup
 from sqlalchemy import select
 
-from app.documents import TemplateError, document_hash, documents, prepare_packet
+from app.documents import TemplateError, document_hash, documents
 from app.engine import Result, RuleSet
 from app.extensions import db
 from app.models import AuditEvent, Case, FormConfirmation, JoinLink, Kiosk, ResidentRequest
 from app.models.case import OPEN_FOR_RESIDENT
+from app.services import version_documents
 from app.services.case_documents import form_documents, procedure_entries, render_context
 from app.services.cases import CaseError, audit, case_changed, change_status, cipher
 from app.services.interview import evaluate_stored
@@ -110,7 +111,7 @@ def shown_forms(ruleset: RuleSet, case: Case, result: Result) -> list[ShownForm]
     A confirmation holds for the content the resident saw (its document hash): once staff
     change a value of the form, it has to be confirmed again.
     """
-    docs = documents()
+    docs = version_documents.documents_for(ruleset)
     ctx = render_context(ruleset, case, result)
     confirmed = confirmed_hashes(case.id)
     shown = []
@@ -140,11 +141,15 @@ def form_title(key: str) -> str:
 
 
 def stylesheets(result: Result) -> list[str]:
-    """Return the template stylesheets (under pdf_templates/) the case's forms need."""
-    docs = documents()
+    """Return the template stylesheets (under pdf_templates/) the case's forms need.
+
+    Named by the form's folder, as every template folder has its style.css: a form that only
+    a published version has (not the app's own templates) costs an unstyled preview, never
+    a failed page.
+    """
     names: list[str] = ["_shared/base.css"]
     for doc in form_documents(result):
-        names.extend(docs.catalog.form(doc.form_id).stylesheets)
+        names.append(f"{doc.form_id}/style.css")
     return list(dict.fromkeys(names))
 
 
@@ -308,7 +313,7 @@ def start_resident_review(ruleset: RuleSet, case: Case, *, actor: str, now: date
     try:
         result = evaluate_stored(ruleset, case)
         if result.forms:
-            prepare_packet(
+            version_documents.documents_for(ruleset).prepare_packet(
                 form_documents(result),
                 render_context(ruleset, case, result),
                 procedures=procedure_entries(result),

@@ -1,4 +1,5 @@
-"""Check a version before it can go anywhere: lint the whole rule set and run every scenario.
+"""Check a version before it can go anywhere: lint the whole rule set, run every scenario,
+and render every form template with its sample values.
 
 A draft is content nobody has run yet: it is compiled in a separate process with a time and
 memory budget, so YAML that makes the loader spin or swell costs that process, never the app.
@@ -72,14 +73,17 @@ def check_in_process(files: Mapping[str, bytes]) -> dict[str, Any]:
     from app.engine import LoadError
     from app.engine.scenarios import run_scenarios
     from app.services.rules import load_files, rule_set_path
+    from app.services.ruleset_templates import template_problems
 
     try:
         ruleset = load_files(files, "check")
     except LoadError as exc:
         return {"problems": [p.__dict__ for p in exc.problems], "scenarios": []}
     outcomes = run_scenarios(ruleset)
+    # The version's templates print its cases' documents: each must load and render.
+    templates = {fid: form.template for fid, form in ruleset.forms.items()}
     return {
-        "problems": [],
+        "problems": template_problems(files, templates),
         "scenarios": [
             {
                 "name": o.scenario.name,

@@ -95,5 +95,8 @@ def diff_versions(a: RuleSetVersion, b: RuleSetVersion) -> list[FileChange]:
         else:
             lines = ("（画像などのファイルなので行の比較はできません）",)
         ids = changed_ids(before, after) if name.endswith((".yaml", ".yml")) else ()
+        parts = name.split("/")
+        if parts[0] == "pdf_templates" and len(parts) > 2:  # a form's template, or all (_shared)
+            ids = (f"template:{parts[1]}",)
         changes.append(FileChange(name, change, lines, ids))
     return changes

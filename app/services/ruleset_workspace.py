@@ -10,11 +10,13 @@ from typing import Any
 
 from flask import Flask
 
-from app.engine import RuleSet
+from app.engine import RuleSet, evaluate
 from app.models.ruleset import CONTENT_ROOTS, RuleSetVersion
 from app.services.rules import InForce, cached_ruleset, timeline
 from app.services.ruleset_check import VersionCheck
+from app.services.ruleset_municipality import CITY_FIELDS, MUNICIPALITY_FILE, profile
 from app.services.ruleset_params import ParameterView, parameter, parameters
+from app.services.ruleset_procedures import FIELDS, ProcedureView, procedure, procedures
 from app.services.ruleset_store import (
     FROM_THE_START,
     TEXT_SUFFIXES,
@@ -85,6 +87,7 @@ def version_page(version: RuleSetVersion, config: Mapping[str, Any]) -> dict[str
         "check": result,
         "require_approval": bool(config.get("POLICY_REQUIRE_APPROVAL", True)),
         "parameters": parameters_of(version),
+        "procedures": procedures_by_file(version),
     }
 
 
@@ -148,3 +151,68 @@ def parameters_of(version: RuleSetVersion) -> list[ParameterView]:
         return parameters(version)
     except VersionError:
         return []
+
+
+def procedures_by_file(version: RuleSetVersion) -> dict[str, list[ProcedureView]]:
+    """Return the procedures the plain form can edit, grouped by their file."""
+    groups: dict[str, list[ProcedureView]] = {}
+    for found in procedures(version):
+        groups.setdefault(found.file, []).append(found)
+    return groups
+
+
+def procedure_page(
+    version: RuleSetVersion, procedure_id: str, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return the plain form of one procedure's words, with the check's problems for it."""
+    found = procedure(version, procedure_id)
+    ident = f"手続 '{procedure_id}'"
+    result = check(version, config)
+    return {
+        "version": version,
+        "procedure": found,
+        "labels": FIELDS,
+        "values": {
+            "title": found.title,
+            "reason": found.reason,
+            "plain": found.plain,
+            "note": found.note,
+            "bring": "\n".join(found.bring),
+        },
+        "problems": [p for p in result.problems_in(found.file) if p.ident == ident],
+        "refused": result.refused,
+        "examples": (
+            reason_examples(version, procedure_id, config)
+            if not result.problems and not result.refused
+            else []
+        ),
+    }
+
+
+def reason_examples(
+    version: RuleSetVersion, procedure_id: str, config: Mapping[str, Any], limit: int = 5
+) -> list[tuple[str, str, str]]:
+    """Return how the procedure's reason reads in the scenarios it applies to (synthetic data):
+    (scenario, the member it is for or "", the filled reason), a few."""
+    rules = draft_ruleset(version, config)
+    found: list[tuple[str, str, str]] = []
+    for scenario in rules.scenarios:
+        result = evaluate(rules, scenario.facts, scenario.as_of)
+        for applied in result.procedures:
+            if applied.id == procedure_id:
+                found.append((scenario.name, applied.person_name or "", applied.reason or ""))
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def municipality_page(version: RuleSetVersion, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the plain form of the municipality profile, with the check's problems in it."""
+    result = check(version, config)
+    return {
+        "version": version,
+        "profile": profile(version),
+        "city_labels": CITY_FIELDS,
+        "file": MUNICIPALITY_FILE,
+        "problems": result.problems_in(MUNICIPALITY_FILE),
+    }

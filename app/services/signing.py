@@ -20,6 +20,7 @@ from app.models import Case, JoinLink, Kiosk, SignedPacket
 from app.services.case_documents import form_documents, procedure_entries, render_context
 from app.services.cases import CaseError, audit, change_status, cipher
 from app.services.review import publish, shown_forms
+from app.services.version_documents import documents_for
 
 MAX_PNG_BYTES = 2 * 1024 * 1024
 MAX_SIDE = 2000
@@ -123,6 +124,7 @@ def sign_case(
         form_documents(result),
         render_context(ruleset, case, result, signature_png=png),
         procedures=procedure_entries(result),
+        docs=documents_for(ruleset),
     )
     box = cipher()
     digest = hashlib.sha256(pdf).hexdigest()

@@ -8,9 +8,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from app.documents import documents
 from app.engine import RuleSet
 from app.models import Case
+from app.services import version_documents
 from app.services.case_documents import cover_pdf, form_html, packet_pdf
 from app.services.cases import CaseError, record_case_event
 from app.services.interview import evaluate_stored
@@ -38,7 +38,9 @@ def preview_form(
     if filled is None or html is None:
         raise CaseError("no_form", "この書類は、この案件にはありません。", status=404)
     record_case_event(case, actor=actor, action="document_viewed", detail={"form": key}, now=now)
-    return FormPreview(filled, html, documents().catalog.form(filled.template))
+    return FormPreview(
+        filled, html, version_documents.documents_for(ruleset).catalog.form(filled.template)
+    )
 
 
 def view_packet(

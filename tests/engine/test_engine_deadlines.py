@@ -186,3 +186,28 @@ def test_an_unknown_calendar_is_refused_at_its_position(tmp_path: Path) -> None:
     assert (problem.line, problem.column) == (line, 15)
     assert "japn" in problem.message
     assert "japan" in problem.hint
+
+
+def test_a_per_person_reason_that_names_nobody_is_a_lint_warning(tmp_path: Path) -> None:
+    """Issue 16-3: four identical lines for four members say nothing; name the member."""
+    (tmp_path / "procedures.yaml").write_text(
+        LAYER.replace(
+            'reason: "{p.name}さんが残された世帯員のため"', "reason: 残された世帯員のため"
+        ),
+        encoding="utf-8",
+    )
+    warned = [
+        w for w in load([*SAMPLE_PATHS, tmp_path]).lint_warnings if w.ident == "手続 'test_todoke'"
+    ]
+    assert [(w.message, w.hint) for w in warned] == [
+        (
+            "1人ずつの手続の理由が、どの人のことかを言っていません",
+            "{p.name}さんが… のように、その人の事実を差し込みます",
+        )
+    ]
+
+
+def test_a_per_person_reason_that_names_the_member_is_not_warned(layered: Any) -> None:
+    assert not [
+        w for w in layered.lint_warnings if "どの人のことか" in w.message and "test_" in w.ident
+    ]

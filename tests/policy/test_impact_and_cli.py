@@ -246,3 +246,61 @@ def test_a_refused_amount_keeps_the_typed_rows_and_says_why_in_japanese(
             50000,
             70000,
         ]
+
+
+def test_a_real_case_chosen_by_number_is_compared_audited_and_shows_no_personal_data(
+    policy_app: Flask, client: FlaskClient, amount_draft: Callable[..., int]
+) -> None:
+    number = _open_case(policy_app, "death.yaml", 1, FROM)
+    draft_id = amount_draft(70000, FROM)
+    _login(client, "bob")
+    page = client.get(f"/policy/versions/{draft_id}/compare", query_string={"case": number})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f"案件 {number}（申請日 {FROM.isoformat()}）" in body
+    assert "国民健康保険 葬祭費の支給申請" in body  # the procedures under both versions
+    assert "記入値が変わる" in body  # the amount differs; its value is not shown for a case
+    facts, _ = scenario_facts("death.yaml", 1)
+    names = [v for k, v in facts.items() if k.endswith(".name")]
+    assert names and not any(name in body for name in names)
+    assert "50,000円" not in body and "70,000円" not in body
+    with policy_app.app_context():
+        from app.models import Case
+
+        case = db.session.query(Case).filter_by(number=number).one()
+        read = db.session.query(AuditEvent).filter_by(action="ruleset_case_compared").one()
+        assert (read.case_id, read.actor) == (case.id, "bob")
+    missing = client.get(
+        f"/policy/versions/{draft_id}/compare",
+        query_string={"case": "2099-999999"},
+        follow_redirects=True,
+    )
+    assert "受付番号「2099-999999」の案件はありません。" in missing.get_data(as_text=True)
+
+
+def test_publishing_shows_the_impact_once_more(
+    policy_app: Flask, client: FlaskClient, amount_draft: Callable[..., int]
+) -> None:
+    draft_id = amount_draft(70000, date(2027, 4, 1))
+    _login(client, "alice")
+    early = client.get(f"/policy/versions/{draft_id}/publish", follow_redirects=True)
+    assert "公開できません" in early.get_data(as_text=True)
+    with policy_app.app_context():
+        versions.submit(
+            version(draft_id),
+            note="葬祭費の改定",
+            effective_from=date(2027, 4, 1),
+            actor="alice",
+            now=NOW,
+            config=policy_app.config,
+        )
+        versions.approve(version(draft_id), actor="bob", now=NOW, config=policy_app.config)
+    _login(client, "bob")
+    assert 'id="publish-link"' in client.get(f"/policy/versions/{draft_id}").get_data(as_text=True)
+    page = client.get(f"/policy/versions/{draft_id}/publish").get_data(as_text=True)
+    assert "2027-04-01 以後" in page and 'id="impact-summary"' in page
+    assert 'id="publish-form"' in page
+    with policy_app.app_context():
+        assert version(draft_id).status == "approved"  # looking publishes nothing
+    done = client.post(f"/policy/versions/{draft_id}/publish", follow_redirects=True)
+    assert "公開しました" in done.get_data(as_text=True)

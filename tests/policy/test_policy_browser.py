@@ -167,7 +167,12 @@ def test_change_the_amount_from_a_date_approve_publish_and_see_it_on_the_counter
     _shot(bob, "policy-approve.png")
     bob.get_by_role("button", name="承認する").click()
     assert "承認しました" in bob.content()
-    bob.get_by_role("button", name="公開する").click()
+    # Publishing shows the impact report once more, then publishes.
+    bob.get_by_role("link", name="影響を確かめて公開する").click()
+    assert "2026-12-31 以後" in bob.locator("#publish-what").inner_text()
+    assert "案件 1 件" in bob.locator("#impact-summary").inner_text()
+    _shot(bob, "policy-publish.png")
+    bob.get_by_role("button", name="この影響を確かめたうえで公開する").click()
     assert "公開しました" in bob.content()
     assert "公開済み" in bob.locator("#version-status").inner_text()
     bob.goto(server.url + "/policy/")
@@ -183,3 +188,90 @@ def test_change_the_amount_from_a_date_approve_publish_and_see_it_on_the_counter
         clerk.goto(f"{server.url}/counter/cases/{case_id}")
         assert "ルール版:" in clerk.locator(".case-meta").inner_text()
     _shot(clerk, "counter-case-version.png")
+
+
+def test_change_a_procedure_s_words_in_the_plain_form(
+    server: LiveServer, person: Callable[[str], Any]
+) -> None:
+    """alice rewrites the やさしい日本語 and the bring list of 葬祭費 without opening the YAML."""
+    alice = person("alice")
+    alice.goto(server.url + "/policy/")
+    alice.get_by_role("button", name="この版から下書きを作る").first.click()
+    alice.wait_for_url("**/policy/versions/*")
+    alice.get_by_text("procedure_rules/procedures/hoken_nenkin.yaml（", exact=False).click()
+    alice.locator('a[data-procedure="kokuho_sosaihi"]').click()
+    assert alice.get_by_role(
+        "heading", name="手続の文言: 国民健康保険 葬祭費の支給申請"
+    ).is_visible()
+    assert (
+        alice.get_by_label("理由（職員が読み上げる文）")
+        .input_value()
+        .startswith("{deceased.name}さんは国民健康保険の被保険者")
+    )
+    alice.get_by_label("やさしい日本語の説明").fill(
+        "おそうしきを した ひとに そうさいひが でます。2ねん いないに もうしこみます。"
+    )
+    alice.get_by_label("持ってくる物（1行に1つ）").fill(
+        "葬儀の領収書または会葬礼状\n喪主名義の預金通帳\n喪主の本人確認書類"
+    )
+    _shot(alice, "policy-procedure.png")
+    alice.get_by_role("button", name="保存して検査する").click()
+    assert "手続 kokuho_sosaihi の文言を保存しました" in alice.locator(".flash").first.inner_text()
+    assert alice.locator("#procedure-problems").count() == 0
+    assert alice.get_by_label("持ってくる物（1行に1つ）").input_value().splitlines() == [
+        "葬儀の領収書または会葬礼状",
+        "喪主名義の預金通帳",
+        "喪主の本人確認書類",
+    ]
+    # The file shows only this procedure's lines changed.
+    alice.get_by_role("link", name="hoken_nenkin.yaml の", exact=False).click()
+    alice.locator(".cm-editor").wait_for()
+    content = alice.locator("textarea#text").input_value()  # CodeMirror draws only what is in view
+    assert (
+        "    bring: [葬儀の領収書または会葬礼状, 喪主名義の預金通帳, 喪主の本人確認書類]\n"
+        in content
+    )
+    alice.go_back()
+
+    # The municipality profile: a new department and a closed day, without the YAML.
+    alice.get_by_role("link", name="版 #", exact=False).click()
+    alice.locator("#municipality-link").click()
+    assert alice.get_by_role("heading", name="市の設定（課・階・窓口、休日、設定）").is_visible()
+    assert alice.get_by_label("2行目の課の名前").input_value() == "保険年金課"
+    alice.get_by_label("10行目の課のid").fill("fukushi")
+    alice.get_by_label("10行目の課の名前").fill("福祉課")
+    alice.get_by_label("10行目の階").fill("2")
+    alice.get_by_label("10行目の窓口").fill("18番")
+    alice.get_by_label("そのほかの休日（条例で定める日。1行に1日、年-月-日）").fill("2027-06-01")
+    alice.get_by_role("button", name="保存して検査する").click()
+    assert "市の設定を保存しました" in alice.locator(".flash").first.inner_text()
+    assert alice.locator("#municipality-problems").count() == 0
+    assert alice.get_by_label("10行目の課の名前").input_value() == "福祉課"
+    _shot(alice, "policy-municipality.png")
+
+    # A template: what is typed shows in the preview below the editor before it is saved.
+    draft_url = alice.url.rsplit("/municipality", 1)[0]
+    alice.goto(draft_url + "/files/pdf_templates/sosaihi_kokuho/template.html")
+    alice.locator(".cm-editor").wait_for()
+    alice.evaluate(
+        """() => {
+            const view = window.policyEditor;
+            const at = view.state.doc.toString().indexOf("{% block body %}") + 16;
+            view.dispatch({changes: {from: at, insert: "\\n<p>令和9年4月改正様式</p>"}});
+        }"""
+    )
+    with alice.expect_response("**/preview") as answer:
+        alice.get_by_role("button", name="保存する前の内容で見本を表示する").click()
+    assert answer.value.status == 200
+    assert answer.value.headers["content-type"] == "application/pdf"
+    alice.evaluate(
+        """() => {
+            const view = window.policyEditor;
+            const at = view.state.doc.toString().indexOf("{% block body %}") + 16;
+            view.dispatch({changes: {from: at, insert: "{% if %}"}});
+        }"""
+    )
+    alice.get_by_role("button", name="保存する前の内容で見本を表示する").click()
+    problem = alice.frame_locator("#template-live").locator("#preview-problem")
+    assert "テンプレートの書き方に誤りがあります" in problem.inner_text()
+    _shot(alice, "policy-template-preview.png")

@@ -28,5 +28,17 @@
     });
     window.policyEditor = view; // lets the browser test type as a person would
   }
+  // The template preview posts what is typed now (not what was saved) to the frame below;
+  // without the editor bundle, what is in the plain text area.
+  function startPreview() {
+    const live = document.querySelector("form[data-live-preview]");
+    const area = document.querySelector("textarea[data-editor]");
+    if (!live || !area) return;
+    live.addEventListener("submit", () => {
+      const typed = window.policyEditor ? window.policyEditor.state.doc.toString() : area.value;
+      live.querySelector("input[name=text]").value = typed;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", startPreview);
   document.addEventListener("DOMContentLoaded", start);
 })();
