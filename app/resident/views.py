@@ -10,6 +10,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    get_template_attribute,
     jsonify,
     make_response,
     redirect,
@@ -25,8 +26,11 @@ from app.auth.access import PUBLIC, RESIDENT, allow, resident_case_id
 from app.engine import LoadError, Result, RuleSet
 from app.errors import DomainError, answered_by
 from app.extensions import db
+from app.media.peers import STAFF
+from app.media.server import media_server
 from app.models import Case
 from app.resident.forms import PinForm
+from app.resident.furigana import furigana
 from app.services.case_documents import cover_pdf
 from app.services.interview import evaluate_stored
 from app.services.joining import (
@@ -37,6 +41,7 @@ from app.services.joining import (
     check_link,
     kiosk_for_token,
 )
+from app.services.reading import directions, reading_forms
 from app.services.review import (
     case_channel,
     confirm_form,
@@ -54,6 +59,7 @@ from app.services.signing import decode_data_url, sign_case, signed_packet_pdf
 
 bp = Blueprint("resident", __name__)
 bp.record_once(lambda state: init_live(state.app))
+bp.add_app_template_filter(furigana, "furigana")
 KIOSK_COOKIE = "kakanai_kiosk"
 # After signing, the session that signed keeps its two receipt downloads (the sealed packet
 # and the cover sheet) for this long, and nothing else of the case.
@@ -214,23 +220,49 @@ def _evaluated(current: Case) -> tuple[RuleSet, Result]:
     return ruleset, evaluate_stored(ruleset, current)
 
 
+def _next_step(status: str, forms: list[dict[str, Any]]) -> str:
+    """Return what the resident does next: the one thing the first screen says.
+
+    While staff are still interviewing, the forms fill in live and may still change: the
+    screen says staff are preparing them (a form confirmed early stays confirmed only while
+    its content does not change). Once staff move the case to 住民確認, it asks to confirm.
+    """
+    unconfirmed = not forms or any(not f["confirmed"] for f in forms)
+    if status != "review":
+        return "wait_forms" if unconfirmed else "wait_sign"
+    if not forms:
+        return "wait_forms"
+    return "confirm" if unconfirmed else "sign"
+
+
 def _forms_state(ruleset: RuleSet, current: Case, result: Result) -> dict[str, Any]:
-    forms = shown_forms(ruleset, current, result)
+    shown = shown_forms(ruleset, current, result)
+    readings = reading_forms(ruleset, result)
+    body = get_template_attribute("resident/_reading.html", "reading")
+    forms = []
+    for f in shown:
+        form = {
+            "key": f.key,
+            "title": f.title,
+            "html": str(f.html),
+            "hash": f.document_hash,
+            "confirmed": f.confirmed,
+        }
+        form["body"] = str(body(readings.get(f.key), form, current.number, result.ruleset_version))
+        forms.append(form)
+    all_confirmed = bool(forms) and all(f["confirmed"] for f in forms)
     return {
         "status": current.status,
-        "forms": [
-            {
-                "key": f.key,
-                "title": f.title,
-                "html": str(f.html),
-                "hash": f.document_hash,
-                "confirmed": f.confirmed,
-            }
-            for f in forms
-        ],
-        "all_confirmed": bool(forms) and all(f.confirmed for f in forms),
-        "can_sign": current.status == "review" and bool(forms) and all(f.confirmed for f in forms),
+        "forms": forms,
+        "all_confirmed": all_confirmed,
+        "can_sign": current.status == "review" and all_confirmed,
+        "next": _next_step(current.status, forms),
     }
+
+
+def _event_titles(ruleset: RuleSet, current: Case) -> list[str]:
+    """Return the titles of the case's life events (転出, 出生 …) for the first screen."""
+    return [ruleset.events[e].title if e in ruleset.events else e for e in current.events or []]
 
 
 @bp.route("/r/")
@@ -247,6 +279,7 @@ def case():
         after=after,
         stylesheets=stylesheets(result),
         state=_forms_state(ruleset, current, result),
+        events=_event_titles(ruleset, current),
     )
 
 
@@ -258,6 +291,17 @@ def forms():
         return _gone()
     ruleset, result = _evaluated(current)
     return jsonify(_forms_state(ruleset, current, result))
+
+
+@bp.route("/r/call")
+@allow(RESIDENT)
+def call_state():
+    """Answer whether staff are in the case's call: the resident's call pane shows only then."""
+    current = _open_case()
+    if current is None:
+        return _gone()
+    staff = media_server().connection_states(current.id).get(STAFF)
+    return jsonify(staff=staff in ("new", "connecting", "connected"), state=staff)
 
 
 @bp.route("/r/events")
@@ -348,7 +392,13 @@ def _receipt_case() -> Case:
 def receipt():
     current = _receipt_case()
     seconds = KIOSK_RECEIPT_SECONDS if session.get("via_kiosk") else RECEIPT_SECONDS
-    return render_template("resident/receipt.html", case=current, minutes=seconds // 60)
+    _, result = _evaluated(current)
+    return render_template(
+        "resident/receipt.html",
+        case=current,
+        minutes=seconds // 60,
+        directions=directions(result),
+    )
 
 
 def _pdf(data: bytes, name: str) -> Response:

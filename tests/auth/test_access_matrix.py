@@ -75,6 +75,7 @@ EXPECTED: dict[str, set[str]] = {
     "resident.leave": {"resident"},
     "resident.forms": {"resident"},
     "resident.events": {"resident"},
+    "resident.call_state": {"resident"},
     "resident.confirm": {"resident"},
     "resident.ask_correction": {"resident"},
     "resident.sign": {"resident"},
