@@ -25,8 +25,18 @@ CORRECTIONS = {
     "後の": "ごの",
     "氏": "うじ",
     "届書": "とどけしょ",
-    "分か": "ぶんか",
 }
+# Words pykakasi cuts wrongly (転出先住所 → 転出|先住|所): read whole, before pykakasi.
+PHRASES = {
+    "転出先": "てんしゅつさき",
+    "住所": "じゅうしょ",
+    "要介護": "ようかいご",
+    "何子": "なんし",
+    "算定上": "さんていじょう",
+    "行った": "おこなった",
+    "月分": "げつぶん",
+}
+_PHRASE = re.compile("|".join(sorted(map(re.escape, PHRASES), key=len, reverse=True)))
 _KANJI = re.compile(r"[\u3400-\u9fff\u3005\u30f6]")  # CJK ideographs, 々, ヶ
 
 
@@ -74,7 +84,14 @@ def furigana(text: str) -> Markup:
     if not _KANJI.search(text):
         return escape(text)
     parts = []
-    for word in _kakasi().convert(text):
-        orig = word["orig"]
-        parts.append(_ruby_word(orig, CORRECTIONS.get(orig, word["hira"])))
+    start = 0
+    for match in [*_PHRASE.finditer(text), None]:
+        end = match.start() if match else len(text)
+        if end > start:
+            for word in _kakasi().convert(text[start:end]):
+                orig = word["orig"]
+                parts.append(_ruby_word(orig, CORRECTIONS.get(orig, word["hira"])))
+        if match:
+            parts.append(_ruby_word(match.group(), PHRASES[match.group()]))
+            start = match.end()
     return Markup("".join(parts))  # noqa: S704 (every piece escaped above)
