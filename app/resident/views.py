@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -29,8 +28,8 @@ from app.extensions import db
 from app.media.peers import STAFF
 from app.media.server import media_server
 from app.models import Case
-from app.resident.forms import PinForm
-from app.resident.furigana import furigana
+from app.resident.blueprint import bp
+from app.resident.forms import JoinCodeForm, PinForm
 from app.services.case_documents import cover_pdf
 from app.services.interview import evaluate_stored
 from app.services.joining import (
@@ -40,12 +39,12 @@ from app.services.joining import (
     case_open_for_resident,
     check_link,
     kiosk_for_token,
+    normalize_code,
 )
 from app.services.reading import directions, reading_forms
 from app.services.review import (
     case_channel,
     confirm_form,
-    init_live,
     latest_event,
     live_broker,
     publish,
@@ -57,9 +56,6 @@ from app.services.review import (
 from app.services.rules import current_ruleset
 from app.services.signing import decode_data_url, sign_case, signed_packet_pdf
 
-bp = Blueprint("resident", __name__)
-bp.record_once(lambda state: init_live(state.app))
-bp.add_app_template_filter(furigana, "furigana")
 KIOSK_COOKIE = "kakanai_kiosk"
 # After signing, the session that signed keeps its two receipt downloads (the sealed packet
 # and the cover sheet) for this long, and nothing else of the case.
@@ -109,6 +105,28 @@ def _gone() -> Any:
     return jsonify(error=JoinError("closed").message, closed=True), 410
 
 
+@bp.route("/join", methods=["GET", "POST"])
+@allow(PUBLIC)
+def join_code():
+    """Take the 8-character join code a resident types, then ask the PIN as the link does."""
+    form = JoinCodeForm()
+    error_message = error_code = None
+    if form.validate_on_submit():
+        code = normalize_code(form.code.data or "")
+        try:
+            if code is None:
+                raise JoinError("bad_code")
+            check_link(code, clock.now())
+        except JoinError as error:
+            error_message, error_code = error.message, error.code  # stay, keep what was typed
+        else:
+            return redirect(url_for("resident.join", token=code))
+    status = 200 if error_message is None and not form.errors else 400
+    return render_template(
+        "resident/join_code.html", form=form, error=error_message, error_code=error_code
+    ), status
+
+
 @bp.route("/join/<token>", methods=["GET", "POST"])
 @answered_by(_refused)
 @allow(PUBLIC)
@@ -116,7 +134,7 @@ def join(token: str):
     now = clock.now()
     check_link(token, now)
     form = PinForm()
-    error_message = None
+    error_message = error_code = None
     if form.validate_on_submit():
         try:
             case_id = admit(
@@ -128,12 +146,14 @@ def join(token: str):
         except JoinError as error:
             if error.code == "locked":
                 raise
-            error_message = error.message  # a wrong PIN: stay on the form and say so
+            error_message, error_code = error.message, error.code  # a wrong PIN: say so
         else:
             _start_resident_session(case_id)
             return redirect(url_for("resident.case"))
     status = 200 if error_message is None and not form.errors else 400
-    return render_template("resident/join.html", form=form, error=error_message), status
+    return render_template(
+        "resident/join.html", form=form, error=error_message, error_code=error_code
+    ), status
 
 
 @bp.route("/kiosk/setup/<token>")
@@ -430,3 +450,7 @@ def receipt_cover():
 def leave():
     session.clear()
     return render_template("resident/left.html")
+
+
+# The staff side of joining (the join box of the case page) registers its route on ``bp``.
+from app.resident import join_box as _join_box  # noqa: E402, F401  (bp is in blueprint.py)

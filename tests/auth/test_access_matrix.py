@@ -67,6 +67,8 @@ EXPECTED: dict[str, set[str]] = {
     "admin.create_staff": {"admin"},
     "admin.create_kiosk": {"admin"},
     "resident.join": set(CALLERS),
+    "resident.join_code": set(CALLERS),
+    "resident.join_box": {"counter"},
     "resident.kiosk_setup": set(CALLERS),
     "resident.kiosk": set(CALLERS),
     "resident.kiosk_status": set(CALLERS),
