@@ -54,7 +54,12 @@ from app.services.review import (
     stylesheets,
 )
 from app.services.rules import current_ruleset
-from app.services.signing import decode_data_url, sign_case, signed_packet_pdf
+from app.services.signing import (
+    decode_data_url,
+    sign_case,
+    signed_packet_pdf,
+    typed_signature,
+)
 
 KIOSK_COOKIE = "kakanai_kiosk"
 # After signing, the session that signed keeps its two receipt downloads (the sealed packet
@@ -388,8 +393,11 @@ def sign():
     if current is None:
         return _gone()
     ruleset, result = _evaluated(current)
-    png = decode_data_url(request.form.get("signature", ""))
-    sign_case(ruleset, current, result, png, now=clock.now())
+    if "typed_name" in request.form:  # the keyboard alternative to drawing
+        png, method = typed_signature(request.form["typed_name"]), "typed_name"
+    else:
+        png, method = decode_data_url(request.form.get("signature", "")), "drawn"
+    sign_case(ruleset, current, result, png, now=clock.now(), method=method)
     session["receipt_case_id"] = current.id
     seconds = KIOSK_RECEIPT_SECONDS if session.get("via_kiosk") else RECEIPT_SECONDS
     session["receipt_until"] = time.time() + seconds

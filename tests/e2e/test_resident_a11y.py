@@ -84,6 +84,7 @@ AXE = Axe()
 def axe_violations(page, state: str) -> list[str]:
     """Run axe-core with the WCAG A/AA tags; return each violation as one readable line."""
     results = AXE.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    assert results.response["passes"], "axe-core did not run"
     out = []
     for v in results.response["violations"]:
         targets = [" ".join(map(str, n["target"])) for n in v["nodes"][:3]]
@@ -240,8 +241,126 @@ def test_every_resident_state_passes_axe_and_reads_large(live_server, staff_acco
         assert any("entry" in str(f["cls"]) for f in focused)
         invisible = [f for f in focused if not f["visible"] and f["w"] > 0]
         assert not invisible, invisible
+        # Reading order: what to do, then the forms in order, then the signature.
+        order = page.evaluate(
+            """() => Array.from(document.querySelectorAll("h1, h2")).filter((h) => h.offsetParent)
+                 .map((h) => h.id || h.closest("section")?.id || h.tagName)"""
+        )
+        assert order.index("task-title") < order.index("sign-title")
+        assert [o for o in order if o.startswith("rf-")] == [
+            h for h in page.locator("section.rform h2").evaluate_all("(hs) => hs.map((h) => h.id)")
+        ]
+
+        # Sign by keyboard alone: type the name, Tab to the button, Enter.
+        page.locator("#typed-name").focus()
+        page.keyboard.type("杉本 浩二")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "sign-typed"
+        page.keyboard.press("Enter")
+        page.wait_for_url(live_server.url + "/r/receipt", timeout=30000)
+        page.get_by_role("heading", name=_name("このあと行くところ")).wait_for()
+        assert page.locator("ol.directions li").count() >= 1
+        problems += axe_violations(page, f"{view}/receipt")
+        shoot(page, f"{view}-receipt")
+        width = page.evaluate(OVERFLOW)
+        assert width["scroll"] <= width["client"], width
+        page.get_by_role("button", name="English").click()
+        page.get_by_role("heading", name="Where to go next, in order").wait_for()
+        problems += axe_violations(page, f"{view}/receipt-en")
+        page.get_by_role("button", name="日本語").click()
+
+        # The join code page (from home).
+        page.goto(f"{live_server.url}/join")
+        problems += axe_violations(page, f"{view}/join-code")
+        page.get_by_label(re.compile("参加コード")).fill("ABC")
+        page.get_by_role("button", name=_name("次へ")).click()
+        page.get_by_role("alert").wait_for()
+        problems += axe_violations(page, f"{view}/join-code-error")
+        shoot(page, f"{view}-join-code-error")
     finally:
         context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_axe_finds_what_it_should(browser):
+    """The checker itself: a page with an unnamed image and a low-contrast text fails."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_content(
+            '<html lang="ja"><body><main><img src="x.png">'
+            '<p style="color:#bbb;background:#fff">薄い文字</p></main></body></html>'
+        )
+        found = " ".join(axe_violations(page, "bad"))
+        assert "image-alt" in found and "color-contrast" in found
+    finally:
+        context.close()
+
+
+KIOSK = """
+import sys
+from datetime import datetime
+from app import create_app
+from app.services.joining import register_kiosk
+app = create_app()
+with app.app_context():
+    kiosk, token = register_kiosk("本庁舎 1階 キオスク", actor="e2e", now=datetime.now())
+    print(token)
+"""
+
+
+@pytest.mark.parametrize("view", list(VIEWPORTS))
+def test_kiosk_and_the_staff_join_box_pass_axe(live_server, staff_account, browser, view):
+    from tests.e2e.conftest import PASSWORD
+
+    viewport, scale = VIEWPORTS[view]
+    problems: list[str] = []
+    context = browser.new_context(locale="ja-JP", viewport=viewport, device_scale_factor=scale)
+    try:
+        page = context.new_page()
+        token = (
+            subprocess.run(
+                [sys.executable, "-c", KIOSK],
+                cwd=ROOT,
+                env=live_server.env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        page.goto(f"{live_server.url}/kiosk/setup/{token}")
+        page.wait_for_url(live_server.url + "/kiosk")
+        problems += axe_violations(page, f"{view}/kiosk")
+        shoot(page, f"{view}-kiosk")
+    finally:
+        context.close()
+    staff = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    try:
+        page = staff.new_page()
+        case = open_case(live_server, staff_account("counter"), "review")
+        page.goto(live_server.url + "/login")
+        page.get_by_label("職員ID").fill(staff_account("counter"))
+        page.get_by_label("パスワード").fill(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(live_server.url + "/counter/")
+        page.goto(f"{live_server.url}/counter/cases/{case['case_id']}")
+        page.get_by_role("button", name="QRコードと参加コードを発行").click()
+        page.locator("#join-box-code").wait_for()
+        code = page.locator("#join-box-code").inner_text()
+        assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code)
+        results = AXE.run(
+            page,
+            context={"include": [["#join-box"]]},
+            options={"runOnly": {"type": "tag", "values": WCAG_TAGS}},
+        )
+        problems += [
+            f"staff/join-box: {v['id']}: {v['help']}" for v in results.response["violations"]
+        ]
+        page.locator("#join-box").screenshot(path=str(SHOTS / "a11y-staff-join-box.png"))
+    finally:
+        staff.close()
     assert not problems, "\n".join(problems)
 
 

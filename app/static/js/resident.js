@@ -20,6 +20,7 @@
       signing: "署名を送っています…",
       pad: "署名欄（指やペンで名前を書く）",
       done_button: "✔ 確認済み",
+      no_name: "お名前が入力されていません。入力欄にお名前を入力してから押してください。",
     },
     en: {
       reconnecting: "Connection lost. Reconnecting…",
@@ -36,9 +37,21 @@
       signing: "Sending your signature…",
       pad: "Signature box (write your name with a finger or pen)",
       done_button: "✔ Checked",
+      no_name: "No name is typed yet. Type your name in the box, then press the button.",
     },
   };
+  // The server's refusals come in Japanese with a stable code; in English, say them so.
+  const ERRORS_EN = {
+    bad_image: "The signature could not be read. Press “Clear and redo” and write it again.",
+    empty: "Nothing is written yet. Write your name in the box with your finger or a pen.",
+    not_in_review: "It is not time to sign yet. Please wait for the staff member.",
+    unconfirmed: "Some forms are not checked yet. Press “I have checked this form” on every form first.",
+    no_forms: "There are no forms to sign. Please tell the staff member.",
+    no_name: "No name is typed yet. Type your name in the box, then press the button.",
+    changed: "The staff member changed this form. Please check the new content.",
+  };
   let lang = localStorage.getItem("kakanai-lang") === "en" ? "en" : "ja";
+  const errorText = (data) => (lang === "en" && ERRORS_EN[data.code]) || data.error || tr("failed");
   const tr = (key, ...args) => {
     const value = TEXT[lang][key];
     return typeof value === "function" ? value(...args) : value;
@@ -314,7 +327,7 @@
     const data = await post(review.dataset.confirmUrl, { form: section.dataset.key, hash: section.dataset.hash });
     if (data.ok) draw(data);
     else {
-      section.querySelector(".rform-state").textContent = data.code === "changed" ? tr("changed") : data.error || tr("failed");
+      section.querySelector(".rform-state").textContent = data.code === "changed" ? tr("changed") : errorText(data);
       refresh();
     }
   }
@@ -379,7 +392,7 @@
       note: askNote.value,
     });
     if (!data.ok) {
-      askError.textContent = data.error || tr("failed");
+      askError.textContent = errorText(data);
       askError.hidden = false;
       return;
     }
@@ -452,7 +465,29 @@
     }
     signing = false;
     button.disabled = false;
-    signError.textContent = data.error || tr("failed");
+    signError.textContent = errorText(data);
+  });
+  document.getElementById("sign-typed").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    const name = document.getElementById("typed-name").value.trim();
+    if (!name) {
+      signError.textContent = tr("no_name");
+      signError.hidden = false;
+      document.getElementById("typed-name").focus();
+      return;
+    }
+    button.disabled = true;
+    signing = true;
+    signError.textContent = tr("signing");
+    signError.hidden = false;
+    const data = await post(review.dataset.signUrl, { typed_name: name });
+    if (data.ok) {
+      window.location.assign(data.receipt);
+      return;
+    }
+    signing = false;
+    button.disabled = false;
+    signError.textContent = errorText(data);
   });
   document.addEventListener("kakanai:lang", () => {
     pad.setAttribute("aria-label", tr("pad"));
