@@ -41,7 +41,7 @@ from app.services.joining import (
     kiosk_for_token,
     normalize_code,
 )
-from app.services.reading import directions, reading_forms
+from app.services.reading import directions, explained_procedures, reading_forms
 from app.services.review import (
     case_channel,
     confirm_form,
@@ -305,6 +305,7 @@ def case():
         stylesheets=stylesheets(result),
         state=_forms_state(ruleset, current, result),
         events=_event_titles(ruleset, current),
+        explained=explained_procedures(result),
     )
 
 

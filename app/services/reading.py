@@ -107,6 +107,16 @@ def _plain_texts(result: Result, form_id: str) -> tuple[tuple[str, str], ...]:
     return tuple(seen.items())
 
 
+def explained_procedures(result: Result) -> list[tuple[str, str]]:
+    """Return (title, やさしい日本語) of every applicable procedure that has a plain text."""
+    seen: dict[str, str] = {}
+    for procedure in result.procedures:
+        title = procedure.title + (f"（{procedure.person_name}）" if procedure.person_name else "")
+        if procedure.plain and title not in seen:
+            seen[title] = procedure.plain.strip()
+    return list(seen.items())
+
+
 def reading_form(ruleset: RuleSet, result: Result, filled: FilledForm) -> ReadingForm:
     """Return one filled form as the resident reads it."""
     definition = ruleset.forms[filled.id]

@@ -62,3 +62,21 @@ def test_directions_walk_by_floor_then_counter(ruleset):
     keys = [(d.floor or 0, int("".join(c for c in d.counter or "0" if c.isdigit()))) for d in walk]
     assert keys == sorted(keys)
     assert all(d.procedures for d in walk)
+
+
+def test_plain_japanese_goes_with_the_form_of_its_procedure(ruleset):
+    import dataclasses
+
+    result = _result(ruleset)
+    procs = list(result.procedures)
+    index = next(i for i, p in enumerate(procs) if "kokuho_soshitsu" in p.forms)
+    procs[index] = dataclasses.replace(procs[index], plain="こくほを やめる とどけです。")
+    result = dataclasses.replace(result, procedures=tuple(procs))
+    readings = reading_forms(ruleset, result)
+    assert readings["kokuho_soshitsu"].plain == (
+        (procs[index].title, "こくほを やめる とどけです。"),
+    )
+    assert readings["jumin_idou"].plain == ()
+    from app.services.reading import explained_procedures
+
+    assert (procs[index].title, "こくほを やめる とどけです。") in explained_procedures(result)
