@@ -12,3 +12,12 @@ class PinForm(FlaskForm):
         "暗証番号（6桁の数字）",
         validators=[DataRequired("職員がお伝えした6桁の暗証番号を入力してください。")],
     )
+
+
+class JoinCodeForm(FlaskForm):
+    """The 8-character join code, typed by a resident at home (the QR's link, shortened)."""
+
+    code = StringField(
+        "参加コード（8文字の英数字）",
+        validators=[DataRequired("職員がお伝えした8文字の参加コードを入力してください。")],
+    )

@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
+    get_template_attribute,
     jsonify,
     make_response,
     redirect,
@@ -25,8 +25,11 @@ from app.auth.access import PUBLIC, RESIDENT, allow, resident_case_id
 from app.engine import LoadError, Result, RuleSet
 from app.errors import DomainError, answered_by
 from app.extensions import db
+from app.media.peers import STAFF
+from app.media.server import media_server
 from app.models import Case
-from app.resident.forms import PinForm
+from app.resident.blueprint import bp
+from app.resident.forms import JoinCodeForm, PinForm
 from app.services.case_documents import cover_pdf
 from app.services.interview import evaluate_stored
 from app.services.joining import (
@@ -36,11 +39,12 @@ from app.services.joining import (
     case_open_for_resident,
     check_link,
     kiosk_for_token,
+    normalize_code,
 )
+from app.services.reading import directions, explained_procedures, reading_forms
 from app.services.review import (
     case_channel,
     confirm_form,
-    init_live,
     latest_event,
     live_broker,
     publish,
@@ -50,10 +54,13 @@ from app.services.review import (
     stylesheets,
 )
 from app.services.rules import current_ruleset
-from app.services.signing import decode_data_url, sign_case, signed_packet_pdf
+from app.services.signing import (
+    decode_data_url,
+    sign_case,
+    signed_packet_pdf,
+    typed_signature,
+)
 
-bp = Blueprint("resident", __name__)
-bp.record_once(lambda state: init_live(state.app))
 KIOSK_COOKIE = "kakanai_kiosk"
 # After signing, the session that signed keeps its two receipt downloads (the sealed packet
 # and the cover sheet) for this long, and nothing else of the case.
@@ -103,6 +110,28 @@ def _gone() -> Any:
     return jsonify(error=JoinError("closed").message, closed=True), 410
 
 
+@bp.route("/join", methods=["GET", "POST"])
+@allow(PUBLIC)
+def join_code():
+    """Take the 8-character join code a resident types, then ask the PIN as the link does."""
+    form = JoinCodeForm()
+    error_message = error_code = None
+    if form.validate_on_submit():
+        code = normalize_code(form.code.data or "")
+        try:
+            if code is None:
+                raise JoinError("bad_code")
+            check_link(code, clock.now())
+        except JoinError as error:
+            error_message, error_code = error.message, error.code  # stay, keep what was typed
+        else:
+            return redirect(url_for("resident.join", token=code))
+    status = 200 if error_message is None and not form.errors else 400
+    return render_template(
+        "resident/join_code.html", form=form, error=error_message, error_code=error_code
+    ), status
+
+
 @bp.route("/join/<token>", methods=["GET", "POST"])
 @answered_by(_refused)
 @allow(PUBLIC)
@@ -110,7 +139,7 @@ def join(token: str):
     now = clock.now()
     check_link(token, now)
     form = PinForm()
-    error_message = None
+    error_message = error_code = None
     if form.validate_on_submit():
         try:
             case_id = admit(
@@ -122,12 +151,14 @@ def join(token: str):
         except JoinError as error:
             if error.code == "locked":
                 raise
-            error_message = error.message  # a wrong PIN: stay on the form and say so
+            error_message, error_code = error.message, error.code  # a wrong PIN: say so
         else:
             _start_resident_session(case_id)
             return redirect(url_for("resident.case"))
     status = 200 if error_message is None and not form.errors else 400
-    return render_template("resident/join.html", form=form, error=error_message), status
+    return render_template(
+        "resident/join.html", form=form, error=error_message, error_code=error_code
+    ), status
 
 
 @bp.route("/kiosk/setup/<token>")
@@ -214,23 +245,49 @@ def _evaluated(current: Case) -> tuple[RuleSet, Result]:
     return ruleset, evaluate_stored(ruleset, current)
 
 
+def _next_step(status: str, forms: list[dict[str, Any]]) -> str:
+    """Return what the resident does next: the one thing the first screen says.
+
+    While staff are still interviewing, the forms fill in live and may still change: the
+    screen says staff are preparing them (a form confirmed early stays confirmed only while
+    its content does not change). Once staff move the case to 住民確認, it asks to confirm.
+    """
+    unconfirmed = not forms or any(not f["confirmed"] for f in forms)
+    if status != "review":
+        return "wait_forms" if unconfirmed else "wait_sign"
+    if not forms:
+        return "wait_forms"
+    return "confirm" if unconfirmed else "sign"
+
+
 def _forms_state(ruleset: RuleSet, current: Case, result: Result) -> dict[str, Any]:
-    forms = shown_forms(ruleset, current, result)
+    shown = shown_forms(ruleset, current, result)
+    readings = reading_forms(ruleset, result)
+    body = get_template_attribute("resident/_reading.html", "reading")
+    forms = []
+    for f in shown:
+        form = {
+            "key": f.key,
+            "title": f.title,
+            "html": str(f.html),
+            "hash": f.document_hash,
+            "confirmed": f.confirmed,
+        }
+        form["body"] = str(body(readings.get(f.key), form, current.number, result.ruleset_version))
+        forms.append(form)
+    all_confirmed = bool(forms) and all(f["confirmed"] for f in forms)
     return {
         "status": current.status,
-        "forms": [
-            {
-                "key": f.key,
-                "title": f.title,
-                "html": str(f.html),
-                "hash": f.document_hash,
-                "confirmed": f.confirmed,
-            }
-            for f in forms
-        ],
-        "all_confirmed": bool(forms) and all(f.confirmed for f in forms),
-        "can_sign": current.status == "review" and bool(forms) and all(f.confirmed for f in forms),
+        "forms": forms,
+        "all_confirmed": all_confirmed,
+        "can_sign": current.status == "review" and all_confirmed,
+        "next": _next_step(current.status, forms),
     }
+
+
+def _event_titles(ruleset: RuleSet, current: Case) -> list[str]:
+    """Return the titles of the case's life events (転出, 出生 …) for the first screen."""
+    return [ruleset.events[e].title if e in ruleset.events else e for e in current.events or []]
 
 
 @bp.route("/r/")
@@ -247,6 +304,8 @@ def case():
         after=after,
         stylesheets=stylesheets(result),
         state=_forms_state(ruleset, current, result),
+        events=_event_titles(ruleset, current),
+        explained=explained_procedures(result),
     )
 
 
@@ -258,6 +317,17 @@ def forms():
         return _gone()
     ruleset, result = _evaluated(current)
     return jsonify(_forms_state(ruleset, current, result))
+
+
+@bp.route("/r/call")
+@allow(RESIDENT)
+def call_state():
+    """Answer whether staff are in the case's call: the resident's call pane shows only then."""
+    current = _open_case()
+    if current is None:
+        return _gone()
+    staff = media_server().connection_states(current.id).get(STAFF)
+    return jsonify(staff=staff in ("new", "connecting", "connected"), state=staff)
 
 
 @bp.route("/r/events")
@@ -324,8 +394,11 @@ def sign():
     if current is None:
         return _gone()
     ruleset, result = _evaluated(current)
-    png = decode_data_url(request.form.get("signature", ""))
-    sign_case(ruleset, current, result, png, now=clock.now())
+    if "typed_name" in request.form:  # the keyboard alternative to drawing
+        png, method = typed_signature(request.form["typed_name"]), "typed_name"
+    else:
+        png, method = decode_data_url(request.form.get("signature", "")), "drawn"
+    sign_case(ruleset, current, result, png, now=clock.now(), method=method)
     session["receipt_case_id"] = current.id
     seconds = KIOSK_RECEIPT_SECONDS if session.get("via_kiosk") else RECEIPT_SECONDS
     session["receipt_until"] = time.time() + seconds
@@ -348,7 +421,13 @@ def _receipt_case() -> Case:
 def receipt():
     current = _receipt_case()
     seconds = KIOSK_RECEIPT_SECONDS if session.get("via_kiosk") else RECEIPT_SECONDS
-    return render_template("resident/receipt.html", case=current, minutes=seconds // 60)
+    _, result = _evaluated(current)
+    return render_template(
+        "resident/receipt.html",
+        case=current,
+        minutes=seconds // 60,
+        directions=directions(result),
+    )
 
 
 def _pdf(data: bytes, name: str) -> Response:
@@ -380,3 +459,7 @@ def receipt_cover():
 def leave():
     session.clear()
     return render_template("resident/left.html")
+
+
+# The staff side of joining (the join box of the case page) registers its route on ``bp``.
+from app.resident import join_box as _join_box  # noqa: E402, F401  (bp is in blueprint.py)

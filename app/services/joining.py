@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +20,12 @@ from app.services.cases import CaseError, audit
 
 _pins = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
+# The join code is the link's token: 8 characters a resident can read off a screen and type,
+# without the look-alikes 0/O, 1/I/L and U/V (29 symbols: 29**8 ≈ 5·10**11, ~39 bits). The
+# PIN stays the second secret: 5 attempts per link, 30 minutes (docs/resident.md).
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+CODE_LENGTH = 8
+
 JOIN_MESSAGES = {
     "unknown": "このリンクは無効です。担当の職員に新しいリンクを発行してもらってください。",
     "expired": "このリンクは有効期限が切れています。担当の職員に新しいリンクを発行してもらってください。",
@@ -28,6 +35,7 @@ JOIN_MESSAGES = {
     "控えが必要な場合は担当の職員にお申し出ください。",
     "wrong_pin": "暗証番号が違います。職員がお伝えした6桁の数字をもう一度入力してください。",
     "bad_pin": "暗証番号は6桁の数字で入力してください。",
+    "bad_code": "参加コードは、職員がお伝えした8文字の英数字です（例: ABCD-2345）。もう一度入力してください。",
     "kiosk_unknown": "この端末は登録されていません。支所の職員にお知らせください。",
     "kiosk_waiting": "まだ職員が手続を開始していません。職員の案内をお待ちください。",
 }
@@ -36,7 +44,13 @@ JOIN_MESSAGES = {
 # Unknown links and devices are "not found"; links that existed but can no longer be
 # used are "gone"; a wrong PIN is the resident's input. 403 stays reserved for the access
 # guard (who may reach a page at all).
-JOIN_STATUS = {"unknown": 404, "kiosk_unknown": 404, "wrong_pin": 400, "bad_pin": 400}
+JOIN_STATUS = {
+    "unknown": 404,
+    "kiosk_unknown": 404,
+    "wrong_pin": 400,
+    "bad_pin": 400,
+    "bad_code": 400,
+}
 
 
 class JoinError(DomainError):
@@ -58,6 +72,26 @@ class IssuedLink:
     pin: str
     expires_at: datetime
 
+    @property
+    def code(self) -> str:
+        """Return the join code as shown and read out: two groups of four (``ABCD-EFGH``)."""
+        return f"{self.token[:4]}-{self.token[4:]}"
+
+
+def new_code() -> str:
+    """Return a fresh random join code (the link's token)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(typed: str) -> str | None:
+    """Return the join code a resident typed (any case, spaces or hyphens), or None if invalid."""
+    # NFKC: full-width ＡＢ１２ from a Japanese keyboard become AB12; ー and − are hyphens.
+    wide = unicodedata.normalize("NFKC", typed).upper()
+    code = "".join(ch for ch in wide if ch not in " -\u30fc\u2212")
+    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        return None
+    return code
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
@@ -66,7 +100,7 @@ def _digest(token: str) -> str:
 def issue_join_link(case: Case, *, actor: str, now: datetime, minutes: int) -> IssuedLink:
     """Issue a new join link and PIN for a case, revoking any earlier link, and commit."""
     db.session.execute(update(JoinLink).where(JoinLink.case_id == case.id).values(revoked=True))
-    token = secrets.token_urlsafe(24)
+    token = new_code()
     pin = f"{secrets.randbelow(10**6):06d}"
     expires_at = now + timedelta(minutes=minutes)
     db.session.add(
@@ -89,7 +123,9 @@ def check_link(token: str, now: datetime) -> JoinLink:
 
     :raises JoinError: unknown, revoked, expired, locked, or the case is closed to residents.
     """
-    link = db.session.scalar(select(JoinLink).where(JoinLink.token_hash == _digest(token)))
+    link = db.session.scalar(
+        select(JoinLink).where(JoinLink.token_hash == _digest(normalize_code(token) or token))
+    )
     if link is None:
         raise JoinError("unknown")
     case = db.session.get(Case, link.case_id)

@@ -121,7 +121,7 @@ def test_resident_follows_live_confirms_and_signs(
 
         # A correction request reaches the staff member's screen.
         first = resident.locator("section.rform").first
-        first.locator(".rform-doc td").first.click()
+        first.locator("button.entry").first.click()
         resident.get_by_label(re.compile("どこをどう")).fill("名前の漢字が違います")
         resident.screenshot(path=str(SHOTS / "resident-ask.png"))
         resident.locator("#ask-send").click()

@@ -27,6 +27,27 @@
     nodevice: "カメラ・マイクが使えません。ブラウザの設定で許可してから、ページを開き直してください",
     elsewhere: "別の画面（タブ）で通話を始めたため、この画面の通話は終了しました",
   };
+  // The resident's page has an English interface (body.lang-en) and says who it connects to.
+  const RESIDENT_STATES = {
+    ja: { idle: "職員と接続中", connecting: "職員と接続中" },
+    en: {
+      idle: "Connecting to the staff member",
+      connecting: "Connecting to the staff member",
+      connected: "In the call",
+      lost: "Connection lost — reconnecting",
+      ended: "The call has ended",
+      refused: "Cannot join the call. Please reopen the page",
+      nodevice: "No microphone or camera can be used. You can still read and check the forms on this screen",
+      elsewhere: "The call moved to another tab of this browser",
+    },
+  };
+  const MIC = { ja: ["マイクを切る", "マイクを入れる"], en: ["Mute microphone", "Unmute microphone"] };
+  const CAMERA = { ja: ["カメラを切る", "カメラを入れる"], en: ["Turn camera off", "Turn camera on"] };
+  const lang = () => (!staff && document.body.classList.contains("lang-en") ? "en" : "ja");
+  function stateText(state) {
+    if (staff) return STATES[state];
+    return (RESIDENT_STATES[lang()] || {})[state] || STATES[state];
+  }
   const DISCONNECT_GRACE_MS = 3000; // "disconnected" often recovers by itself within seconds
   const MAX_BACKOFF_MS = 30000;
 
@@ -46,7 +67,7 @@
   }
 
   function setState(state) {
-    setText($("state"), STATES[state], state);
+    setText($("state"), stateText(state), state);
     root.dataset.state = state;
     const toggle = $("toggle");
     if (toggle) toggle.textContent = wanted ? "通話を終了" : "通話を開始";
@@ -56,14 +77,22 @@
     if (stream) return stream;
     // Audio matters more than picture: keep the camera at VGA and ~20 fps to spare the
     // server (it decodes every stream) and the uplink; clean the voice in the browser.
-    stream = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-      video: {
-        width: { ideal: 640, max: 640 },
-        height: { ideal: 480, max: 480 },
-        frameRate: { ideal: 20, max: 20 },
-      },
-    });
+    const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: audio,
+        video: {
+          width: { ideal: 640, max: 640 },
+          height: { ideal: 480, max: 480 },
+          frameRate: { ideal: 20, max: 20 },
+        },
+      });
+    } catch (error) {
+      // No camera (or it is refused): the call goes on with the voice only, which is not
+      // an error for the person; without a microphone either, connect() says so.
+      stream = await navigator.mediaDevices.getUserMedia({ audio: audio });
+      root.classList.add("audio-only");
+    }
     $("self").srcObject = stream;
     applyTracks();
     $("mic").disabled = false;
@@ -77,11 +106,12 @@
     stream.getVideoTracks().forEach((t) => (t.enabled = cameraOn));
     const mic = $("mic");
     mic.setAttribute("aria-pressed", String(!micOn));
-    mic.textContent = micOn ? "マイクを切る" : "マイクを入れる";
+    mic.textContent = MIC[lang()][micOn ? 0 : 1];
     mic.classList.toggle("off", !micOn);
     const camera = $("camera");
     camera.setAttribute("aria-pressed", String(!cameraOn));
-    camera.textContent = cameraOn ? "カメラを切る" : "カメラを入れる";
+    camera.textContent = CAMERA[lang()][cameraOn ? 0 : 1];
+    camera.hidden = stream.getVideoTracks().length === 0;
     camera.classList.toggle("off", !cameraOn);
     root.classList.toggle("camera-off", !cameraOn);
   }
@@ -237,6 +267,14 @@
     if (wanted && retryTimer) connect();
   });
   if (root.dataset.autostart) start();
+  // The resident's page starts the call when staff have started theirs (resident.js).
+  root.addEventListener("kakanai:call-start", () => {
+    if (!wanted) start();
+  });
+  document.addEventListener("kakanai:lang", () => {
+    setState(root.dataset.state || "idle");
+    applyTracks();
+  });
 
   if (!staff) return;
 

@@ -19,6 +19,8 @@
       failed: "送信できませんでした。もう一度押してください。",
       signing: "署名を送っています…",
       pad: "署名欄（指やペンで名前を書く）",
+      done_button: "✔ 確認済み",
+      no_name: "お名前が入力されていません。入力欄にお名前を入力してから押してください。",
     },
     en: {
       reconnecting: "Connection lost. Reconnecting…",
@@ -34,9 +36,22 @@
       failed: "Could not send. Please press again.",
       signing: "Sending your signature…",
       pad: "Signature box (write your name with a finger or pen)",
+      done_button: "✔ Checked",
+      no_name: "No name is typed yet. Type your name in the box, then press the button.",
     },
   };
+  // The server's refusals come in Japanese with a stable code; in English, say them so.
+  const ERRORS_EN = {
+    bad_image: "The signature could not be read. Press “Clear and redo” and write it again.",
+    empty: "Nothing is written yet. Write your name in the box with your finger or a pen.",
+    not_in_review: "It is not time to sign yet. Please wait for the staff member.",
+    unconfirmed: "Some forms are not checked yet. Press “I have checked this form” on every form first.",
+    no_forms: "There are no forms to sign. Please tell the staff member.",
+    no_name: "No name is typed yet. Type your name in the box, then press the button.",
+    changed: "The staff member changed this form. Please check the new content.",
+  };
   let lang = localStorage.getItem("kakanai-lang") === "en" ? "en" : "ja";
+  const errorText = (data) => (lang === "en" && ERRORS_EN[data.code]) || data.error || tr("failed");
   const tr = (key, ...args) => {
     const value = TEXT[lang][key];
     return typeof value === "function" ? value(...args) : value;
@@ -87,20 +102,22 @@
     return data;
   }
 
-  // ---- the forms: draw, and mark the cells whose text changed ----
-  function cellsOf(root) {
-    // Table cells, and leaf elements outside tables: where a value is printed.
-    return Array.from(root.querySelectorAll("td, th, *:not(td *):not(th *)")).filter(
-      (el) => el.matches("td, th") || el.children.length === 0
-    );
+  // ---- the forms: draw, and mark the entries whose value changed ----
+  function valuesOf(root) {
+    const values = new Map();
+    root.querySelectorAll("button.entry").forEach((el) => {
+      values.set(el.dataset.field + "|" + el.dataset.label, el.querySelector(".entry-value").textContent.trim());
+    });
+    return values;
   }
 
-  function markChanges(oldDoc, newDoc) {
-    const before = cellsOf(oldDoc).map((el) => el.textContent.trim());
+  function markChanges(oldBody, newBody) {
+    const before = valuesOf(oldBody);
     const changed = [];
-    cellsOf(newDoc).forEach((el, i) => {
-      const text = el.textContent.trim();
-      if (i >= before.length ? text !== "" : before[i] !== text) changed.push(el);
+    newBody.querySelectorAll("button.entry").forEach((el) => {
+      const key = el.dataset.field + "|" + el.dataset.label;
+      const text = el.querySelector(".entry-value").textContent.trim();
+      if (before.has(key) ? before.get(key) !== text : !el.classList.contains("blank")) changed.push(el);
     });
     changed.forEach((el) => el.classList.add("just-changed"));
     if (changed.length) {
@@ -127,8 +144,38 @@
     section.classList.toggle("confirmed", form.confirmed);
     const label = section.querySelector(".rform-state");
     label.textContent = form.confirmed ? "✔ " + tr("confirmed") : tr("unconfirmed");
-    section.querySelector("button.confirm").disabled = form.confirmed;
+    const button = section.querySelector("button.confirm");
+    if (!button.dataset.label) button.dataset.label = button.innerHTML;
+    button.disabled = form.confirmed;
+    if (form.confirmed) button.textContent = tr("done_button");
+    else button.innerHTML = button.dataset.label;
   }
+
+  // ---- the first screen: what to do now, in one sentence and one button ----
+  const task = document.getElementById("task");
+  function showTask(data) {
+    if (!task) return;
+    task.dataset.next = data.next;
+    task.querySelectorAll("[data-next]").forEach((el) => (el.hidden = el.dataset.next !== data.next));
+    task.querySelectorAll("[data-next-for]").forEach(
+      (el) => (el.hidden = el.dataset.nextFor !== data.next || !data.forms.length)
+    );
+  }
+  function goTo(el) {
+    if (!el) return;
+    if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+    el.scrollIntoView({ block: "start" });
+    el.focus({ preventScroll: true });
+  }
+  document.getElementById("task-go").addEventListener("click", () => {
+    const next = Array.from(formsBox.querySelectorAll("section.rform")).find((s) => !s.classList.contains("confirmed"));
+    if (next) goTo(next.querySelector("h2"));
+  });
+  document.getElementById("task-look").addEventListener("click", () => {
+    const first = formsBox.querySelector("section.rform h2");
+    goTo(first);
+  });
+  document.getElementById("task-sign").addEventListener("click", () => goTo(document.getElementById("sign-title")));
 
   function draw(data) {
     state = data;
@@ -140,22 +187,25 @@
     data.forms.forEach((form, index) => {
       let section = sectionFor(form.key);
       const fresh = document.createElement("div");
-      fresh.className = "rform-doc";
-      fresh.innerHTML = form.html;
+      fresh.className = "rform-body";
+      fresh.innerHTML = form.body;
       if (!section) {
         section = document.createElement("section");
         section.className = "rform";
         section.dataset.key = form.key;
         const h2 = document.createElement("h2");
         h2.id = "rf-" + form.key.replace(/[^a-z0-9_-]/gi, "_");
+        h2.lang = "ja";
         h2.textContent = form.title;
         section.setAttribute("aria-labelledby", h2.id);
         section.appendChild(h2);
         section.appendChild(fresh);
         markChanges(document.createElement("div"), fresh);
       } else if (section.dataset.hash !== form.hash) {
-        const old = section.querySelector(".rform-doc");
+        const old = section.querySelector(".rform-body");
+        const ids = old.querySelector("details.rform-ids");
         markChanges(old, fresh);
+        if (ids && ids.open) fresh.querySelector("details.rform-ids").open = true;
         old.replaceWith(fresh);
       }
       section.dataset.hash = form.hash;
@@ -168,6 +218,7 @@
     progress.textContent = data.forms.length ? tr("progress", done, data.forms.length) : "";
     document.getElementById("sign-ready").hidden = !data.can_sign;
     document.getElementById("sign-wait").hidden = data.can_sign;
+    showTask(data);
     if (data.can_sign) resizePad();
   }
 
@@ -276,7 +327,7 @@
     const data = await post(review.dataset.confirmUrl, { form: section.dataset.key, hash: section.dataset.hash });
     if (data.ok) draw(data);
     else {
-      section.querySelector(".rform-state").textContent = data.code === "changed" ? tr("changed") : data.error || tr("failed");
+      section.querySelector(".rform-state").textContent = data.code === "changed" ? tr("changed") : errorText(data);
       refresh();
     }
   }
@@ -285,17 +336,6 @@
   const askNote = document.getElementById("ask-note");
   const askError = document.getElementById("ask-error");
   let asking = null;
-
-  function labelOf(cell) {
-    // The field's name: the header cell before it in its row, or its own text.
-    const row = cell.closest("tr");
-    if (row) {
-      let node = cell.closest("td, th");
-      while (node && node.tagName !== "TH") node = node.previousElementSibling;
-      if (node) return node.textContent.trim().slice(0, 60);
-    }
-    return cell.textContent.trim().slice(0, 60);
-  }
 
   function openAsk(section, field) {
     asking = { section, field };
@@ -308,9 +348,40 @@
   }
 
   formsBox.addEventListener("click", (event) => {
-    const cell = event.target.closest(".rform-doc td, .rform-doc th");
-    if (!cell) return;
-    openAsk(cell.closest("section.rform"), labelOf(cell));
+    const entry = event.target.closest("button.entry");
+    if (entry) {
+      openAsk(entry.closest("section.rform"), entry.dataset.label);
+      return;
+    }
+    const opener = event.target.closest("button.page-open, .rform-thumb");
+    if (opener) openPage(opener.closest("section.rform"), opener);
+  });
+
+  // ---- the page image, full screen: pinch to zoom on a touch screen, or ± buttons ----
+  const pageDialog = document.getElementById("page-dialog");
+  const pageView = document.getElementById("page-view");
+  let pageZoom = 1;
+  let pageOpener = null;
+  function openPage(section, opener) {
+    pageOpener = opener.closest("button") || section.querySelector("button.page-open");
+    document.getElementById("page-title").textContent = section.querySelector("h2").textContent;
+    pageView.innerHTML = "";
+    const doc = section.querySelector(".rform-doc").cloneNode(true);
+    pageView.appendChild(doc);
+    pageZoom = Math.min(1, (window.innerWidth - 32) / 800);
+    doc.style.zoom = String(pageZoom);
+    pageDialog.showModal();
+    pageView.focus();
+  }
+  pageDialog.querySelectorAll("[data-zoom]").forEach((button) =>
+    button.addEventListener("click", () => {
+      pageZoom = Math.max(0.3, Math.min(4, pageZoom * (button.dataset.zoom === "1" ? 1.25 : 0.8)));
+      pageView.firstElementChild.style.zoom = String(pageZoom);
+    })
+  );
+  document.getElementById("page-close").addEventListener("click", () => pageDialog.close());
+  pageDialog.addEventListener("close", () => {
+    if (pageOpener) pageOpener.focus();
   });
   document.getElementById("ask-cancel").addEventListener("click", () => dialog.close());
   document.getElementById("ask-form").addEventListener("submit", async (event) => {
@@ -321,7 +392,7 @@
       note: askNote.value,
     });
     if (!data.ok) {
-      askError.textContent = data.error || tr("failed");
+      askError.textContent = errorText(data);
       askError.hidden = false;
       return;
     }
@@ -394,13 +465,53 @@
     }
     signing = false;
     button.disabled = false;
-    signError.textContent = data.error || tr("failed");
+    signError.textContent = errorText(data);
+  });
+  document.getElementById("sign-typed").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    const name = document.getElementById("typed-name").value.trim();
+    if (!name) {
+      signError.textContent = tr("no_name");
+      signError.hidden = false;
+      document.getElementById("typed-name").focus();
+      return;
+    }
+    button.disabled = true;
+    signing = true;
+    signError.textContent = tr("signing");
+    signError.hidden = false;
+    const data = await post(review.dataset.signUrl, { typed_name: name });
+    if (data.ok) {
+      window.location.assign(data.receipt);
+      return;
+    }
+    signing = false;
+    button.disabled = false;
+    signError.textContent = errorText(data);
   });
   document.addEventListener("kakanai:lang", () => {
     pad.setAttribute("aria-label", tr("pad"));
     if (state) draw(state);
   });
 
+  // ---- the call: shown only once staff have started theirs ----
+  const call = document.getElementById("call");
+  async function watchCall() {
+    if (!call || !call.hidden) return;
+    try {
+      const response = await fetch(review.dataset.callUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (response.ok && (await response.json()).staff) {
+        call.hidden = false;
+        call.dispatchEvent(new Event("kakanai:call-start"));
+        return;
+      }
+    } catch (e) {
+      // offline: the connection line already says so; ask again later
+    }
+    setTimeout(watchCall, document.hidden ? 10000 : 3000);
+  }
+
   formsBox.querySelectorAll("section.rform").forEach(addActions);
   refresh().then(connect);
+  watchCall();
 })();
