@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
 from typing import Any
 
@@ -37,6 +39,7 @@ from app.services.joining import (
     check_link,
     kiosk_for_token,
 )
+from app.services.live import GatedStream
 from app.services.review import (
     case_channel,
     confirm_form,
@@ -47,6 +50,7 @@ from app.services.review import (
     request_correction,
     shown_forms,
     sse_stream,
+    stream_gate,
     stylesheets,
 )
 from app.services.rules import current_ruleset
@@ -71,6 +75,7 @@ def _start_resident_session(case_id: int) -> None:
     logout_user()
     session.clear()
     session["resident_case_id"] = case_id
+    session["sid"] = secrets.token_urlsafe(16)
     session.permanent = False
     publish(case_id, {"type": "joined"})
 
@@ -260,17 +265,27 @@ def forms():
     return jsonify(_forms_state(ruleset, current, result))
 
 
+def _session_key() -> str:
+    """Name this resident session for the stream caps (its id, else its cookie)."""
+    sid = session.get("sid")
+    if sid:
+        return str(sid)
+    raw = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"], "")
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 @bp.route("/r/events")
+@answered_by(_json_refusal)
 @allow(RESIDENT)
 def events():
     current = _open_case()
     if current is None:
         return _gone()
-    try:
-        after = int(request.headers.get("Last-Event-ID") or request.args.get("after") or 0)
-    except ValueError:
-        after = 0
-    stream = sse_stream(live_broker(), case_channel(current.id), max(after, 0))
+    raw_after = request.headers.get("Last-Event-ID") or request.args.get("after") or "0"
+    after = int(raw_after) if raw_after.isdigit() and len(raw_after) < 19 else 0
+    # Each open stream holds a thread: capped per session, per case and per process.
+    release = stream_gate().enter(case_channel(current.id), _session_key())
+    stream = GatedStream(sse_stream(live_broker(), case_channel(current.id), after), release)
     return Response(
         stream,
         mimetype="text/event-stream",

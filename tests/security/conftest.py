@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.resident.conftest import make_review_case  # noqa: F401 (a fixture used here too)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import statistics
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from tests.security.conftest import Served
 
@@ -112,3 +114,73 @@ def test_a_form_of_a_million_fields_is_refused_at_once(serve: Callable[..., Serv
     assert status == 413
     assert "大きすぎます" in page
     assert timed_login_page(served) < 1.0
+
+
+def resident_cookies(served: Served, monkeypatch: Any, cases: int, per_case: int) -> list[str]:
+    """Open ``cases`` cases on the served app; return ``per_case`` resident sessions of each."""
+    from datetime import date, datetime
+
+    from app import create_app
+    from app.extensions import db
+    from app.services.accounts import create_user
+    from app.services.cases import open_case
+
+    for name, value in served.env.items():
+        if name.startswith("KAKANAI_"):
+            monkeypatch.setenv(name, value)
+    app = create_app()
+    cookies = []
+    with app.app_context():
+        now = datetime.now()
+        staff = create_user("flood", "flood-password-1", "counter", "flood", now=now)
+        serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+        for number in range(cases):
+            case = open_case(staff.id, ["move_out"], "remote", date.today(), now, "flood")
+            for session in range(per_case):
+                sid = f"flood-{number}-{session}"
+                cookies.append(serializer.dumps({"resident_case_id": case.id, "sid": sid}))
+        db.session.remove()
+        db.engine.dispose()
+    return cookies
+
+
+def open_stream(served: Served, cookie: str) -> tuple[socket.socket, bytes]:
+    """Open a resident's live-event stream; return the socket and its first bytes."""
+    sock = socket.create_connection(("127.0.0.1", served.port), timeout=5)
+    sock.sendall(
+        f"GET /r/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: kakanai_session={cookie}\r\n\r\n".encode()
+    )
+    first = b""
+    while b"\r\n\r\n" not in first or not (b"retry:" in first or b"}" in first):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        first += chunk
+    return sock, first
+
+
+def test_login_answers_while_streams_and_slow_bodies_are_open(
+    serve: Callable[..., Served], monkeypatch: Any
+) -> None:
+    served = serve()
+    cookies = resident_cookies(served, monkeypatch, cases=25, per_case=2)
+    streams = []
+    try:
+        for cookie in cookies:  # 100 streams: two per session, four per case
+            streams.append(open_stream(served, cookie))
+            streams.append(open_stream(served, cookie))
+        held = [first for _, first in streams if first.startswith(b"HTTP/1.1 200")]
+        refused = [first for _, first in streams if first.startswith(b"HTTP/1.1 503")]
+        assert len(held) == 32  # LIVE_STREAMS: the other threads stay free
+        assert len(refused) == 68
+        assert all("混み合って" in first.decode("utf-8", "replace") for first in refused)
+        with slow_bodies(served, 50):
+            times = [timed_login_page(served) for _ in range(40)]
+        p95 = statistics.quantiles(times, n=20)[-1]
+        print(
+            json.dumps({"streams_held": len(held), "slow_bodies": 50, "login_p95_s": round(p95, 4)})
+        )
+        assert max(times) < 1.0, times
+    finally:
+        for sock, _ in streams:
+            sock.close()
