@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Flask, Request, jsonify, render_template, request
+from flask import Flask, Request, jsonify, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
@@ -82,6 +82,18 @@ class BoundedRequest(Request):
     """The app's request: forms of either encoding are bounded (see BoundedFormParser)."""
 
     form_data_parser_class = BoundedFormParser
+
+
+def _end_revoked_resident_session() -> None:
+    """Forget a resident session the server ended (left, re-issued link, detached kiosk)."""
+    from app import clock
+    from app.services.resident_sessions import resident_session_live
+
+    case_id = session.get("resident_case_id")
+    if case_id is None or request.endpoint == "static":
+        return
+    if not resident_session_live(session.get("sid"), int(case_id), clock.now()):
+        session.clear()
 
 
 def _security_headers(response: Any) -> Any:
@@ -165,6 +177,7 @@ def register_web(app: Flask) -> None:
 
     app.request_class = BoundedRequest
     app.view_functions["static"].access = frozenset({PUBLIC})  # type: ignore[attr-defined]
+    app.before_request(_end_revoked_resident_session)
     app.before_request(enforce_access)
     app.after_request(_security_headers)
     _register_errors(app)
@@ -173,6 +186,7 @@ def register_web(app: Flask) -> None:
     def _labels() -> dict[str, Any]:
         return {"role_labels": ROLE_LABELS}
 
+    from app.admin.cli import kiosks_cli
     from app.auth.cli import users_cli
     from app.cardreader.cli import cardagents_cli
     from app.counter.cli import cases_cli
@@ -190,5 +204,6 @@ def register_web(app: Flask) -> None:
         documents_cli,
         deploy_cli,
         cardagents_cli,
+        kiosks_cli,
     ):
         app.cli.add_command(group)

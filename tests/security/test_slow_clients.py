@@ -118,12 +118,13 @@ def test_a_form_of_a_million_fields_is_refused_at_once(serve: Callable[..., Serv
 
 def resident_cookies(served: Served, monkeypatch: Any, cases: int, per_case: int) -> list[str]:
     """Open ``cases`` cases on the served app; return ``per_case`` resident sessions of each."""
-    from datetime import date, datetime
+    from datetime import date, datetime, timedelta
 
     from app import create_app
     from app.extensions import db
     from app.services.accounts import create_user
     from app.services.cases import open_case
+    from app.services.resident_sessions import start_resident_session
 
     for name, value in served.env.items():
         if name.startswith("KAKANAI_"):
@@ -136,8 +137,8 @@ def resident_cookies(served: Served, monkeypatch: Any, cases: int, per_case: int
         serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
         for number in range(cases):
             case = open_case(staff.id, ["move_out"], "remote", date.today(), now, "flood")
-            for session in range(per_case):
-                sid = f"flood-{number}-{session}"
+            for _session in range(per_case):
+                sid = start_resident_session(case.id, now=now, expires_at=now + timedelta(hours=1))
                 cookies.append(serializer.dumps({"resident_case_id": case.id, "sid": sid}))
         db.session.remove()
         db.engine.dispose()
