@@ -66,8 +66,7 @@ run: setup
 
 serve: setup
 	$(FLASK) db upgrade
-	$(VENV)/bin/gunicorn --workers 1 --threads 32 --bind $${BIND:-127.0.0.1:8000} \
-	  --graceful-timeout 10 'app:create_app()'
+	$(VENV)/bin/gunicorn -c python:app.gunicorn_conf --bind $${BIND:-127.0.0.1:8000} 'app:create_app()'
 
 lint: setup
 	$(VENV)/bin/ruff check app tests bench

@@ -41,11 +41,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["SESSION_HOURS"]),
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        # Form fields other than files: the largest is a rule file (POLICY_FILE_LIMIT).
+        MAX_FORM_MEMORY_SIZE=max(2 * settings["POLICY_FILE_LIMIT"], 1024 * 1024),
+        MAX_FORM_PARTS=1000,
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if settings["WORKING_REQUESTS"]:
-        app.wsgi_app = WorkSlots(app.wsgi_app, settings["WORKING_REQUESTS"])  # type: ignore[method-assign]
+        app.wsgi_app = WorkSlots(  # type: ignore[method-assign]
+            app.wsgi_app,
+            settings["WORKING_REQUESTS"],
+            body_seconds=settings["REQUEST_SECONDS"],
+            max_body=app.config["MAX_CONTENT_LENGTH"],
+        )
     if settings["TRUSTED_PROXIES"]:
         # Behind nginx the app sees http from 127.0.0.1; believe the proxy's headers (and
         # only as many hops as configured) so external links and client addresses are real.

@@ -199,6 +199,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Open live-event streams and waits for video or PDF workers do not count. 0: no limit.",
     ),
     Setting(
+        "REQUEST_SECONDS",
+        10,
+        _positive_int,
+        "Time a client has to send a request's head and body (plus 1 s per 64 KiB of body) "
+        "before it is answered 408. The body is read whole before the request takes a work "
+        "slot, so a slow client never holds one.",
+    ),
+    Setting(
+        "LIVE_STREAMS",
+        32,
+        _count,
+        "Residents' live-event streams one app process holds open at once (each waits in a "
+        "thread); beyond it a stream is refused with 503 and the page retries. Also at most "
+        "2 per resident session and 4 per case. 0: no limit.",
+    ),
+    Setting(
         "TRUSTED_PROXIES",
         0,
         _count,

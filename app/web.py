@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Request, jsonify, render_template, request, session
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
 
 from app.auth.access import PUBLIC, enforce_access
 from app.errors import DomainError
@@ -38,7 +40,10 @@ ERROR_TEXT = {
         "アドレスをお確かめいただくか、トップページからお進みください。",
     ),
     405: ("この操作はできません", "画面のボタンから操作してください。"),
-    413: ("ファイルが大きすぎます", "16MB以下のファイルにしてください。"),
+    413: (
+        "送信された内容が大きすぎます",
+        "ファイルは16MB以下にしてください。入力が長すぎる場合は短くしてから送信してください。",
+    ),
     429: ("操作が多すぎます", "しばらく待ってからもう一度お試しください。"),
     503: (
         "手続ルールを読み込めないため、この画面を表示できません",
@@ -49,6 +54,46 @@ ERROR_TEXT = {
         "入力内容は保存されています。しばらくしてから再度お試しください。",
     ),
 }
+
+
+class BoundedFormParser(FormDataParser):
+    """Werkzeug's form parser, with its multipart limits applied to urlencoded forms too.
+
+    Werkzeug reads an urlencoded body whole and splits every field (1.5 million of them in
+    a 15 MB form took seconds of a work slot); ``MAX_FORM_MEMORY_SIZE`` and
+    ``MAX_FORM_PARTS`` bound only multipart forms. Here they bound both.
+    """
+
+    def _parse_urlencoded(
+        self, stream: Any, mimetype: str, content_length: Any, options: Any
+    ) -> Any:
+        limit = self.max_form_memory_size
+        if limit is not None and (content_length or 0) > limit:
+            raise RequestEntityTooLarge()
+        data = stream.read(limit + 1 if limit is not None else -1)
+        if limit is not None and len(data) > limit:
+            raise RequestEntityTooLarge()
+        if self.max_form_parts is not None and data.count(b"&") >= self.max_form_parts:
+            raise RequestEntityTooLarge()
+        return super()._parse_urlencoded(io.BytesIO(data), mimetype, len(data), options)
+
+
+class BoundedRequest(Request):
+    """The app's request: forms of either encoding are bounded (see BoundedFormParser)."""
+
+    form_data_parser_class = BoundedFormParser
+
+
+def _end_revoked_resident_session() -> None:
+    """Forget a resident session the server ended (left, re-issued link, detached kiosk)."""
+    from app import clock
+    from app.services.resident_sessions import resident_session_live
+
+    case_id = session.get("resident_case_id")
+    if case_id is None or request.endpoint == "static":
+        return
+    if not resident_session_live(session.get("sid"), int(case_id), clock.now()):
+        session.clear()
 
 
 def _security_headers(response: Any) -> Any:
@@ -131,7 +176,9 @@ def register_web(app: Flask) -> None:
     ):
         app.register_blueprint(bp)
 
+    app.request_class = BoundedRequest
     app.view_functions["static"].access = frozenset({PUBLIC})  # type: ignore[attr-defined]
+    app.before_request(_end_revoked_resident_session)
     app.before_request(enforce_access)
     app.after_request(_security_headers)
     _register_errors(app)
@@ -140,6 +187,7 @@ def register_web(app: Flask) -> None:
     def _labels() -> dict[str, Any]:
         return {"role_labels": ROLE_LABELS}
 
+    from app.admin.cli import kiosks_cli
     from app.auth.cli import users_cli
     from app.cardreader.cli import cardagents_cli
     from app.counter.cli import cases_cli
@@ -157,5 +205,6 @@ def register_web(app: Flask) -> None:
         documents_cli,
         deploy_cli,
         cardagents_cli,
+        kiosks_cli,
     ):
         app.cli.add_command(group)

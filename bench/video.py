@@ -65,6 +65,33 @@ def _loopback_only(use_ipv4: bool, use_ipv6: bool) -> list[str]:
 # ---- the server process ---------------------------------------------------------------
 
 
+BENCH_CASES = 64  # rounds of 1..10 calls use cases 1..55
+
+
+def open_resident_sessions(staff_id: int, count: int) -> None:
+    """Open ``count`` cases, each with a server-side resident session ``bench-<case id>``."""
+    import hashlib
+    from datetime import date, datetime, timedelta
+
+    from app.extensions import db
+    from app.models import ResidentSession
+    from app.services.cases import open_case
+
+    now = datetime.now()
+    for _ in range(count):
+        case = open_case(staff_id, ["move_out"], "remote", date.today(), now, "bench")
+        sid_hash = hashlib.sha256(f"bench-{case.id}".encode()).hexdigest()
+        db.session.add(
+            ResidentSession(
+                sid_hash=sid_hash,
+                case_id=case.id,
+                created_at=now,
+                expires_at=now + timedelta(days=1),
+            )
+        )
+    db.session.commit()
+
+
 def serve() -> None:
     """Run the app on a free loopback port (print it) until SIGTERM."""
     from datetime import datetime
@@ -89,7 +116,8 @@ def serve() -> None:
     )
     with app.app_context():
         db.create_all()
-        create_user("bench", PASSWORD, "counter", "bench", now=datetime.now())
+        staff = create_user("bench", PASSWORD, "counter", "bench", now=datetime.now())
+        open_resident_sessions(staff.id, BENCH_CASES)
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -265,7 +293,8 @@ def cookies(base: str) -> tuple[str, Any]:
     name = staff.split("=", 1)[0]
 
     def resident(case_id: int) -> str:
-        return f"{name}={serializer.dumps({'resident_case_id': case_id})}"
+        session = {"resident_case_id": case_id, "sid": f"bench-{case_id}"}
+        return f"{name}={serializer.dumps(session)}"
 
     return staff, resident
 

@@ -76,3 +76,56 @@ def test_a_stream_holds_no_slot_while_it_is_sent() -> None:
     assert _call(app) == b"ok"
     sent_after_other.set()
     assert list(body) == [b"second"]
+
+
+def test_a_request_holds_no_slot_while_its_body_arrives() -> None:
+    import io
+    import socket
+
+    client, server = socket.socketpair()
+
+    def view(environ: Any, _start: Any) -> list[bytes]:
+        return [environ["wsgi.input"].read()]
+
+    app = WorkSlots(view, 1, body_seconds=5)
+    source = server.makefile("rb")
+    slow = {"CONTENT_LENGTH": "4", "wsgi.input": source}
+    answers: list[bytes] = []
+    waiter = threading.Thread(target=lambda: answers.append(_call_with(app, slow)))
+    waiter.start()
+    time.sleep(0.1)  # the slow body is still arriving
+    fast = {"CONTENT_LENGTH": "2", "wsgi.input": io.BytesIO(b"ok")}
+    assert _call_with(app, fast) == b"ok"  # the only slot was free meanwhile
+    client.sendall(b"body")
+    waiter.join(5)
+    assert answers == [b"body"]
+    source.close()
+    client.close()
+    server.close()
+
+
+def test_a_body_that_does_not_arrive_in_time_is_answered_408() -> None:
+    import socket
+
+    client, server = socket.socketpair()
+    statuses: list[str] = []
+    app = WorkSlots(lambda environ, start: [b"never"], 1, body_seconds=0.2)
+    source = server.makefile("rb")
+    environ = {
+        "CONTENT_LENGTH": "10",
+        "wsgi.input": source,
+        "gunicorn.socket": server,
+    }
+    client.sendall(b"abc")
+    started = time.monotonic()
+    body = b"".join(app(environ, lambda status, headers: statuses.append(status)))
+    assert time.monotonic() - started < 2
+    assert statuses == ["408 Request Timeout"]
+    assert "送信に時間がかかりすぎた" in body.decode()
+    source.close()
+    client.close()
+    server.close()
+
+
+def _call_with(app: Any, environ: dict[str, Any]) -> bytes:
+    return b"".join(app(environ, lambda status, headers: None))

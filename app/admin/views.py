@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Kiosk, StaffUser
 from app.services.accounts import AccountError, create_user
 from app.services.joining import register_kiosk
+from app.services.kiosks import new_setup_code, revoke_kiosk
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -66,13 +67,46 @@ def create_kiosk():
     form = NewKioskForm()
     if not form.validate_on_submit():
         return _page(NewUserForm(formdata=None), form), 400
-    kiosk, token = register_kiosk(
-        form.name.data or "", actor=current_user.username, now=clock.now()
-    )
-    setup_url = url_for("resident.kiosk_setup", token=token, _external=True)
+    kiosk, code = register_kiosk(form.name.data or "", actor=current_user.username, now=clock.now())
+    return _setup_page(kiosk, code, f"端末「{kiosk.name}」を登録しました。")
+
+
+def _setup_page(kiosk: Kiosk, code: str, notice: str) -> str:
     return _page(
         NewUserForm(formdata=None),
         NewKioskForm(formdata=None),
-        notice=f"端末「{kiosk.name}」を登録しました。",
-        setup_url=setup_url,
+        notice=notice,
+        setup_code=code,
+        setup_kiosk=kiosk.name,
+        setup_url=url_for("resident.kiosk_setup", _external=True),
     )
+
+
+def _kiosk_or_404(kiosk_id: int) -> Kiosk:
+    kiosk = db.session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        abort(404)
+    return kiosk
+
+
+@bp.route("/kiosks/<int:kiosk_id>/setup-code", methods=["POST"])
+@allow("admin")
+def kiosk_setup_code(kiosk_id: int):
+    kiosk = _kiosk_or_404(kiosk_id)
+    if not kiosk.active:
+        return _page(
+            NewUserForm(formdata=None),
+            NewKioskForm(formdata=None),
+            notice=f"端末「{kiosk.name}」は無効にされています。新しい端末として登録してください。",
+        ), 409
+    code = new_setup_code(kiosk, actor=current_user.username, now=clock.now())
+    return _setup_page(kiosk, code, f"端末「{kiosk.name}」の新しい設定コードを発行しました。")
+
+
+@bp.route("/kiosks/<int:kiosk_id>/revoke", methods=["POST"])
+@allow("admin")
+def kiosk_revoke(kiosk_id: int):
+    kiosk = _kiosk_or_404(kiosk_id)
+    revoke_kiosk(kiosk, actor=current_user.username, now=clock.now())
+    flash(f"端末「{kiosk.name}」を無効にしました。この端末では手続を開けなくなりました。")
+    return redirect(url_for("admin.index"))

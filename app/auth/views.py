@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from app import clock
@@ -12,7 +21,7 @@ from app.auth.access import PUBLIC, allow
 from app.auth.forms import LoginForm
 from app.extensions import db, login_manager
 from app.models import StaffUser
-from app.services.accounts import authenticate
+from app.services.accounts import authenticate, end_staff_sessions
 
 bp = Blueprint("auth", __name__)
 
@@ -27,7 +36,14 @@ FAILURES = {
 
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
-    return db.session.get(StaffUser, int(user_id))
+    # "id:generation": a cookie from before the user's last logout names an older generation.
+    ident, _, generation = user_id.partition(":")
+    if not ident.isdigit() or not generation.isdigit() or len(ident) > 18:
+        return None
+    user = db.session.get(StaffUser, int(ident))
+    if user is None or user.session_generation != int(generation):
+        return None
+    return user
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -61,6 +77,7 @@ def login():
             max_failures=current_app.config["LOGIN_ATTEMPTS"],
         )
         if outcome.user is not None:
+            session.clear()  # no resident session (or other login) survives on this device
             login_user(outcome.user)
             current_app.logger.info("login ok user=%s", outcome.user.username)
             target = _safe_next(request.args.get("next"))
@@ -74,6 +91,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @allow("counter", "policy", "admin")
 def logout():
+    end_staff_sessions(current_user)  # this cookie, and any copy of it, ends here
     logout_user()
     flash("ログアウトしました。")
     return redirect(url_for("auth.login"))

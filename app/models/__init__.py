@@ -4,7 +4,7 @@ from app.models.attachment import CaseAttachment
 from app.models.booking import Booking
 from app.models.card_agent import CardAgent, CardAgentNonce, CardPairingCode, CardReading
 from app.models.case import AuditEvent, Case, FactChange, FactValue, RoutedProcedure
-from app.models.join import JoinLink, Kiosk
+from app.models.join import JoinLink, Kiosk, ResidentSession
 from app.models.registry import RegistryHousehold, RegistryResident
 from app.models.review import FormConfirmation, ResidentRequest, SignedPacket
 from app.models.ruleset import RuleSetFile, RuleSetVersion
@@ -24,6 +24,7 @@ __all__ = [
     "FormConfirmation",
     "JoinLink",
     "Kiosk",
+    "ResidentSession",
     "RegistryHousehold",
     "RegistryResident",
     "ResidentRequest",

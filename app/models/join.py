@@ -28,7 +28,11 @@ class JoinLink(db.Model):  # type: ignore[name-defined,misc]
 
 
 class Kiosk(db.Model):  # type: ignore[name-defined,misc]
-    """A registered branch-office tablet; staff attach it to a case and the resident taps in."""
+    """A registered branch-office tablet; staff attach it to a case and the resident taps in.
+
+    Set up once with a short-lived one-time code (never in a URL); the device credential it
+    is exchanged for is rotated daily, the previous one honoured briefly (``previous_*``).
+    """
 
     __tablename__ = "kiosk"
 
@@ -41,3 +45,34 @@ class Kiosk(db.Model):  # type: ignore[name-defined,misc]
     active: Mapped[bool] = mapped_column(default=True)
     registered_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime]
+    setup_code_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    setup_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    credential_issued_at: Mapped[datetime | None] = mapped_column(default=None)
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    previous_valid_until: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ResidentSession(db.Model):  # type: ignore[name-defined,misc]
+    """A resident's admission on one device, checked on every request so that it can end.
+
+    Ends (``ended_at``) when the resident leaves, their link is re-issued or revoked, the
+    kiosk they use is detached or revoked, or the case is signed; never lasts past
+    ``expires_at`` (the link's validity, or the receipt window after signing).
+    """
+
+    __tablename__ = "resident_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    join_link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("join_link.id", ondelete="SET NULL"), default=None
+    )
+    kiosk_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kiosk.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    end_reason: Mapped[str | None] = mapped_column(String(32), default=None)

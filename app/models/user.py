@@ -30,6 +30,12 @@ class StaffUser(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
+    # Raised at logout (and deactivation): every session cookie carrying an older one ends.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def get_id(self) -> str:
+        """Return the login id kept in the session cookie: the user and session generation."""
+        return f"{self.id}:{self.session_generation}"
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]

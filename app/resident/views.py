@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+from datetime import timedelta
 from typing import Any
 
 from flask import (
@@ -27,7 +29,7 @@ from app.errors import DomainError, answered_by
 from app.extensions import db
 from app.media.peers import STAFF
 from app.media.server import media_server
-from app.models import Case
+from app.models import Case, Kiosk
 from app.resident.blueprint import bp
 from app.resident.forms import JoinCodeForm, PinForm
 from app.services.case_documents import cover_pdf
@@ -41,7 +43,14 @@ from app.services.joining import (
     kiosk_for_token,
     normalize_code,
 )
+from app.services.kiosks import COOKIE_DAYS, KioskError, exchange_setup_code, rotate_credential
+from app.services.live import GatedStream
 from app.services.reading import directions, explained_procedures, reading_forms
+from app.services.resident_sessions import (
+    end_resident_sessions,
+    limit_resident_session,
+    start_resident_session,
+)
 from app.services.review import (
     case_channel,
     confirm_form,
@@ -51,6 +60,7 @@ from app.services.review import (
     request_correction,
     shown_forms,
     sse_stream,
+    stream_gate,
     stylesheets,
 )
 from app.services.rules import current_ruleset
@@ -67,17 +77,32 @@ KIOSK_COOKIE = "kakanai_kiosk"
 RECEIPT_SECONDS = 30 * 60
 # A branch kiosk is shared: the next resident must not find the last one's packet there.
 KIOSK_RECEIPT_SECONDS = 5 * 60
+KIOSK_SESSION = timedelta(hours=2)
 PAPER_MESSAGE = (
     "この手続の署名は、窓口で紙の書類に行います。職員が書類をお渡ししますので、"
     "その案内に従ってください。この画面は閉じてかまいません。"
 )
 
 
-def _start_resident_session(case_id: int) -> None:
+def _start_resident_session(
+    case_id: int, *, link_token: str | None = None, kiosk_token: str | None = None
+) -> None:
     # A resident session carries nothing else: no staff login survives on a shared device.
     logout_user()
     session.clear()
+    now = clock.now()
+    if link_token is not None:  # the session ends with its link (expiry, re-issue)
+        link = check_link(link_token, now)
+        sid = start_resident_session(
+            case_id, now=now, expires_at=link.expires_at, join_link_id=link.id
+        )
+    else:  # ends when staff detach the kiosk, or after two hours at the latest
+        kiosk = kiosk_for_token(kiosk_token, now)
+        sid = start_resident_session(
+            case_id, now=now, expires_at=now + KIOSK_SESSION, kiosk_id=kiosk.id
+        )
     session["resident_case_id"] = case_id
+    session["sid"] = sid
     session.permanent = False
     publish(case_id, {"type": "joined"})
 
@@ -153,7 +178,7 @@ def join(token: str):
                 raise
             error_message, error_code = error.message, error.code  # a wrong PIN: say so
         else:
-            _start_resident_session(case_id)
+            _start_resident_session(case_id, link_token=token)
             return redirect(url_for("resident.case"))
     status = 200 if error_message is None and not form.errors else 400
     return render_template(
@@ -161,38 +186,60 @@ def join(token: str):
     ), status
 
 
-@bp.route("/kiosk/setup/<token>")
-@answered_by(_refused)
-@allow(PUBLIC)
-def kiosk_setup(token: str):
-    kiosk = kiosk_for_token(token)
-    response = make_response(redirect(url_for("resident.kiosk")))
+def _with_kiosk_cookie(response: Any, credential: str) -> Any:
     response.set_cookie(
         KIOSK_COOKIE,
-        token,
-        max_age=5 * 365 * 86400,
+        credential,
+        max_age=COOKIE_DAYS * 86400,
         httponly=True,
         secure=current_app.config["SESSION_COOKIE_SECURE"],
         samesite="Strict",
     )
-    current_app.logger.info("kiosk set up: %s", kiosk.name)
     return response
+
+
+def _kiosk_device() -> tuple[Kiosk, str | None]:
+    """Return this device's kiosk, and a new credential when today's rotation is due."""
+    token = request.cookies.get(KIOSK_COOKIE)
+    device = kiosk_for_token(token, clock.now())
+    return device, rotate_credential(device, token or "", now=clock.now())
+
+
+@bp.route("/kiosk/setup", methods=["GET", "POST"])
+@answered_by(_refused)
+@allow(PUBLIC)
+def kiosk_setup():
+    # The code comes in a POST body, never the URL: access logs do not see it.
+    error = None
+    if request.method == "POST":
+        try:
+            device, credential = exchange_setup_code(
+                request.form.get("code", "")[:64], now=clock.now()
+            )
+        except KioskError as refused:
+            error = refused.message
+        else:
+            current_app.logger.info("kiosk set up: %s", device.name)
+            return _with_kiosk_cookie(redirect(url_for("resident.kiosk")), credential)
+    return render_template("kiosk/setup.html", error=error), 400 if error else 200
 
 
 @bp.route("/kiosk")
 @answered_by(_refused)
 @allow(PUBLIC)
 def kiosk():
-    device = kiosk_for_token(request.cookies.get(KIOSK_COOKIE))
-    return render_template("resident/kiosk.html", kiosk=device)
+    device, credential = _kiosk_device()
+    response = make_response(render_template("resident/kiosk.html", kiosk=device))
+    return _with_kiosk_cookie(response, credential) if credential else response
 
 
 @bp.route("/kiosk/status")
 @answered_by(_kiosk_status_refusal)
 @allow(PUBLIC)
 def kiosk_status():
-    device = kiosk_for_token(request.cookies.get(KIOSK_COOKIE))
-    return jsonify(attached=device.attached_case_id is not None)
+    device, credential = _kiosk_device()
+    response = jsonify(attached=device.attached_case_id is not None)
+    return _with_kiosk_cookie(response, credential) if credential else response
 
 
 @bp.route("/kiosk/join", methods=["POST"])
@@ -200,7 +247,7 @@ def kiosk_status():
 @allow(PUBLIC)
 def kiosk_join():
     case_id = admit_kiosk(request.cookies.get(KIOSK_COOKIE), now=clock.now())
-    _start_resident_session(case_id)
+    _start_resident_session(case_id, kiosk_token=request.cookies.get(KIOSK_COOKIE))
     session["via_kiosk"] = True
     return redirect(url_for("resident.case"))
 
@@ -330,17 +377,27 @@ def call_state():
     return jsonify(staff=staff in ("new", "connecting", "connected"), state=staff)
 
 
+def _session_key() -> str:
+    """Name this resident session for the stream caps (its id, else its cookie)."""
+    sid = session.get("sid")
+    if sid:
+        return str(sid)
+    raw = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"], "")
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 @bp.route("/r/events")
+@answered_by(_json_refusal)
 @allow(RESIDENT)
 def events():
     current = _open_case()
     if current is None:
         return _gone()
-    try:
-        after = int(request.headers.get("Last-Event-ID") or request.args.get("after") or 0)
-    except ValueError:
-        after = 0
-    stream = sse_stream(live_broker(), case_channel(current.id), max(after, 0))
+    raw_after = request.headers.get("Last-Event-ID") or request.args.get("after") or "0"
+    after = int(raw_after) if raw_after.isdigit() and len(raw_after) < 19 else 0
+    # Each open stream holds a thread: capped per session, per case and per process.
+    release = stream_gate().enter(case_channel(current.id), _session_key())
+    stream = GatedStream(sse_stream(live_broker(), case_channel(current.id), after), release)
     return Response(
         stream,
         mimetype="text/event-stream",
@@ -402,6 +459,11 @@ def sign():
     session["receipt_case_id"] = current.id
     seconds = KIOSK_RECEIPT_SECONDS if session.get("via_kiosk") else RECEIPT_SECONDS
     session["receipt_until"] = time.time() + seconds
+    # Signing ends every other session of the case; this one keeps only its receipt.
+    end_resident_sessions(
+        reason="signed", now=clock.now(), case_id=current.id, keep_sid=session.get("sid")
+    )
+    limit_resident_session(session.get("sid"), clock.now() + timedelta(seconds=seconds))
     return jsonify(ok=True, receipt=url_for("resident.receipt"))
 
 
@@ -457,6 +519,8 @@ def receipt_cover():
 @bp.route("/r/leave", methods=["POST"])
 @allow(RESIDENT)
 def leave():
+    if session.get("sid"):
+        end_resident_sessions(reason="left", now=clock.now(), sid=session["sid"])
     session.clear()
     return render_template("resident/left.html")
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.errors import DomainError
 from app.extensions import db
@@ -84,3 +84,13 @@ def authenticate(username: str, password: str, now: datetime, max_failures: int)
     user.locked_until = None
     db.session.commit()
     return LoginOutcome(user, "ok")
+
+
+def end_staff_sessions(user: StaffUser) -> None:
+    """End every session of a staff user (each cookie names the generation it began in)."""
+    db.session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .values(session_generation=StaffUser.session_generation + 1)
+    )
+    db.session.commit()

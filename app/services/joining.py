@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Case, JoinLink, Kiosk
 from app.models.case import OPEN_FOR_RESIDENT
 from app.services.cases import CaseError, audit
+from app.services.resident_sessions import end_resident_sessions
 
 _pins = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
@@ -98,7 +99,11 @@ def _digest(token: str) -> str:
 
 
 def issue_join_link(case: Case, *, actor: str, now: datetime, minutes: int) -> IssuedLink:
-    """Issue a new join link and PIN for a case, revoking any earlier link, and commit."""
+    """Issue a new join link and PIN for a case, revoking any earlier link (and the sessions
+    admitted through it), and commit."""
+    earlier = list(db.session.scalars(select(JoinLink.id).where(JoinLink.case_id == case.id)))
+    if earlier:
+        end_resident_sessions(reason="link_reissued", now=now, join_link_ids=earlier, commit=False)
     db.session.execute(update(JoinLink).where(JoinLink.case_id == case.id).values(revoked=True))
     token = new_code()
     pin = f"{secrets.randbelow(10**6):06d}"
@@ -167,32 +172,40 @@ def admit(token: str, pin: str, *, now: datetime, max_attempts: int) -> int:
 
 
 def register_kiosk(name: str, *, actor: str, now: datetime) -> tuple[Kiosk, str]:
-    """Register a branch kiosk; return it with the device token to store on the tablet."""
-    token = secrets.token_urlsafe(32)
-    kiosk = Kiosk(name=name, token_hash=_digest(token), registered_by=actor, created_at=now)
+    """Register a branch kiosk; return it with its one-time setup code (app.services.kiosks)."""
+    from app.services.kiosks import new_setup_code
+
+    # No device credential yet: a hash no cookie matches until the setup code is exchanged.
+    placeholder = _digest(secrets.token_urlsafe(32))
+    kiosk = Kiosk(name=name, token_hash=placeholder, registered_by=actor, created_at=now)
     db.session.add(kiosk)
     audit(None, actor, "kiosk_registered", {"name": name}, now)
-    db.session.commit()
-    return kiosk, token
+    db.session.flush()
+    return kiosk, new_setup_code(kiosk, actor=actor, now=now)
 
 
-def kiosk_for_token(token: str | None) -> Kiosk:
-    """Return the active kiosk a device token belongs to.
+def kiosk_for_token(token: str | None, now: datetime | None = None) -> Kiosk:
+    """Return the active kiosk a device credential belongs to (or its previous one, briefly).
 
     :raises JoinError: the device is not (or no longer) registered.
     """
-    kiosk = (
-        db.session.scalar(select(Kiosk).where(Kiosk.token_hash == _digest(token)))
-        if token
-        else None
-    )
+    digest = _digest(token) if token else None
+    kiosk = db.session.scalar(select(Kiosk).where(Kiosk.token_hash == digest)) if digest else None
+    if kiosk is None and digest and now is not None:
+        kiosk = db.session.scalar(
+            select(Kiosk)
+            .where(Kiosk.previous_token_hash == digest)
+            .where(Kiosk.previous_valid_until > now)
+        )
     if kiosk is None or not kiosk.active:
         raise JoinError("kiosk_unknown")
     return kiosk
 
 
 def attach_kiosk(kiosk: Kiosk, case: Case | None, *, actor: str, now: datetime) -> None:
-    """Attach a kiosk to a case (or detach it with ``None``) and commit."""
+    """Attach a kiosk to a case (or detach it with ``None``) and commit; a resident session
+    open on the kiosk ends (the next resident must not find it)."""
+    end_resident_sessions(reason="kiosk_detached", now=now, kiosk_id=kiosk.id, commit=False)
     kiosk.attached_case_id = case.id if case is not None else None
     audit(
         case.id if case is not None else None,
@@ -209,7 +222,7 @@ def admit_kiosk(token: str | None, *, now: datetime) -> int:
 
     :raises JoinError: unknown device, nothing attached yet, or the case is closed.
     """
-    kiosk = kiosk_for_token(token)
+    kiosk = kiosk_for_token(token, now)
     if kiosk.attached_case_id is None:
         raise JoinError("kiosk_waiting")
     case = db.session.get(Case, kiosk.attached_case_id)

@@ -11,7 +11,10 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
+
+from app.errors import DomainError
 
 Event = tuple[int, dict[str, Any]]
 KEEP = 500  # events kept per channel for catch-up after a reconnect
@@ -149,3 +152,122 @@ class RedisBroker:
 def make_broker(redis_url: str | None) -> LiveBroker:
     """Return the Redis broker when a URL is configured, else the in-process one."""
     return RedisBroker(redis_url) if redis_url else LocalBroker()
+
+
+STREAMS_PER_SESSION = 2  # a resident's phone with the page open twice (a second tab)
+STREAMS_PER_CASE = 4  # the resident's phone, a kiosk, and a family member's second device
+STREAM_MESSAGES = {
+    "session": (
+        "この画面が別のタブやウィンドウでも開かれているため、自動更新を止めました。"
+        "使わない画面を閉じてから、この画面を再読み込みしてください。"
+    ),
+    "case": (
+        "この手続の画面が多くの端末で開かれているため、自動更新を止めました。"
+        "使わない端末の画面を閉じてから、再読み込みしてください。"
+    ),
+    "busy": (
+        "ただいま混み合っているため、画面の自動更新が遅れています。"
+        "しばらくすると自動で再開します。確認や署名はこのまま続けられます。"
+    ),
+}
+
+
+class StreamRefused(DomainError):
+    """A live-event stream was not opened: too many for the session or case, or the process."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            STREAM_MESSAGES[code], code=f"streams_{code}", status=503 if code == "busy" else 429
+        )
+
+
+class StreamGate:
+    """Counts the live-event streams held open (each holds a thread) and refuses beyond caps.
+
+    Per session and per case, so one resident cookie cannot take every thread; per process
+    (``total``; 0 means no cap), so streams always leave threads for everyone else.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        per_session: int = STREAMS_PER_SESSION,
+        per_case: int = STREAMS_PER_CASE,
+    ) -> None:
+        """Create a gate with the caps given."""
+        self.total = total
+        self.per_session = per_session
+        self.per_case = per_case
+        self._lock = threading.Lock()
+        self._open = 0
+        self._sessions: dict[str, int] = defaultdict(int)
+        self._cases: dict[str, int] = defaultdict(int)
+
+    def enter(self, case_key: str, session_key: str) -> Callable[[], None]:
+        """Count a new stream, returning the function that ends it (idempotent).
+
+        :raises StreamRefused: a cap is reached.
+        """
+        with self._lock:
+            if self._sessions[session_key] >= self.per_session:
+                raise StreamRefused("session")
+            if self._cases[case_key] >= self.per_case:
+                raise StreamRefused("case")
+            if self.total and self._open >= self.total:
+                raise StreamRefused("busy")
+            self._open += 1
+            self._sessions[session_key] += 1
+            self._cases[case_key] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if released:
+                    return
+                released = True
+                self._open -= 1
+                for table, key in ((self._sessions, session_key), (self._cases, case_key)):
+                    table[key] -= 1
+                    if table[key] <= 0:
+                        del table[key]
+
+        return release
+
+    def open_streams(self) -> int:
+        """Return how many streams are open now."""
+        with self._lock:
+            return self._open
+
+
+class GatedStream:
+    """A response body that ends its stream's count when the server closes it, even unstarted.
+
+    (A generator's ``finally`` never runs when it is closed before its first item.)
+    """
+
+    def __init__(self, body: Iterator[str], release: Callable[[], None]) -> None:
+        """Wrap ``body``; ``release`` runs once, on close or exhaustion."""
+        self.body = body
+        self.release = release
+
+    def __iter__(self) -> GatedStream:
+        """Return itself."""
+        return self
+
+    def __next__(self) -> str:
+        """Return the next piece of the stream; release when it ends."""
+        try:
+            return next(self.body)
+        except BaseException:
+            self.release()
+            raise
+
+    def close(self) -> None:
+        """Close the stream and release its count."""
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.release()

@@ -23,9 +23,10 @@ from app.services import version_documents
 from app.services.case_documents import form_documents, procedure_entries, render_context
 from app.services.cases import CaseError, audit, case_changed, change_status, cipher
 from app.services.interview import evaluate_stored
-from app.services.live import Event, LiveBroker, make_broker
+from app.services.live import Event, LiveBroker, StreamGate, make_broker
 
 BROKER = "live_broker"
+GATE = "live_stream_gate"
 NOTE_MAX = 500
 STREAM_SECONDS = 55.0  # one SSE response holds a server thread: end it, the browser reconnects
 HEARTBEAT_SECONDS = 5.0  # also how soon a stream notices its client left
@@ -39,6 +40,15 @@ def live_broker(app: Flask | None = None) -> LiveBroker:
         broker = make_broker((app or current_app).config.get("REDIS_URL"))
         extensions[BROKER] = broker
     return broker
+
+
+def stream_gate(app: Flask | None = None) -> StreamGate:
+    """Return the app's count of open live-event streams (capped by ``LIVE_STREAMS``)."""
+    extensions = (app or current_app).extensions
+    gate: StreamGate | None = extensions.get(GATE)
+    if gate is None:
+        gate = extensions.setdefault(GATE, StreamGate((app or current_app).config["LIVE_STREAMS"]))
+    return gate
 
 
 def case_channel(case_id: int) -> str:
@@ -68,6 +78,7 @@ def _on_case_changed(case_id: int, *, kind: str, details: list[str]) -> None:
 def init_live(app: Flask) -> None:
     """Make the app's broker at start-up and publish every committed change of a case."""
     live_broker(app)
+    stream_gate(app)
     case_changed.connect(_on_case_changed)  # idempotent: blinker keeps one connection
 
 

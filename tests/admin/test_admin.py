@@ -25,8 +25,8 @@ def test_bad_staff_form_shows_japanese_errors_next_to_fields(client, login_as):
     assert 'value="田中"' in page  # what was typed is kept
 
 
-def test_registering_a_kiosk_shows_its_setup_address_once(client, login_as):
+def test_registering_a_kiosk_shows_its_setup_code_once(client, login_as):
     login_as("admin")
     page = client.post("/admin/kiosks", data={"name": "北支所 1番"}).get_data(as_text=True)
-    assert "/kiosk/setup/" in page
-    assert "/kiosk/setup/" not in client.get("/admin/").get_data(as_text=True)
+    assert 'class="setup-code"' in page and "/kiosk/setup" in page
+    assert 'class="setup-code"' not in client.get("/admin/").get_data(as_text=True)

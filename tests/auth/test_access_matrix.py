@@ -81,6 +81,8 @@ EXPECTED: dict[str, set[str]] = {
     "admin.index": {"admin"},
     "admin.create_staff": {"admin"},
     "admin.create_kiosk": {"admin"},
+    "admin.kiosk_setup_code": {"admin"},
+    "admin.kiosk_revoke": {"admin"},
     "resident.join": set(CALLERS),
     "resident.join_code": set(CALLERS),
     "resident.join_box": {"counter"},
@@ -150,17 +152,37 @@ def test_every_view_declares_its_audience(app):
     assert undeclared == []
 
 
+def _resident_session(app, make_user):
+    """Return a case and a factory of fresh server-side resident sessions of it."""
+    from datetime import date, datetime, timedelta
+
+    from app.services.cases import open_case
+    from app.services.resident_sessions import start_resident_session
+
+    staff = make_user("counter")
+    with app.app_context():
+        case_id = open_case(staff.id, ["move_out"], "remote", date.today(), datetime.now(), "t").id
+
+    def fresh() -> str:
+        with app.app_context():
+            now = datetime.now()
+            return start_resident_session(case_id, now=now, expires_at=now + timedelta(hours=1))
+
+    return case_id, fresh
+
+
 @pytest.mark.parametrize("caller", CALLERS)
 def test_matrix(app, client, make_user, caller):
     if caller in STAFF:
         user = make_user(caller)
         client.post("/login", data={"username": user.username, "password": "correct-horse-battery"})
 
+    resident = _resident_session(app, make_user) if caller == "resident" else None
     wrong = []
     for rule in _routes(app):
-        if caller == "resident":  # some views end a resident session; start each afresh
+        if resident is not None:  # some views end a resident session; start each afresh
             with client.session_transaction() as session:
-                session["resident_case_id"] = 1
+                session["resident_case_id"], session["sid"] = resident[0], resident[1]()
         method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"OPTIONS", "HEAD"})[0]
         if rule.endpoint == "auth.logout":
             continue  # logging out would end the session the rest of the loop relies on

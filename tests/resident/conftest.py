@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,11 @@ import pytest
 import yaml
 from PIL import Image, ImageDraw
 
+from app import clock
 from app.extensions import db
 from app.models import Case
 from app.services.cases import change_status, open_case, record_fact
+from app.services.resident_sessions import start_resident_session
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,9 +69,13 @@ def join_case(app, client):
     """Factory: admit the test client as the resident of a case (session as after the PIN)."""
 
     def join(case_id: int) -> None:
+        with app.app_context():
+            now = clock.now()
+            sid = start_resident_session(case_id, now=now, expires_at=now + timedelta(hours=1))
         with client.session_transaction() as session:
             session.clear()
             session["resident_case_id"] = case_id
+            session["sid"] = sid
 
     return join
 

@@ -71,10 +71,10 @@ def test_joining_ends_a_staff_login_on_the_same_browser(client, login_as, link):
 
 def test_kiosk_flow(app, client, case_id):
     with app.app_context():
-        kiosk, token = register_kiosk("北支所 1番", actor="admin", now=datetime.now())
+        kiosk, code = register_kiosk("北支所 1番", actor="admin", now=datetime.now())
         kiosk_id = kiosk.id
     assert client.get("/kiosk").status_code == 404  # not set up on this device yet
-    client.get(f"/kiosk/setup/{token}")
+    client.post("/kiosk/setup", data={"code": code})
     assert client.get("/kiosk/status").get_json() == {"attached": False}
     with app.app_context():
         from app.models import Kiosk

@@ -14,6 +14,9 @@ from app.services.joining import (
     issue_join_link,
     register_kiosk,
 )
+from app.services.kiosks import (
+    exchange_setup_code,
+)
 
 pytestmark = pytest.mark.db
 NOW = datetime(2026, 4, 1, 10, 0)
@@ -92,7 +95,8 @@ def test_malformed_pin_is_explained_and_not_counted(app, case_id):
 
 def test_kiosk_waits_until_staff_attach_it(app, case_id):
     with app.app_context():
-        kiosk, token = register_kiosk("みどり市 北支所 1番", actor="admin", now=NOW)
+        kiosk, code = register_kiosk("みどり市 北支所 1番", actor="admin", now=NOW)
+        _, token = exchange_setup_code(code, now=NOW)
         with pytest.raises(JoinError) as error:
             admit_kiosk(token, now=NOW)
         assert error.value.code == "kiosk_waiting"
