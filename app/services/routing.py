@@ -13,11 +13,15 @@ from app.engine import Result, RuleSet
 from app.extensions import db
 from app.models import Case, RoutedProcedure
 from app.services.cases import CaseError, audit, change_status
-from app.services.interview import evaluate_stored
+from app.services.interview import evaluate_protected
 
 
-def issue_case(case: Case, result: Result, *, actor: str, now: datetime) -> list[RoutedProcedure]:
+def issue_case(
+    case: Case, result: Result, *, actor: str, now: datetime, shien_sochi: bool = False
+) -> list[RoutedProcedure]:
     """Mark a signed case issued and route each of its procedures to its department (committed).
+
+    ``shien_sochi``: a member is under a DV 支援措置; every worklist row says so.
 
     :raises CaseError: the case is not signed yet.
     """
@@ -39,11 +43,12 @@ def issue_case(case: Case, result: Result, *, actor: str, now: datetime) -> list
             deadline=deadline,
             automatic=procedure.automatic,
             forms=list(procedure.forms),
+            shien_sochi=shien_sochi,
             routed_at=now,
         )
         db.session.add(row)
         routed.append(row)
-    audit(case.id, actor, "routed", {"procedures": len(routed)}, now)
+    audit(case.id, actor, "routed", {"procedures": len(routed), "shien_sochi": shien_sochi}, now)
     change_status(case, "issued", actor=actor, now=now)  # commits
     return routed
 
@@ -69,6 +74,7 @@ def worklist(department_id: str, *, include_done: bool = False) -> list[dict[str
             "deadline": routed.deadline.date().isoformat() if routed.deadline else None,
             "automatic": routed.automatic,
             "forms": list(routed.forms),
+            "shien_sochi": routed.shien_sochi,
             "status": routed.status,
             "routed_at": routed.routed_at.isoformat(timespec="seconds"),
         }
@@ -93,7 +99,8 @@ def mark_done(routed_id: int, *, actor: str, now: datetime) -> RoutedProcedure:
     return routed
 
 
-CSV_HEADER = ["受付番号", "手続ID", "手続", "期限", "自動", "書類", "状態", "回付日時"]
+CSV_HEADER = ["受付番号", "手続ID", "手続", "期限", "自動", "書類", "状態", "回付日時", "支援措置"]
+SHIEN_SOCHI_NOTE = "支援措置あり（住所を相手方に知らせない）"
 
 
 def worklist_csv(department_id: str, *, include_done: bool = False) -> bytes:
@@ -112,6 +119,7 @@ def worklist_csv(department_id: str, *, include_done: bool = False) -> bytes:
                 " ".join(i["forms"]),
                 "処理済み" if i["status"] == "done" else "未処理",
                 i["routed_at"],
+                SHIEN_SOCHI_NOTE if i["shien_sochi"] else "",
             ]
         )
     # A BOM so that spreadsheet software on office PCs opens the Japanese text as UTF-8.
@@ -122,7 +130,8 @@ def issue_visit(
     ruleset: RuleSet, case: Case, *, actor: str, now: datetime
 ) -> list[RoutedProcedure]:
     """Evaluate a signed case and issue it: see ``issue_case``."""
-    return issue_case(case, evaluate_stored(ruleset, case), actor=actor, now=now)
+    result, protection = evaluate_protected(ruleset, case)
+    return issue_case(case, result, actor=actor, now=now, shien_sochi=protection.active)
 
 
 def worklist_counts(department_ids: list[str]) -> dict[str, int]:
