@@ -15,9 +15,10 @@ from app.counter.forms import NewCaseForm, ReasonForm, RegistrySearchForm
 from app.engine import RuleSet
 from app.errors import answered_by
 from app.models.case import FLOW_ONLY, STATUS_LABELS
-from app.services.cases import counter_cases, record_case_event, staff_change_status
+from app.services.cases import counter_cases, staff_change_status
 from app.services.interview import household_summary, open_visit, search_households
 from app.services.registry import resident_registry
+from app.services.viewing import view_case
 
 
 def _dashboard(rules: RuleSet, form: NewCaseForm, search: RegistrySearchForm) -> str:
@@ -88,7 +89,7 @@ def create_case():
 def case(case_id: int):
     rules = ruleset()
     current = case_or_404(case_id)
-    record_case_event(current, actor=actor(), action="case_viewed", detail={}, now=clock.now())
+    view_case(current, actor=actor(), now=clock.now())
     return render_template(
         "counter/case.html", reason_form=ReasonForm(), **workspace_context(rules, current)
     )

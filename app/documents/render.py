@@ -271,6 +271,7 @@ class Documents:
         html = self.catalog.render(
             COVER_TEMPLATE,
             departments=list(departments.values()),
+            urgent=[p for p in procedures if p.get("urgent")],
             forms=forms,
             ctx=ctx,
             doc_hash=digest,

@@ -109,6 +109,11 @@ class FormsBuilder(LoaderBase):
                 else None
             )
             scope = Scope().bind(per_person.var, PERSON) if per_person else Scope()
+            audience = (
+                self.binding(compiler, data, "audience", ident, scope)
+                if data.get("audience")
+                else None
+            )
             fields: list[FieldDef] = []
             field_seen: dict[str, Pos] = {}
             for item, item_pos in self.items(
@@ -167,6 +172,7 @@ class FormsBuilder(LoaderBase):
                 tuple(fields),
                 tuple(rows),
                 data.pos,
+                audience,
             )
         return forms
 

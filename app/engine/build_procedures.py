@@ -145,6 +145,7 @@ class ProceduresBuilder(LoaderBase):
                         self.text(item, "plain", ident),
                         self.reason_refs(compiler, applies, for_each),
                         deadline_cases,
+                        self.text(item, "urgent", ident),
                     )
                 )
         return procedures, form_refs

@@ -245,6 +245,7 @@ class _Run:
             reason_facts=facts,
             person_name=name if isinstance(name, str) else None,
             plain=procedure.plain,
+            urgent=procedure.urgent,
         )
 
     def undecided(
@@ -393,6 +394,7 @@ class _Run:
                 )
         self.ask(missing)
         index = person.index if person is not None else None
+        audience = self.audience(form) if form.audience is not None else None
         return FilledForm(
             form.id,
             form.id if index is None else f"{form.id}[{index}]",
@@ -405,7 +407,25 @@ class _Run:
             sources,
             tuple(dict.fromkeys(fact_key_text(k) for k in missing)),
             not missing and all(fields[f.id] is not None for f in form.fields if f.required),
+            audience,
         )
+
+    def audience(self, form: Form) -> tuple[int, ...]:
+        """Return the members who sign or receive the form; an undecided member counts as one."""
+        ctx = self.ctx
+        binding = form.audience
+        assert binding is not None
+        ctx.unk.clear()
+        members = binding.source.fn(ctx)
+        if members is UNKNOWN:
+            return tuple(p.index for p in ctx.persons)
+        chosen = []
+        for member in members:
+            ctx.unk.clear()
+            ctx.vars[binding.slot] = member
+            if binding.cond.fn(ctx) is not False:
+                chosen.append(member.index)
+        return tuple(chosen)
 
     def forms(self, applied: list[AppliedProcedure]) -> list[FilledForm]:
         """Fill every form the applied procedures produce, once per key."""

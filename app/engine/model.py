@@ -171,6 +171,7 @@ class Procedure:
     plain: str | None = None
     reason_refs: tuple[FactRef, ...] = ()
     deadline_cases: tuple[Deadline, ...] = ()  # every deadline, first matching ``when`` wins
+    urgent: str | None = None  # why it must be done today (panel and cover sheet raise it)
 
     def deadline_facts(self) -> frozenset[str]:
         """Return the fact ids every deadline of the procedure reads (its when and from)."""
@@ -218,6 +219,7 @@ class Form:
     fields: tuple[FieldDef, ...]
     rows: tuple[RowGroup, ...]
     pos: Pos
+    audience: Binding | None = None  # the members who sign or receive it (DV 支援措置)
 
 
 @dataclass(frozen=True)

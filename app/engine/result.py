@@ -57,6 +57,7 @@ class AppliedProcedure:
     reason_facts: tuple[tuple[str, str], ...] = ()  # (label, formatted value) the condition reads
     person_name: str | None = None  # the member's name, for a per-person procedure
     plain: str | None = None  # やさしい日本語 for the resident
+    urgent: str | None = None  # why it must be done today, raised on the panel and cover sheet
 
     @property
     def key(self) -> str:
@@ -88,6 +89,7 @@ class AppliedProcedure:
             "reason_facts": [{"label": k, "value": v} for k, v in self.reason_facts],
             "person_name": self.person_name,
             "plain": self.plain,
+            "urgent": self.urgent,
         }
 
 
@@ -132,6 +134,7 @@ class FilledForm:
     sources: dict[str, list[str]]
     missing: tuple[str, ...]
     complete: bool
+    audience: tuple[int, ...] | None = None  # members who sign or receive it; None: not declared
 
     def to_json(self) -> dict[str, Any]:
         """Return the form as JSON; ``{"fields", "rows"}`` is what the renderer consumes."""
@@ -147,6 +150,7 @@ class FilledForm:
             "sources": self.sources,
             "missing": list(self.missing),
             "complete": self.complete,
+            "audience": None if self.audience is None else list(self.audience),
         }
 
 

@@ -29,13 +29,13 @@ EVENT_KEYS = {"id", "title", "asks"}
 PROCEDURE_KEYS = {
     "id", "title", "events", "department", "legal_basis", "valid_from", "valid_until",
     "applies_when", "reason", "plain", "for_each", "deadline", "forms", "automatic", "note",
-    "bring",
+    "bring", "urgent",
 }  # fmt: skip
 LAW_KEYS = {"name", "number", "url"}
 LEGAL_KEYS = {"law", "article"}
 DEADLINE_KEYS = {"from", "years", "months", "days", "start", "rolls_over", "why", "label"}
 DEADLINE_STARTS = {"day_after", "same_day"}
-FORM_KEYS = {"id", "title", "department", "template", "per_person", "fields", "rows"}
+FORM_KEYS = {"id", "title", "department", "template", "per_person", "audience", "fields", "rows"}
 FIELD_KEYS = {"id", "label", "value", "format", "required"}
 ROW_KEYS = {"id", "label", "for_each", "max", "fields"}
 SCENARIO_KEYS = {"name", "as_of", "facts", "expect"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -171,6 +171,8 @@ class RoutedProcedure(db.Model):  # type: ignore[name-defined,misc]
     deadline: Mapped[datetime | None] = mapped_column(default=None)
     automatic: Mapped[bool] = mapped_column(default=False)
     forms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The case has a member under a DV 支援措置: the department must not send the address on.
+    shien_sochi: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done
     done_by: Mapped[str | None] = mapped_column(String(80), default=None)
     done_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -9,6 +9,7 @@ from typing import Any
 from app.engine import FactDef, FactValueError, Result, RuleSet, evaluate, parse_fact_value
 from app.engine.factids import split_fact_id
 from app.engine.formats import OutsideEra, format_value
+from app.engine.protection import Protection, protect
 from app.engine.result import json_value
 from app.engine.wareki import parse_date
 from app.extensions import db
@@ -61,8 +62,21 @@ def case_as_of(case: Case) -> date:
 def evaluate_stored(
     ruleset: RuleSet, case: Case, facts: dict[str, StoredFact] | None = None
 ) -> Result:
-    """Evaluate a case's stored facts (opened already, or now) on its application date."""
-    return evaluate(ruleset, fact_values(case, facts), case_as_of(case))
+    """Evaluate a case's stored facts on its application date, 支援措置 addresses hidden.
+
+    Every document, cover sheet, screen and worklist of a case comes from this Result, so a
+    protected member's address is kept off the outputs others may receive
+    (``app.engine.protection``).
+    """
+    return evaluate_protected(ruleset, case, facts)[0]
+
+
+def evaluate_protected(
+    ruleset: RuleSet, case: Case, facts: dict[str, StoredFact] | None = None
+) -> tuple[Result, Protection]:
+    """Evaluate a case's stored facts and hide protected addresses; say what was hidden."""
+    values = fact_values(case, facts)
+    return protect(evaluate(ruleset, values, case_as_of(case)), values)
 
 
 def answer(

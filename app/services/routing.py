@@ -13,12 +13,16 @@ from app.engine import Result, RuleSet
 from app.extensions import db
 from app.models import Case, FactValue, RoutedProcedure
 from app.services.cases import CaseError, audit, change_status
-from app.services.interview import evaluate_stored
+from app.services.interview import evaluate_protected
 from app.services.statistics import field_sources
 
 
-def issue_case(case: Case, result: Result, *, actor: str, now: datetime) -> list[RoutedProcedure]:
+def issue_case(
+    case: Case, result: Result, *, actor: str, now: datetime, shien_sochi: bool = False
+) -> list[RoutedProcedure]:
     """Mark a signed case issued and route each of its procedures to its department (committed).
+
+    ``shien_sochi``: a member is under a DV 支援措置; every worklist row says so.
 
     :raises CaseError: the case is not signed yet.
     """
@@ -40,6 +44,7 @@ def issue_case(case: Case, result: Result, *, actor: str, now: datetime) -> list
             deadline=deadline,
             automatic=procedure.automatic,
             forms=list(procedure.forms),
+            shien_sochi=shien_sochi,
             routed_at=now,
         )
         db.session.add(row)
@@ -51,7 +56,11 @@ def issue_case(case: Case, result: Result, *, actor: str, now: datetime) -> list
             select(FactValue.fact_id, FactValue.provenance).where(FactValue.case_id == case.id)
         ).all()
     )
-    detail = {"procedures": len(routed), "field_sources": field_sources(result, provenance)}
+    detail = {
+        "procedures": len(routed),
+        "field_sources": field_sources(result, provenance),
+        "shien_sochi": shien_sochi,
+    }
     audit(case.id, actor, "routed", detail, now)
     change_status(case, "issued", actor=actor, now=now)  # commits
     return routed
@@ -78,6 +87,7 @@ def worklist(department_id: str, *, include_done: bool = False) -> list[dict[str
             "deadline": routed.deadline.date().isoformat() if routed.deadline else None,
             "automatic": routed.automatic,
             "forms": list(routed.forms),
+            "shien_sochi": routed.shien_sochi,
             "status": routed.status,
             "routed_at": routed.routed_at.isoformat(timespec="seconds"),
         }
@@ -102,7 +112,8 @@ def mark_done(routed_id: int, *, actor: str, now: datetime) -> RoutedProcedure:
     return routed
 
 
-CSV_HEADER = ["受付番号", "手続ID", "手続", "期限", "自動", "書類", "状態", "回付日時"]
+CSV_HEADER = ["受付番号", "手続ID", "手続", "期限", "自動", "書類", "状態", "回付日時", "支援措置"]
+SHIEN_SOCHI_NOTE = "支援措置あり（住所を相手方に知らせない）"
 
 
 def worklist_csv(department_id: str, *, include_done: bool = False) -> bytes:
@@ -121,6 +132,7 @@ def worklist_csv(department_id: str, *, include_done: bool = False) -> bytes:
                 " ".join(i["forms"]),
                 "処理済み" if i["status"] == "done" else "未処理",
                 i["routed_at"],
+                SHIEN_SOCHI_NOTE if i["shien_sochi"] else "",
             ]
         )
     # A BOM so that spreadsheet software on office PCs opens the Japanese text as UTF-8.
@@ -131,7 +143,8 @@ def issue_visit(
     ruleset: RuleSet, case: Case, *, actor: str, now: datetime
 ) -> list[RoutedProcedure]:
     """Evaluate a signed case and issue it: see ``issue_case``."""
-    return issue_case(case, evaluate_stored(ruleset, case), actor=actor, now=now)
+    result, protection = evaluate_protected(ruleset, case)
+    return issue_case(case, result, actor=actor, now=now, shien_sochi=protection.active)
 
 
 def worklist_counts(department_ids: list[str]) -> dict[str, int]:

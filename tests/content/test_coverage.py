@@ -16,7 +16,10 @@ FORM_IDS = {
     "shogai_techo_henko", "tennyugaku", "inu_henko", "kotei_shisan_sozokunin", "teitaijuji",
     "kaso_kyoka", "boshi_renraku",
 }  # fmt: skip
-EVENTS = {"move_in", "move_in_abroad", "move_out", "move_within", "birth", "death", "marriage"}
+EVENTS = {
+    "move_in", "move_in_abroad", "move_out", "move_within", "birth", "death", "marriage", "divorce",
+    "household_change",
+}
 
 
 def test_every_agreed_form_is_defined(content: RuleSet) -> None:

@@ -65,6 +65,7 @@ def test_result_json_has_the_documented_shape(ruleset: RuleSet) -> None:
         "reason_facts": [{"label": "国民健康保険に加入していますか", "value": "はい"}],
         "person_name": None,
         "plain": None,
+        "urgent": None,
     }
     form = next(f for f in data["forms"] if f["id"] == "kokuho_soshitsu")
     assert form["fields"] == {
