@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -30,6 +31,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from app.media import passthrough
 from app.media.load import LoadGovernor
 from app.media.tracks import Feed, FrameTap
+from app.media.turn import ice_servers_for
 
 # The kernel's receive buffer of each connection's UDP socket. When the machine is busy
 # and the media loop is late to read, packets wait here instead of being dropped: in the
@@ -186,8 +188,12 @@ class PeerRegistry:
         self.governor = LoadGovernor()
 
     def new_connection(self) -> RTCPeerConnection:
-        """Create a peer connection with the configured ICE servers (never aiortc's default)."""
-        return RTCPeerConnection(rtc_configuration(self._ice_servers))
+        """Create a peer connection with the configured ICE servers (never aiortc's default).
+
+        A TURN server given by shared secret gets credentials minted for this connection.
+        """
+        servers = ice_servers_for(self._ice_servers, "media-server", time.time())
+        return RTCPeerConnection(rtc_configuration(servers))
 
     async def answer(self, case_id: int, role: str, offer: RTCSessionDescription) -> Any:
         """Answer ``role``'s offer for ``case_id``, replacing any connection it had."""

@@ -22,6 +22,7 @@ from flask import Flask, current_app
 
 from app.media.loop import MediaLoop
 from app.media.peers import ROLES, PeerRegistry
+from app.media.turn import check_ice_servers, ice_servers_for
 from app.slots import waiting
 
 SCAN_WORKERS = 2  # decoding is CPU-bound: more threads than cores only adds contention
@@ -45,6 +46,7 @@ class MediaServer:
     """Answer offers, close calls, scan and take stills: the media layer's one front."""
 
     def __init__(self, ice_servers: Sequence[dict[str, Any]]) -> None:
+        check_ice_servers(ice_servers)
         self.ice_servers = list(ice_servers)
         self.loop = MediaLoop()
         self.loop.on_stop(self._close_everything)
@@ -97,6 +99,10 @@ class MediaServer:
             lambda r: r.answer(case_id, role, offer), SIGNALLING_TIMEOUT
         )
         return answer
+
+    def ice_servers_for_page(self, case_id: int, role: str) -> list[dict[str, Any]]:
+        """The ICE servers a page uses for its next connection (TURN credentials minted now)."""
+        return ice_servers_for(self.ice_servers, f"case{case_id}-{role}", time.time())
 
     def close_case(self, case_id: int, timeout: float = 5.0) -> None:
         """Hang up both sides of a case's call."""
