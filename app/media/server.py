@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,9 @@ from app.media.loop import MediaLoop
 from app.media.peers import ROLES, PeerRegistry
 from app.media.turn import check_ice_servers, ice_servers_for
 from app.slots import waiting
+
+MAX_MEDIA_SECTIONS = 4  # a call page offers audio and video (and maybe data); more is not ours
+_SSRC_LINE = re.compile(r"^a=ssrc(?:-group:\S+)?:?([\d ]+)", re.MULTILINE)
 
 SCAN_WORKERS = 2  # decoding is CPU-bound: more threads than cores only adds contention
 SIGNALLING_TIMEOUT = 15.0  # seconds to answer an offer (ICE gathering of host candidates)
@@ -94,6 +98,7 @@ class MediaServer:
         """Answer ``role``'s SDP offer for ``case_id`` (replacing its old connection)."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
+        check_offer(sdp)
         offer = RTCSessionDescription(sdp=sdp, type="offer")
         answer: RTCSessionDescription = self._run(
             lambda r: r.answer(case_id, role, offer), SIGNALLING_TIMEOUT
@@ -175,6 +180,20 @@ class MediaServer:
 
         codes: list[Any] = self._run(scan, timeout + 5.0)
         return codes
+
+
+def check_offer(sdp: str) -> None:
+    """Refuse, before it reaches aiortc, an offer with SSRCs out of range or too many m-lines.
+
+    aiortc takes any integer as an SSRC and fails later, on the loop, when it packs one
+    into an RTCP report; and every m-line becomes a transceiver.
+    """
+    if sdp.count("\nm=") + sdp.startswith("m=") > MAX_MEDIA_SECTIONS:
+        raise ValueError("the offer has too many media sections")
+    for match in _SSRC_LINE.finditer(sdp):
+        for value in match.group(1).split():
+            if not 0 < int(value) < 1 << 32:
+                raise ValueError(f"the offer has an SSRC out of range: {value}")
 
 
 def _tap(registry: PeerRegistry, case_id: int) -> Any:
