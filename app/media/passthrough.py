@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import queue
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -241,6 +242,8 @@ class _CappedEstimator:
         self._cap = cap
         self._sent_bitrate: int | None = None
         self._sent_at_ms = 0
+        # The last bitrate asked of the sender, and when (monotonic): what its video has.
+        self.sent: tuple[int, float] | None = None
 
     def add(self, arrival_time_ms: int, *args: Any, **kwargs: Any) -> tuple[int, list[int]] | None:
         remb: tuple[int, list[int]] | None = self._estimator.add(arrival_time_ms, *args, **kwargs)
@@ -257,6 +260,7 @@ class _CappedEstimator:
         ):
             return None
         self._sent_bitrate, self._sent_at_ms = bitrate, arrival_time_ms
+        self.sent = (bitrate, time.monotonic())
         return bitrate, ssrcs
 
 

@@ -109,6 +109,13 @@ class MediaServer:
         """The ICE servers a page uses for its next connection (TURN credentials minted now)."""
         return ice_servers_for(self.ice_servers, f"case{case_id}-{role}", time.time())
 
+    def quality(self, case_id: int, role: str) -> dict[str, Any]:
+        """What ``role``'s page should do with its camera, and (staff) the resident's leg."""
+        if not self.loop.running:
+            return {"you": {"send_video": "full", "notice": False}}
+        result: dict[str, Any] = self._run(lambda r: r.quality(case_id, role), 5.0)
+        return result
+
     def close_case(self, case_id: int, timeout: float = 5.0) -> None:
         """Hang up both sides of a case's call."""
         self._run(lambda r: r.close_case(case_id), timeout)

@@ -50,6 +50,22 @@ def ice_servers(case_id: int, role: str) -> Any:
     return response
 
 
+@bp.get("/<int:case_id>/<role>/quality")
+@allow("counter", RESIDENT)
+def quality(case_id: int, role: str) -> Any:
+    """What this side's camera should send (audio first); for staff, the resident's leg."""
+    _check_side(case_id, role)
+    try:
+        result = media_server().quality(case_id, role)
+    except MediaTimeout:
+        return _error(
+            503, "通話サーバーが応答しません", "しばらく待ってから、もう一度お試しください。"
+        )
+    response = jsonify(result)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.post("/<int:case_id>/<role>/offer")
 @allow("counter", RESIDENT)
 def offer(case_id: int, role: str) -> Any:
