@@ -17,7 +17,9 @@ APT_RUN  := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 li
 # (policy-rc.d): tests and benchmarks start their own, on loopback ports.
 # pcscd and vsmartcard-vpcd (a virtual reader on TCP 35963) for the card tests: the tests
 # start pcscd themselves (tests/card/conftest.py) and plug an emulated card into vpcd.
-APT_TEST := poppler-utils chromium postgresql redis-server nginx-light pcscd vsmartcard-vpcd
+# coturn (turnserver) for the TURN test: tests/media/test_turn.py starts its own on
+# 127.0.0.1 with a temporary configuration and stops it (docs/turn.md for production).
+APT_TEST := poppler-utils chromium postgresql redis-server nginx-light pcscd vsmartcard-vpcd coturn
 # pyscard (the card agent's PC/SC binding, in the test extra) has no Linux wheel: it
 # builds against the PC/SC headers with swig.
 APT_BUILD := swig libpcsclite-dev gcc

@@ -40,12 +40,15 @@ from __future__ import annotations
 import asyncio
 import fractions
 import queue
+import time
 from collections.abc import Callable
 from typing import Any
 
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcrtpparameters import RTCRtcpFeedback
+from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 
 from app.media.audio import AudioPacketMeta, Unwrapper, forward_audio_packets
@@ -59,12 +62,13 @@ FORWARDED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx"
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _BITRATE_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
 _JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+_NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
 
 
 def check_aiortc() -> None:
     """Fail at import if this aiortc does not have what forwarding hooks into."""
     probe = RTCRtpReceiver.__init__.__code__.co_names
-    for name in (_DECODER_QUEUE, _BITRATE_ESTIMATOR, _JITTER_BUFFER):
+    for name in (_DECODER_QUEUE, _BITRATE_ESTIMATOR, _JITTER_BUFFER, _NACK_GENERATOR):
         if name not in probe:
             raise ImportError(
                 f"aiortc's RTCRtpReceiver has no {name}: update app/media/passthrough.py"
@@ -169,6 +173,11 @@ def forward_encoded(receiver: RTCRtpReceiver) -> None:
 
         receiver._handle_rtp_packet = note_audio_level  # type: ignore[method-assign]
         setattr(receiver, _JITTER_BUFFER, _InArrivalOrder())
+        # aiortc asks for lost video only; ask the browser to resend lost audio too (it
+        # does when the answer says "nack" for Opus: ``ask_for_opus_fec``). A resent
+        # packet is forwarded when it comes, late, and the receiving browser's jitter
+        # buffer puts it in its place if it is still in time.
+        setattr(receiver, _NACK_GENERATOR, NackGenerator())
 
 
 def request_keyframe(receiver: RTCRtpReceiver) -> None:
@@ -233,6 +242,8 @@ class _CappedEstimator:
         self._cap = cap
         self._sent_bitrate: int | None = None
         self._sent_at_ms = 0
+        # The last bitrate asked of the sender, and when (monotonic): what its video has.
+        self.sent: tuple[int, float] | None = None
 
     def add(self, arrival_time_ms: int, *args: Any, **kwargs: Any) -> tuple[int, list[int]] | None:
         remb: tuple[int, list[int]] | None = self._estimator.add(arrival_time_ms, *args, **kwargs)
@@ -249,6 +260,7 @@ class _CappedEstimator:
         ):
             return None
         self._sent_bitrate, self._sent_at_ms = bitrate, arrival_time_ms
+        self.sent = (bitrate, time.monotonic())
         return bitrate, ssrcs
 
 
@@ -278,11 +290,19 @@ def prefer_forwardable_codecs(transceiver: RTCRtpTransceiver) -> None:
 OPUS_PARAMETERS = {"minptime": 10, "useinbandfec": 1, "usedtx": 1, "stereo": 0}
 
 
-def ask_for_opus_fec(pc: RTCPeerConnection) -> None:
-    """Put Opus FEC, DTX and mono in the answer ``pc`` is about to create.
+# RTCP feedback the server answers for Opus: "nack" makes a browser keep the audio it
+# sent and resend what the server reports lost (libwebrtc enables audio NACK on both its
+# send and receive side from the remote description's Opus feedback, as mediasoup and
+# Jitsi rely on); transport-cc is left out because aiortc implements no transport-wide
+# congestion control (REMB, video only, is all it has).
+OPUS_FEEDBACK = (RTCRtcpFeedback(type="nack"),)
 
-    aiortc answers with its own (empty) Opus parameters; call this after
-    setRemoteDescription and before createAnswer.
+
+def ask_for_opus_fec(pc: RTCPeerConnection) -> None:
+    """Put Opus FEC, DTX, mono and NACK in the answer ``pc`` is about to create.
+
+    aiortc answers with its own (empty) Opus parameters and no audio feedback; call this
+    after setRemoteDescription and before createAnswer.
     """
     for transceiver in pc.getTransceivers():
         if transceiver.kind != "audio":
@@ -290,6 +310,10 @@ def ask_for_opus_fec(pc: RTCPeerConnection) -> None:
         for codec in transceiver._codecs:
             if codec.mimeType.lower() == "audio/opus":
                 codec.parameters = {**codec.parameters, **OPUS_PARAMETERS}
+                codec.rtcpFeedback = [
+                    *codec.rtcpFeedback,
+                    *(f for f in OPUS_FEEDBACK if f not in codec.rtcpFeedback),
+                ]
 
 
 def receiver_of(pc: RTCPeerConnection, track: Any) -> RTCRtpReceiver | None:

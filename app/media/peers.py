@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -27,9 +28,10 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.exceptions import OperationError
 from aiortc.mediastreams import MediaStreamTrack
 
-from app.media import passthrough
+from app.media import passthrough, quality
 from app.media.load import LoadGovernor
 from app.media.tracks import Feed, FrameTap
+from app.media.turn import ice_servers_for
 
 # The kernel's receive buffer of each connection's UDP socket. When the machine is busy
 # and the media loop is late to read, packets wait here instead of being dropped: in the
@@ -88,6 +90,8 @@ class Call:
         # The video bitrate each side's browser asks the server for (its REMB feedback).
         self.downstream_bitrate: dict[str, int] = {}
         self.tap: FrameTap | None = None
+        # The last look at each side's leg (its connection, counters) for the quality view.
+        self.samples: dict[str, tuple[RTCPeerConnection, quality.Sample]] = {}
 
     def join(self, role: str, pc: RTCPeerConnection) -> None:
         """Give ``role``'s new connection its feeds, relaying what the other side sends.
@@ -119,6 +123,27 @@ class Call:
                 # Now, before the connection is up: the receiver starts once it is.
                 passthrough.forward_encoded(receiver)
                 self.receive(role, track, receiver)
+
+    def video_modes(self) -> dict[str, str]:
+        """What each side's camera should do: full, capped, paused (audio first) or sharp.
+
+        Sharp for the resident while staff scan or take a still (the tap is decoding).
+        """
+        return {
+            role: quality.video_mode(
+                quality.video_estimate(self.receivers[role].get("video")),
+                sharp=role == RESIDENT and self.tap is not None and self.tap.active,
+            )
+            for role in ROLES
+        }
+
+    async def leg_quality(self, role: str, pc: RTCPeerConnection) -> dict[str, Any]:
+        """The server's numbers for ``role``'s leg since the last look (rates need two)."""
+        previous = self.samples.get(role)
+        before = previous[1] if previous is not None and previous[0] is pc else None
+        numbers, sample = await quality.leg_numbers(pc, self.receivers[role], before)
+        self.samples[role] = (pc, sample)
+        return numbers
 
     def bitrate_cap(self, role: str) -> int | None:
         """The most video ``role``'s browser should send: what the other side can take.
@@ -166,6 +191,7 @@ class Call:
         self.incoming[role] = {}
         self.receivers[role] = {}
         self.downstream_bitrate.pop(role, None)
+        self.samples.pop(role, None)
         if role == RESIDENT and self.tap is not None:
             tap, self.tap = self.tap, None
             await tap.stop()
@@ -186,8 +212,12 @@ class PeerRegistry:
         self.governor = LoadGovernor()
 
     def new_connection(self) -> RTCPeerConnection:
-        """Create a peer connection with the configured ICE servers (never aiortc's default)."""
-        return RTCPeerConnection(rtc_configuration(self._ice_servers))
+        """Create a peer connection with the configured ICE servers (never aiortc's default).
+
+        A TURN server given by shared secret gets credentials minted for this connection.
+        """
+        servers = ice_servers_for(self._ice_servers, "media-server", time.time())
+        return RTCPeerConnection(rtc_configuration(servers))
 
     async def answer(self, case_id: int, role: str, offer: RTCSessionDescription) -> Any:
         """Answer ``role``'s offer for ``case_id``, replacing any connection it had."""
@@ -232,6 +262,23 @@ class PeerRegistry:
                 if call.empty and self.calls.get(case_id) is call:
                     del self.calls[case_id]
         await pc.close()
+
+    async def quality(self, case_id: int, role: str) -> dict[str, Any]:
+        """What ``role``'s page should do with its camera; for staff, the resident's leg too."""
+        call = self.calls.get(case_id)
+        if call is None:
+            return {"you": {"send_video": "full", "notice": False}}
+        modes = call.video_modes()
+        limited = any(mode in ("capped", "paused") for mode in modes.values())
+        result: dict[str, Any] = {"you": {"send_video": modes[role], "notice": limited}}
+        if role == STAFF:
+            pc = self.peers.get((case_id, RESIDENT))
+            if pc is None:
+                result["resident"] = {"state": "absent", "level": "red"}
+            else:
+                numbers = await call.leg_quality(RESIDENT, pc)
+                result["resident"] = {**numbers, "send_video": modes[RESIDENT]}
+        return result
 
     async def close(self, case_id: int, role: str) -> None:
         """Close ``role``'s connection for ``case_id``, if any."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +23,11 @@ from flask import Flask, current_app
 
 from app.media.loop import MediaLoop
 from app.media.peers import ROLES, PeerRegistry
+from app.media.turn import check_ice_servers, ice_servers_for
 from app.slots import waiting
+
+MAX_MEDIA_SECTIONS = 4  # a call page offers audio and video (and maybe data); more is not ours
+_SSRC_LINE = re.compile(r"^a=ssrc(?:-group:\S+)?:?([\d ]+)", re.MULTILINE)
 
 SCAN_WORKERS = 2  # decoding is CPU-bound: more threads than cores only adds contention
 SIGNALLING_TIMEOUT = 15.0  # seconds to answer an offer (ICE gathering of host candidates)
@@ -45,6 +50,7 @@ class MediaServer:
     """Answer offers, close calls, scan and take stills: the media layer's one front."""
 
     def __init__(self, ice_servers: Sequence[dict[str, Any]]) -> None:
+        check_ice_servers(ice_servers)
         self.ice_servers = list(ice_servers)
         self.loop = MediaLoop()
         self.loop.on_stop(self._close_everything)
@@ -92,11 +98,23 @@ class MediaServer:
         """Answer ``role``'s SDP offer for ``case_id`` (replacing its old connection)."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
+        check_offer(sdp)
         offer = RTCSessionDescription(sdp=sdp, type="offer")
         answer: RTCSessionDescription = self._run(
             lambda r: r.answer(case_id, role, offer), SIGNALLING_TIMEOUT
         )
         return answer
+
+    def ice_servers_for_page(self, case_id: int, role: str) -> list[dict[str, Any]]:
+        """The ICE servers a page uses for its next connection (TURN credentials minted now)."""
+        return ice_servers_for(self.ice_servers, f"case{case_id}-{role}", time.time())
+
+    def quality(self, case_id: int, role: str) -> dict[str, Any]:
+        """What ``role``'s page should do with its camera, and (staff) the resident's leg."""
+        if not self.loop.running:
+            return {"you": {"send_video": "full", "notice": False}}
+        result: dict[str, Any] = self._run(lambda r: r.quality(case_id, role), 5.0)
+        return result
 
     def close_case(self, case_id: int, timeout: float = 5.0) -> None:
         """Hang up both sides of a case's call."""
@@ -169,6 +187,20 @@ class MediaServer:
 
         codes: list[Any] = self._run(scan, timeout + 5.0)
         return codes
+
+
+def check_offer(sdp: str) -> None:
+    """Refuse, before it reaches aiortc, an offer with SSRCs out of range or too many m-lines.
+
+    aiortc takes any integer as an SSRC and fails later, on the loop, when it packs one
+    into an RTCP report; and every m-line becomes a transceiver.
+    """
+    if sdp.count("\nm=") + sdp.startswith("m=") > MAX_MEDIA_SECTIONS:
+        raise ValueError("the offer has too many media sections")
+    for match in _SSRC_LINE.finditer(sdp):
+        for value in match.group(1).split():
+            if not 0 < int(value) < 1 << 32:
+                raise ValueError(f"the offer has an SSRC out of range: {value}")
 
 
 def _tap(registry: PeerRegistry, case_id: int) -> Any:

@@ -29,9 +29,7 @@ def _error(status: int, message: str, hint: str) -> Any:
     return jsonify(error={"code": status, "message": message, "hint": hint}), status
 
 
-@bp.post("/<int:case_id>/<role>/offer")
-@allow("counter", RESIDENT)
-def offer(case_id: int, role: str) -> Any:
+def _check_side(case_id: int, role: str) -> None:
     if role not in ROLES:
         abort(404)
     if current_user.is_authenticated:
@@ -40,6 +38,38 @@ def offer(case_id: int, role: str) -> Any:
             abort(403)
     elif resident_case_id() != case_id or role != RESIDENT_SIDE:
         abort(403)
+
+
+@bp.get("/<int:case_id>/<role>/ice-servers")
+@allow("counter", RESIDENT)
+def ice_servers(case_id: int, role: str) -> Any:
+    """The STUN/TURN servers for the page's next connection, TURN credentials short-lived."""
+    _check_side(case_id, role)
+    response = jsonify(iceServers=media_server().ice_servers_for_page(case_id, role))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<int:case_id>/<role>/quality")
+@allow("counter", RESIDENT)
+def quality(case_id: int, role: str) -> Any:
+    """What this side's camera should send (audio first); for staff, the resident's leg."""
+    _check_side(case_id, role)
+    try:
+        result = media_server().quality(case_id, role)
+    except MediaTimeout:
+        return _error(
+            503, "通話サーバーが応答しません", "しばらく待ってから、もう一度お試しください。"
+        )
+    response = jsonify(result)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/<int:case_id>/<role>/offer")
+@allow("counter", RESIDENT)
+def offer(case_id: int, role: str) -> Any:
+    _check_side(case_id, role)
     if (request.content_length or 0) > MAX_OFFER_BYTES:
         return _error(
             413,

@@ -106,9 +106,10 @@ async def connect(
     cookie: str,
     video: Any | None = None,
     audio: Any | None = None,
+    configuration: RTCConfiguration | None = None,
 ) -> Client:
     """Connect a client to the server as ``role`` for ``case_id``, sending audio and video."""
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc = RTCPeerConnection(configuration or RTCConfiguration(iceServers=[]))
     received = Received()
     tasks: list[asyncio.Task[None]] = []
 

@@ -2,8 +2,12 @@
 //
 // Each side connects to the server, which relays the other side: one POST of the offer
 // (made after ICE gathering completes, so the answer needs no trickle ICE), the answer
-// back whole. A dropped connection is re-made with a fresh offer, after a growing pause
-// (1 s, 2 s, 4 s … up to 30 s) so a server that is restarting is not hammered.
+// back whole. A connection that fails (or stays "disconnected" for a moment) first tries
+// an ICE restart on the same RTCPeerConnection, through the same offer endpoint: tracks,
+// transceivers and the page stay as they are, so audio is back in about a second. Only if
+// that does not connect within a few seconds is the connection re-made with a fresh offer,
+// after a growing pause (1 s, 2 s, 4 s … up to 30 s) so a restarting server is not hammered.
+// ICE servers (TURN credentials minted per connection, short-lived) are fetched each time.
 // Staff also scan codes from the resident's video and take document stills.
 (function () {
   "use strict";
@@ -15,7 +19,6 @@
   const $ = (name) => root.querySelector(`[data-call="${name}"]`);
   const csrf =
     root.dataset.csrf || (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-  const iceServers = JSON.parse(root.dataset.iceServers || "[]");
   const staff = root.dataset.role === "staff";
   const STATES = {
     idle: "通話していません",
@@ -48,7 +51,12 @@
     if (staff) return STATES[state];
     return (RESIDENT_STATES[lang()] || {})[state] || STATES[state];
   }
-  const DISCONNECT_GRACE_MS = 3000; // "disconnected" often recovers by itself within seconds
+  const DISCONNECT_GRACE_MS = 1500; // "disconnected" often recovers by itself within a second
+  const RESTART_TIMEOUT_MS = 5000; // an ICE restart that has not connected by then: rebuild
+  // The server sends media all the time (video at 5 fps or more even when the other side
+  // is away), so nothing received for this long means the path is gone; the browser itself
+  // says "disconnected" only after about 5 s.
+  const SILENCE_MS = 2000;
   const MAX_BACKOFF_MS = 30000;
 
   let stream = null;
@@ -57,6 +65,11 @@
   let attempt = 0;
   let retryTimer = null;
   let graceTimer = null;
+  let restartTimer = null;
+  let restartTried = false; // one ICE restart per trouble; then a full reconnect
+  let connections = 0;
+  let restarts = 0;
+  let watchdog = null;
   let micOn = true;
   let cameraOn = true;
 
@@ -133,11 +146,57 @@
 
   function closePeer() {
     clearTimeout(graceTimer);
+    clearTimeout(restartTimer);
+    clearInterval(watchdog);
+    watchdog = null;
+    restartTimer = null;
+    restartTried = false;
     if (pc) {
       const old = pc;
       pc = null;
       old.close();
     }
+  }
+
+  class Refused extends Error {}
+
+  function refused() {
+    // The session ended (resident left, staff logged out): retrying cannot help.
+    wanted = false;
+    closePeer();
+    setState("refused");
+  }
+
+  async function freshIceServers() {
+    // TURN credentials are minted for each connection and expire: never reuse old ones.
+    if (!root.dataset.iceUrl) return [];
+    const response = await fetch(root.dataset.iceUrl, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      cache: "no-store",
+    });
+    if (response.status === 401 || response.status === 403) throw new Refused();
+    if (!response.ok) throw new Error("ice servers: " + response.status);
+    return (await response.json()).iceServers || [];
+  }
+
+  // Offer (after ICE gathering), POST it, apply the answer; for a new connection and an
+  // ICE restart alike (the server answers both at the same endpoint).
+  async function negotiate(conn, options) {
+    await conn.setLocalDescription(await conn.createOffer(options));
+    await iceGathered(conn);
+    if (pc !== conn) return;
+    const response = await fetch(root.dataset.offerUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      credentials: "same-origin",
+      body: JSON.stringify({ sdp: conn.localDescription.sdp, type: conn.localDescription.type }),
+    });
+    if (response.status === 401 || response.status === 403) throw new Refused();
+    if (!response.ok) throw new Error("offer refused: " + response.status);
+    const answer = await response.json();
+    if (pc !== conn) return;
+    await conn.setRemoteDescription(answer);
   }
 
   async function connect() {
@@ -154,53 +213,115 @@
       return;
     }
     if (!wanted) return;
-    const conn = new RTCPeerConnection({ iceServers: iceServers });
+    let servers;
+    try {
+      servers = await freshIceServers();
+    } catch (error) {
+      if (error instanceof Refused) return refused();
+      return retry();
+    }
+    if (!wanted || pc) return;
+    const conn = new RTCPeerConnection({ iceServers: servers });
     pc = conn;
+    connections += 1;
+    root.dataset.connections = String(connections);
+    // For the quality indicator and the tests: the live connection, never a stale one.
+    root.peerConnection = conn;
     const remote = new MediaStream();
     $("remote").srcObject = remote;
     media.getTracks().forEach((track) => conn.addTrack(track, media));
     conn.addEventListener("track", (event) => remote.addTrack(event.track));
     conn.addEventListener("connectionstatechange", () => watch(conn));
     try {
-      await conn.setLocalDescription(await conn.createOffer());
-      await iceGathered(conn);
-      if (pc !== conn) return;
-      const response = await fetch(root.dataset.offerUrl, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        credentials: "same-origin",
-        body: JSON.stringify({ sdp: conn.localDescription.sdp, type: conn.localDescription.type }),
-      });
-      if (response.status === 401 || response.status === 403) {
-        // The session ended (resident left, staff logged out): retrying cannot help.
-        wanted = false;
-        closePeer();
-        setState("refused");
-        return;
-      }
-      if (!response.ok) throw new Error("offer refused: " + response.status);
-      const answer = await response.json();
-      if (pc !== conn) return;
-      await conn.setRemoteDescription(answer);
+      await negotiate(conn);
     } catch (error) {
+      if (error instanceof Refused) return refused();
       if (pc === conn) retry();
     }
+  }
+
+  // ICE restart on the same connection: new ICE credentials (and fresh TURN ones), the same
+  // tracks. The server cannot restart ICE on its side (aiortc), so it answers from a new
+  // connection of its own, which the browser takes as a DTLS restart; the other side of the
+  // call notices nothing.
+  async function restartIce(conn) {
+    restartTried = true;
+    restarts += 1;
+    root.dataset.iceRestarts = String(restarts);
+    setState("lost");
+    clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => {
+      if (pc === conn && conn.connectionState !== "connected") retry();
+    }, RESTART_TIMEOUT_MS);
+    try {
+      conn.setConfiguration({ ...conn.getConfiguration(), iceServers: await freshIceServers() });
+      if (pc !== conn) return;
+      await negotiate(conn, { iceRestart: true });
+    } catch (error) {
+      if (error instanceof Refused) return refused();
+      if (pc === conn) retry();
+    }
+  }
+
+  function recover(conn) {
+    if (!wanted || pc !== conn || retryTimer) return;
+    if (!restartTried && conn.signalingState === "stable") restartIce(conn);
+    else if (restartTried && restartTimer) return; // the restart is still under way
+    else retry();
+  }
+
+  function connected() {
+    attempt = 0;
+    restartTried = false;
+    clearTimeout(graceTimer);
+    clearTimeout(restartTimer);
+    restartTimer = null;
+    setState("connected");
+  }
+
+  // Notice a dead path within SILENCE_MS from the bytes received; after an ICE restart that
+  // kept the connection "connected" throughout, bytes arriving again mean it worked.
+  function watchBytes(conn) {
+    clearInterval(watchdog);
+    let lastBytes = -1;
+    let lastChange = Date.now();
+    watchdog = setInterval(async () => {
+      if (pc !== conn) return;
+      let bytes = 0;
+      try {
+        (await conn.getStats()).forEach((s) => {
+          if (s.type === "transport") bytes += s.bytesReceived || 0;
+        });
+      } catch (error) {
+        return;
+      }
+      const now = Date.now();
+      if (bytes !== lastBytes) {
+        lastBytes = bytes;
+        lastChange = now;
+        if (restartTimer && conn.connectionState === "connected" && conn.signalingState === "stable") connected();
+      } else if (now - lastChange > SILENCE_MS && conn.connectionState === "connected") {
+        lastChange = now;
+        recover(conn);
+      }
+    }, 500);
   }
 
   function watch(conn) {
     if (pc !== conn) return;
     const state = conn.connectionState;
     if (state === "connected") {
-      attempt = 0;
-      clearTimeout(graceTimer);
-      setState("connected");
+      connected();
+      if (!watchdog) watchBytes(conn);
     } else if (state === "disconnected") {
       setState("lost");
       clearTimeout(graceTimer);
       graceTimer = setTimeout(() => {
-        if (pc === conn && conn.connectionState !== "connected") retry();
+        if (pc === conn && conn.connectionState !== "connected") recover(conn);
       }, DISCONNECT_GRACE_MS);
-    } else if (state === "failed" || state === "closed") {
+    } else if (state === "failed") {
+      recover(conn);
+    } else if (state === "closed") {
       retry();
     }
   }
@@ -265,6 +386,7 @@
   // A laptop waking up or a network coming back: try at once instead of waiting out the pause.
   window.addEventListener("online", () => {
     if (wanted && retryTimer) connect();
+    else if (wanted && pc && pc.connectionState !== "connected") recover(pc);
   });
   if (root.dataset.autostart) start();
   // The resident's page starts the call when staff have started theirs (resident.js).
