@@ -158,9 +158,8 @@ def register_web(app: Flask) -> None:
     from app.documents.views import bp as documents_bp
     from app.media.views import bp as media_bp
     from app.policy.views import bp as policy_bp
-    from app.preentry import booking as _booking  # noqa: F401 (registers the booking page)
-    from app.preentry.views import bp as preentry_bp
-    from app.resident.views import bp as resident_bp
+    from app.preentry import bp as preentry_bp
+    from app.resident import bp as resident_bp
 
     for bp in (
         auth_bp,

@@ -524,6 +524,3 @@ def leave():
     session.clear()
     return render_template("resident/left.html")
 
-
-# The staff side of joining (the join box of the case page) registers its route on ``bp``.
-from app.resident import join_box as _join_box  # noqa: E402, F401  (bp is in blueprint.py)

@@ -103,6 +103,8 @@ EXPECTED: dict[str, set[str]] = {
     "resident.receipt_cover": {"resident"},
     "api.evaluate": set(STAFF),
     "media.offer": {"counter", "resident"},
+    "media.ice_servers": {"counter", "resident"},
+    "media.quality": {"counter", "resident"},
     "documents.asset": {*STAFF, "resident"},
     "documents.preview": set(STAFF),
     # The card agent's API: public to the access guard, but every message must carry a
