@@ -242,8 +242,10 @@ class _CappedEstimator:
         self._cap = cap
         self._sent_bitrate: int | None = None
         self._sent_at_ms = 0
-        # The last bitrate asked of the sender, and when (monotonic): what its video has.
+        # The last bitrate asked of the sender, and when (monotonic): what its video has;
+        # and when it last fell (congestion: the estimator backs off, or the cap fell).
         self.sent: tuple[int, float] | None = None
+        self.fell_at: float | None = None
 
     def add(self, arrival_time_ms: int, *args: Any, **kwargs: Any) -> tuple[int, list[int]] | None:
         remb: tuple[int, list[int]] | None = self._estimator.add(arrival_time_ms, *args, **kwargs)
@@ -259,8 +261,11 @@ class _CappedEstimator:
             and bitrate >= self._sent_bitrate * 0.97
         ):
             return None
+        now = time.monotonic()
+        if self._sent_bitrate is not None and bitrate < self._sent_bitrate * 0.97:
+            self.fell_at = now
         self._sent_bitrate, self._sent_at_ms = bitrate, arrival_time_ms
-        self.sent = (bitrate, time.monotonic())
+        self.sent = (bitrate, now)
         return bitrate, ssrcs
 
 

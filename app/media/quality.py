@@ -32,6 +32,11 @@ RED = {"loss_pct": 10.0, "jitter_ms": 60.0, "rtt_ms": 800.0}
 CAP_BELOW = 400_000
 PAUSE_BELOW = 150_000
 ESTIMATE_FRESH_S = 5.0  # an estimate older than this (no video arriving) says nothing
+# Only an estimate that fell in this window limits the camera: while the link is fine
+# the estimate follows what the camera sends (a still scene needs little), so a low value
+# alone means nothing; a fall means the estimator backed off (congestion) or the other
+# side's feedback fell.
+FELL_WITHIN_S = 10.0
 MODES = ("paused", "capped", "full", "sharp")
 
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
@@ -68,14 +73,31 @@ class Sample:
     bytes_received: int
 
 
-def video_estimate(receiver: RTCRtpReceiver | None) -> int | None:
-    """The bitrate the server last asked of the sender of ``receiver`` (its REMB), if fresh."""
+def _estimate(receiver: RTCRtpReceiver | None) -> tuple[int | None, bool]:
     estimator = getattr(receiver, _BITRATE_ESTIMATOR, None) if receiver else None
-    sent = getattr(estimator, "sent", None)
+    sent, fell_at = getattr(estimator, "sent", None), getattr(estimator, "fell_at", None)
     if sent is None:
-        return None
+        return None, False
     bitrate, at = sent
-    return int(bitrate) if time.monotonic() - at < ESTIMATE_FRESH_S else None
+    now = time.monotonic()
+    if now - at >= ESTIMATE_FRESH_S:
+        return None, False
+    return int(bitrate), fell_at is not None and now - fell_at < FELL_WITHIN_S
+
+
+def last_estimate(receiver: RTCRtpReceiver | None) -> int | None:
+    """The video bitrate the server last asked of the sender of ``receiver`` (REMB), if fresh."""
+    return _estimate(receiver)[0]
+
+
+def video_estimate(receiver: RTCRtpReceiver | None) -> int | None:
+    """The bitrate last asked of the sender of ``receiver`` if it fell lately; else None.
+
+    None means nothing limits the camera: no estimate, an old one, or one that has not
+    fallen within FELL_WITHIN_S.
+    """
+    bitrate, fell = _estimate(receiver)
+    return bitrate if fell else None
 
 
 async def leg_numbers(
@@ -113,7 +135,7 @@ async def leg_numbers(
         "rtt_ms": rtt_ms,
         "bitrate_kbps": None if bitrate is None else round(bitrate / 1000),
         "audio_level_dbov": None if level is None else -level[1],
-        "uplink_kbps": _kbps(video_estimate(receivers.get("video"))),
+        "uplink_kbps": _kbps(last_estimate(receivers.get("video"))),
     }
     numbers["level"] = (
         rate(loss_pct, jitter_ms, rtt_ms) if pc.connectionState == "connected" else "red"

@@ -150,3 +150,57 @@ def test_a_blip_is_survived_by_an_ice_restart_on_the_same_connection(
         print(f"ice restart: lost noticed after {noticed:.1f} s, audio back after {back:.1f} s")
     finally:
         chromium.close()
+
+
+SENDERS = """(root) => root.peerConnection.getSenders().map((s) => {
+  const p = s.getParameters();
+  return {kind: s.track && s.track.kind, encodings: p.encodings,
+          degradation: p.degradationPreference || null};
+})"""
+
+
+def test_staff_see_how_the_call_is_and_a_scan_sharpens_the_residents_camera(
+    browser, app, live_server, media, resident_cookie, staff_cookie
+):
+    chromium = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *FAKE_MEDIA_ARGS]
+    )
+    try:
+        staff = _open(chromium, live_server, staff_cookie, _pane(app, "staff"))
+        resident = _open(chromium, live_server, resident_cookie(1), _pane(app, "resident"))
+        for page in (staff, resident):
+            _wait(page, lambda s: s["packets"] > 50, 30, "no audio at first")
+        indicator = staff.locator('#call [data-call="quality"]')
+        indicator.wait_for(timeout=10_000)
+        deadline = time.monotonic() + 10
+        while "住民側" not in (indicator.get_attribute("title") or ""):
+            assert time.monotonic() < deadline, indicator.get_attribute("title")
+            staff.wait_for_timeout(200)
+        staff.wait_for_timeout(2500)  # one more look: rates need two
+        title = indicator.get_attribute("title")
+        assert indicator.get_attribute("data-level") == "green", title
+        assert indicator.inner_text() == "通話品質: 良好"
+        assert "住民側（サーバーで測定）: 音声の欠落 0%" in title, title
+        assert "この端末（受信）" in title and "往復" in title
+        # Nothing limits video on loopback: no notice, the cameras send in full.
+        assert staff.locator('#call [data-call="notice"]').is_hidden()
+        media.request_scan(1, timeout=0.5, decoder=lambda image: [])
+        call = resident.locator("#call")
+        deadline = time.monotonic() + 10
+        while call.get_attribute("data-video-mode") != "sharp":
+            assert time.monotonic() < deadline, "the resident's camera was not asked to sharpen"
+            resident.wait_for_timeout(200)
+        senders = resident.evaluate(SENDERS, call.element_handle())
+        video = next(s for s in senders if s["kind"] == "video")
+        audio = next(s for s in senders if s["kind"] == "audio")
+        assert video["degradation"] == "maintain-resolution"
+        assert (
+            video["encodings"][0]["active"]
+            and video["encodings"][0].get("scaleResolutionDownBy", 1) == 1
+        )
+        assert audio["encodings"][0]["active"] and "maxBitrate" not in audio["encodings"][0]
+        if os.environ.get("KAKANAI_SCREENSHOTS"):
+            folder = Path(os.environ["KAKANAI_SCREENSHOTS"])
+            staff.screenshot(path=str(folder / "staff-quality.png"))
+    finally:
+        chromium.close()

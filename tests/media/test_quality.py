@@ -3,9 +3,10 @@
 Real aiortc clients through the real endpoints. The resident's link loses a fifth of the
 audio packets for good (first copies and resends): staff's view shows about 20 % loss and
 turns red, with jitter, round trip, bitrate and the speaker's level. A resident whose
-browser says it can take only 100 kbit/s makes the server ask staff's camera to pause
-(audio untouched: only video modes change) and both pages to show the notice; a scan asks
-the resident's camera for its sharpest picture.
+browser says it can take only 30 kbit/s of video (less than staff's camera sends, so the
+bitrate the server asks of that camera falls) makes the server ask staff's camera to
+pause (audio untouched: only video modes change) and both pages to show the notice; a
+scan asks the resident's camera for its sharpest picture.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import struct
 import time
 import urllib.request
 
+import numpy as np
+from aiortc.mediastreams import VideoStreamTrack
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
+from av import VideoFrame
 
-from app.media.quality import rate, video_mode
+from app.media.quality import last_estimate, rate, video_mode
 from tests.media.helpers import connect, wait_for
 from tests.media.test_passthrough import Voice
 
@@ -85,17 +89,44 @@ def test_staff_see_the_residents_leg_in_numbers_and_colours(
     assert mine["you"]["send_video"] in ("full", "capped", "paused", "sharp")
 
 
+class Busy(VideoStreamTrack):
+    """A camera whose every picture is new (noise at 320x240): it needs real bitrate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rng = np.random.default_rng(19)
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        image = self._rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+        frame = VideoFrame.from_ndarray(image, format="bgr24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+def _asked_of_staffs_camera(media) -> int | None:
+    async def look(registry):
+        return last_estimate(registry.calls[1].receivers["staff"].get("video"))
+
+    return media._run(look, 5.0)
+
+
 def test_a_slow_home_link_pauses_staffs_camera_not_audio_and_a_scan_sharpens_the_residents(
     live_server, media, resident_cookie, staff_cookie
 ):
     async def scenario():
-        staff = await connect(live_server, 1, "staff", staff_cookie)
+        staff = await connect(live_server, 1, "staff", staff_cookie, video=Busy())
         resident = await connect(live_server, 1, "resident", resident_cookie(1))
+        loop = asyncio.get_running_loop()
         try:
             await wait_for(lambda: resident.pc.connectionState == "connected", 10)
-            await asyncio.sleep(2)
+            # Staff's camera gets going: the bitrate asked of it climbs past what pausing needs.
+            deadline = time.monotonic() + 20
+            while (await loop.run_in_executor(None, _asked_of_staffs_camera, media) or 0) < 200_000:
+                assert time.monotonic() < deadline, "staff's camera never got going"
+                await asyncio.sleep(0.5)
             before = await _ask(live_server, "staff", staff_cookie)
-            # The resident's browser says it can take only 100 kbit/s of video (REMB), as a
+            # The resident's browser says it can take only 30 kbit/s of video (REMB), as a
             # browser on a slow home link does; its own estimator is silenced.
             video = next(t.receiver for t in resident.pc.getTransceivers() if t.kind == "video")
             video._RTCRtpReceiver__remote_bitrate_estimator = None
@@ -107,7 +138,7 @@ def test_a_slow_home_link_pauses_staffs_camera_not_audio_and_a_scan_sharpens_the
                         fmt=RTCP_PSFB_APP,
                         ssrc=video._RTCRtpReceiver__rtcp_ssrc,
                         media_ssrc=0,
-                        fci=pack_remb_fci(100_000, ssrcs),
+                        fci=pack_remb_fci(30_000, ssrcs),
                     )
                 )
                 staff_view = await _ask(live_server, "staff", staff_cookie)

@@ -70,6 +70,10 @@
   let connections = 0;
   let restarts = 0;
   let watchdog = null;
+  let qualityTimer = null;
+  let videoMode = "full"; // what this page's camera sends: paused, capped, full, sharp
+  let modeChangedAt = 0;
+  let previousOwn = null;
   let micOn = true;
   let cameraOn = true;
 
@@ -148,7 +152,9 @@
     clearTimeout(graceTimer);
     clearTimeout(restartTimer);
     clearInterval(watchdog);
+    clearInterval(qualityTimer);
     watchdog = null;
+    qualityTimer = null;
     restartTimer = null;
     restartTried = false;
     if (pc) {
@@ -223,6 +229,8 @@
     if (!wanted || pc) return;
     const conn = new RTCPeerConnection({ iceServers: servers });
     pc = conn;
+    videoMode = "full";
+    previousOwn = null;
     connections += 1;
     root.dataset.connections = String(connections);
     // For the quality indicator and the tests: the live connection, never a stale one.
@@ -277,6 +285,10 @@
     clearTimeout(restartTimer);
     restartTimer = null;
     setState("connected");
+    if (!qualityTimer && pc) {
+      const conn = pc;
+      qualityTimer = setInterval(() => pollQuality(conn), QUALITY_MS);
+    }
   }
 
   // Notice a dead path within SILENCE_MS from the bytes received; after an ICE restart that
@@ -397,6 +409,145 @@
     setState(root.dataset.state || "idle");
     applyTracks();
   });
+
+  // ---- audio first, and staff's quality indicator ------------------------------------------
+  //
+  // Every QUALITY_MS the page asks the server what its camera should send (the bandwidth
+  // its video has, from the server's estimate and the other side's feedback): full, capped
+  // (half resolution, 10 fps, 250 kbit/s), paused (the other side keeps the last picture)
+  // or, while staff scan, sharp. Audio is never touched. Lower at once; higher one step
+  // per STEP_UP_MS, so a link at the edge does not flap.
+
+  const QUALITY_MS = 2000;
+  const STEP_UP_MS = 10000;
+  const MODE_RANK = { paused: 0, capped: 1, full: 2, sharp: 3 };
+  const STEP_UP = { paused: "capped", capped: "full" };
+  const qualityUrl = (root.dataset.offerUrl || "").replace(/offer$/, "quality");
+  const NOTICE = staff
+    ? "回線が不安定です（音声を優先しています）"
+    : "通信が混み合っているため、映像を控えめにしています。声はそのまま届いています。";
+  const LEVELS = { green: "良好", amber: "やや不安定", red: "不安定" };
+  const AMBER = { loss_pct: 3, jitter_ms: 30, rtt_ms: 300 }; // as app/media/quality.py
+  const RED = { loss_pct: 10, jitter_ms: 60, rtt_ms: 800 };
+
+  function part(name, className) {
+    let node = $(name);
+    if (!node) {
+      node = document.createElement("p");
+      node.dataset.call = name;
+      node.className = className;
+      node.hidden = true;
+      $("state").after(node);
+    }
+    return node;
+  }
+
+  function nextMode(target) {
+    if (!(target in MODE_RANK)) return videoMode;
+    if (target === "sharp" || videoMode === "sharp" || MODE_RANK[target] < MODE_RANK[videoMode]) return target;
+    if (target !== videoMode && Date.now() - modeChangedAt >= STEP_UP_MS) return STEP_UP[videoMode] || target;
+    return videoMode;
+  }
+
+  async function applyVideoMode(conn, mode) {
+    const sender = conn.getSenders().find((s) => s.track && s.track.kind === "video");
+    if (!sender) return;
+    const params = sender.getParameters();
+    if (!params.encodings || !params.encodings.length) return;
+    const encoding = params.encodings[0];
+    encoding.active = mode !== "paused";
+    encoding.scaleResolutionDownBy = mode === "capped" ? 2 : 1;
+    if (mode === "capped") {
+      encoding.maxBitrate = 250000;
+      encoding.maxFramerate = 10;
+    } else {
+      delete encoding.maxBitrate;
+      delete encoding.maxFramerate;
+    }
+    // A scan wants every pixel of the card: keep the resolution, give up frames instead.
+    params.degradationPreference = mode === "sharp" ? "maintain-resolution" : "balanced";
+    await sender.setParameters(params);
+  }
+
+  function rate(n) {
+    const keys = Object.keys(AMBER).filter((k) => n[k] !== null && n[k] !== undefined);
+    if (keys.some((k) => n[k] >= RED[k])) return "red";
+    if (keys.some((k) => n[k] >= AMBER[k])) return "amber";
+    return "green";
+  }
+
+  async function ownNumbers(conn) {
+    let received = 0, lost = 0, bytes = 0, jitter = null, rtt = null, level = null;
+    (await conn.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "audio") {
+        received += s.packetsReceived || 0;
+        lost += s.packetsLost || 0;
+        if (s.jitter !== undefined) jitter = Math.round(s.jitter * 1000);
+        if (s.audioLevel) level = Math.round(20 * Math.log10(s.audioLevel));
+      } else if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) {
+        rtt = Math.round(s.currentRoundTripTime * 1000);
+      } else if (s.type === "transport") {
+        bytes += s.bytesReceived || 0;
+      }
+    });
+    const now = performance.now();
+    const numbers = { loss_pct: null, jitter_ms: jitter, rtt_ms: rtt, bitrate_kbps: null, audio_level_dbov: level };
+    if (previousOwn) {
+      const expected = received + lost - previousOwn.received - previousOwn.lost;
+      if (expected > 0) {
+        const got = received - previousOwn.received;
+        numbers.loss_pct = Math.round(Math.max(0, (1000 * (expected - got)) / expected)) / 10;
+      }
+      numbers.bitrate_kbps = Math.round((8 * (bytes - previousOwn.bytes)) / (now - previousOwn.at));
+    }
+    previousOwn = { received: received, lost: lost, bytes: bytes, at: now };
+    return numbers;
+  }
+
+  function describe(who, n) {
+    const show = (v, unit) => (v === null || v === undefined ? "—" : `${v}${unit}`);
+    return `${who}: 音声の欠落 ${show(n.loss_pct, "%")}・ゆらぎ ${show(n.jitter_ms, "ms")}・往復 ${show(n.rtt_ms, "ms")}・受信 ${show(n.bitrate_kbps, "kbps")}・音量 ${show(n.audio_level_dbov, "dBov")}`;
+  }
+
+  function showIndicator(server, own) {
+    const node = part("quality", "call-quality");
+    const serverLevel = !server ? "green" : server.state === "absent" ? null : server.level;
+    const levels = [rate(own), serverLevel].filter(Boolean);
+    const level = ["red", "amber", "green"].find((l) => levels.includes(l)) || "green";
+    node.dataset.level = level;
+    node.textContent = `通話品質: ${LEVELS[level]}`;
+    const lines = [describe("この端末（受信）", own)];
+    if (server && server.state !== "absent") lines.unshift(describe("住民側（サーバーで測定）", server));
+    node.title = lines.join("\n");
+    node.setAttribute("aria-label", `通話品質: ${LEVELS[level]}。${lines.join("。")}`);
+    node.hidden = false;
+  }
+
+  async function pollQuality(conn) {
+    if (pc !== conn || !qualityUrl) return;
+    try {
+      const response = await fetch(qualityUrl, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        cache: "no-store",
+      });
+      if (!response.ok || pc !== conn) return;
+      const data = await response.json();
+      const target = nextMode(data.you.send_video);
+      if (target !== videoMode) {
+        videoMode = target;
+        modeChangedAt = Date.now();
+        root.dataset.videoMode = target;
+        await applyVideoMode(conn, target);
+      }
+      const notice = part("notice", "call-notice");
+      notice.textContent = NOTICE;
+      notice.hidden = !(data.you.notice || videoMode === "paused" || videoMode === "capped");
+      if (staff) showIndicator(data.resident, await ownNumbers(conn));
+    } catch (error) {
+      // the next poll tries again; the call itself does not depend on this
+    }
+  }
 
   if (!staff) return;
 
