@@ -21,6 +21,10 @@ DEATH_ANSWERS = {
     "death.cremation_date": "R8.11.24",
     "funeral.date": "令和8年11月23日",
     "dog.owned": "false",
+    # issue 15: 水道の名義変更・原付の廃車・農地の相続の届出は、ないか窓口で扱わない
+    "suido.todoke": "false",
+    "vehicle.owned": "false",
+    "nochi.owned": "false",
     # asked because the death lies more than 7 days back (戸籍法第86条: from the day it became known)
     "death.known_date": "令和8年11月20日",
     "death.abroad": "false",
@@ -158,6 +162,7 @@ def test_reloading_mid_interview_loses_nothing(live_server, staff_account, page)
 
 MOVE_IN_ANSWERS = {
     "dog.owned": "false",
+    "suido.todoke": "false",  # issue 15: 水道の使用開始は水道局に別途
     "move.date": "令和8年11月20日",
     "move.old_address": "神奈川県横浜市中区本町1-1-1",
     "household.address": "東京都みどり市本町三丁目5番8号",
