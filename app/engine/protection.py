@@ -12,7 +12,7 @@ department's worklist. This module is the one place that decides what is hidden:
   their own ``address``, the household address they live at, the 転出先 of a protected mover,
   the 前住所 of a protected member who moved in from another municipality (a 旧住所 on a
   notice tells where to look next), and ``dv.kyu_address`` (any other address they asked to
-  protect). The 前住所 of a move within the city is the home the other party knows (often
+  protect), and the new 本籍 a protected spouse takes on divorce (often the new home). The 前住所 of a move within the city is the home the other party knows (often
   still lives at), so it stays: hiding it would blank the former recipient's own address;
 - a form is *for others* when any member of its audience (the form's ``audience:``, else the
   member of a per-person form, else the applicant) is not protected, or when the audience is
@@ -91,6 +91,8 @@ def protected_facts(facts: Mapping[str, Any], members: frozenset[int]) -> frozen
     for index in members:
         person = people.get(index, {})
         ids.update(f"household[{index}].{name}" for name in _ADDRESS_FACTS)
+        if person.get("rikon_tojisha"):
+            ids.add("divorce.fukushi_honseki")  # a new 本籍 is often chosen at the new home
         if not person.get("address") and not person.get("bessetai"):
             ids.update(_HOUSEHOLD_FACTS)  # they live at the household's address
         if person.get("moving"):

@@ -21,6 +21,10 @@ DEATH_ANSWERS = {
     "death.cremation_date": "R8.11.24",
     "funeral.date": "令和8年11月23日",
     "dog.owned": "false",
+    # issue 15: 水道の名義変更・原付の廃車・農地の相続の届出は、ないか窓口で扱わない
+    "suido.todoke": "false",
+    "vehicle.owned": "false",
+    "nochi.owned": "false",
     # asked because the death lies more than 7 days back (戸籍法第86条: from the day it became known)
     "death.known_date": "令和8年11月20日",
     "death.abroad": "false",
@@ -32,6 +36,7 @@ DEATH_ANSWERS = {
     "household[0].employee_insurance": "false",
     "household[0].nenkin_shubetsu": "nashi",
     "household[1].relation_to_deceased": "tsuma",
+    "household[1].sozokubun": "1分の1",  # 相続人代表者指定届の相続分（地方税法 第9条第2項）
     "household[1].phone": "042-246-1357",
     "household[1].bank_name": "みどり信用金庫",
     "household[1].bank_branch": "本店",
@@ -161,6 +166,7 @@ def test_reloading_mid_interview_loses_nothing(live_server, staff_account, page)
 
 MOVE_IN_ANSWERS = {
     "dog.owned": "false",
+    "suido.todoke": "false",  # issue 15: 水道の使用開始は水道局に別途
     "move.date": "令和8年11月20日",
     "move.old_address": "神奈川県横浜市中区本町1-1-1",
     "household.address": "東京都みどり市本町三丁目5番8号",
