@@ -109,11 +109,24 @@ def _security_headers(response: Any) -> Any:
     return response
 
 
+def _roll_back() -> None:
+    """Roll the request's database session back, whatever state it is in."""
+    from app.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 (the connection itself may be gone)
+        db.session.remove()
+
+
 def _register_errors(app: Flask) -> None:
     def handle(error: Exception) -> Any:
         code = error.code if isinstance(error, HTTPException) and error.code else 500
         if code == 500:
             app.logger.exception("unhandled error on %s", request.path)
+            # A failed statement leaves the transaction unusable: the page below (the
+            # user's name in its header) would fail too, and staff got gunicorn's raw 500.
+            _roll_back()
         title, hint = ERROR_TEXT.get(code, ERROR_TEXT[500])
         if request.path.startswith("/api/"):
             return jsonify(error={"code": code, "message": title, "hint": hint}), code
