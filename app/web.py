@@ -9,6 +9,7 @@ from flask import Flask, Request, jsonify, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
+from werkzeug.routing import IntegerConverter
 
 from app.auth.access import PUBLIC, enforce_access
 from app.errors import DomainError
@@ -76,6 +77,15 @@ class BoundedFormParser(FormDataParser):
         if self.max_form_parts is not None and data.count(b"&") >= self.max_form_parts:
             raise RequestEntityTooLarge()
         return super()._parse_urlencoded(io.BytesIO(data), mimetype, len(data), options)
+
+
+class BoundedInteger(IntegerConverter):
+    """``<int:…>`` in URLs, at most 2³¹−1 (an INTEGER id on PostgreSQL, SQLite's too);
+    anything larger is "not found" instead of a database error."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 (werkzeug's name)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 class BoundedRequest(Request):
@@ -163,6 +173,7 @@ def _register_errors(app: Flask) -> None:
 
 def register_web(app: Flask) -> None:
     """Register blueprints, guards, headers, error pages and CLI commands on the app."""
+    app.url_map.converters["int"] = BoundedInteger  # before any rule is added
     from app.admin.views import bp as admin_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
