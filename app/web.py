@@ -9,6 +9,7 @@ from flask import Flask, Request, jsonify, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
+from werkzeug.routing import IntegerConverter
 
 from app.auth.access import PUBLIC, enforce_access
 from app.errors import DomainError
@@ -78,6 +79,15 @@ class BoundedFormParser(FormDataParser):
         return super()._parse_urlencoded(io.BytesIO(data), mimetype, len(data), options)
 
 
+class BoundedInteger(IntegerConverter):
+    """``<int:…>`` in URLs, at most 2³¹−1 (an INTEGER id on PostgreSQL, SQLite's too);
+    anything larger is "not found" instead of a database error."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 (werkzeug's name)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 class BoundedRequest(Request):
     """The app's request: forms of either encoding are bounded (see BoundedFormParser)."""
 
@@ -109,11 +119,24 @@ def _security_headers(response: Any) -> Any:
     return response
 
 
+def _roll_back() -> None:
+    """Roll the request's database session back, whatever state it is in."""
+    from app.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 (the connection itself may be gone)
+        db.session.remove()
+
+
 def _register_errors(app: Flask) -> None:
     def handle(error: Exception) -> Any:
         code = error.code if isinstance(error, HTTPException) and error.code else 500
         if code == 500:
             app.logger.exception("unhandled error on %s", request.path)
+            # A failed statement leaves the transaction unusable: the page below (the
+            # user's name in its header) would fail too, and staff got gunicorn's raw 500.
+            _roll_back()
         title, hint = ERROR_TEXT.get(code, ERROR_TEXT[500])
         if request.path.startswith("/api/"):
             return jsonify(error={"code": code, "message": title, "hint": hint}), code
@@ -150,6 +173,7 @@ def _register_errors(app: Flask) -> None:
 
 def register_web(app: Flask) -> None:
     """Register blueprints, guards, headers, error pages and CLI commands on the app."""
+    app.url_map.converters["int"] = BoundedInteger  # before any rule is added
     from app.admin.views import bp as admin_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp

@@ -1,6 +1,5 @@
 """``flask users``: manage staff accounts from the command line."""
 
-
 import click
 from flask.cli import AppGroup
 

@@ -77,7 +77,12 @@ def login():
             max_failures=current_app.config["LOGIN_ATTEMPTS"],
         )
         if outcome.user is not None:
-            session.clear()  # no resident session (or other login) survives on this device
+            # No resident session (or other login) survives on this device; the page's
+            # CSRF secret does (the form just posted from it stays valid).
+            csrf_secret = session.get("csrf_token")
+            session.clear()
+            if csrf_secret:
+                session["csrf_token"] = csrf_secret
             login_user(outcome.user)
             current_app.logger.info("login ok user=%s", outcome.user.username)
             target = _safe_next(request.args.get("next"))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from app.errors import DomainError
 from app.extensions import db
@@ -65,17 +65,31 @@ def authenticate(username: str, password: str, now: datetime, max_failures: int)
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         return LoginOutcome(None, "bad_credentials")
-    if user.locked_until is not None and user.locked_until > now:
+    # Take one attempt atomically before checking: of 100 parallel guesses, only as many
+    # as are left under the limit are checked at all (one conditional UPDATE, row-locked).
+    reserved = db.session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .where(StaffUser.failed_logins < max_failures)
+        .where(or_(StaffUser.locked_until.is_(None), StaffUser.locked_until <= now))
+        .values(failed_logins=StaffUser.failed_logins + 1)
+    )
+    db.session.commit()
+    if getattr(reserved, "rowcount", 0) != 1:
         return LoginOutcome(None, "locked")
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + LOCK_WINDOW
-            user.failed_logins = 0
+        # The attempt stays counted; the one that reached the limit locks the account.
+        db.session.execute(
+            update(StaffUser)
+            .where(StaffUser.id == user.id)
+            .where(StaffUser.failed_logins >= max_failures)
+            .values(locked_until=now + LOCK_WINDOW, failed_logins=0)
+        )
         db.session.commit()
         return LoginOutcome(None, "bad_credentials")
+    db.session.refresh(user)
     if not user.active:
         return LoginOutcome(None, "inactive")
     if _hasher.check_needs_rehash(user.password_hash):

@@ -155,17 +155,31 @@ def admit(token: str, pin: str, *, now: datetime, max_attempts: int) -> int:
     link = check_link(token, now)
     if len(pin) != 6 or not pin.isascii() or not pin.isdigit():
         raise JoinError("bad_pin")
+    # Take the attempt atomically before checking the PIN: parallel guesses cannot exceed
+    # max_attempts (one conditional UPDATE; a right PIN gives its attempt back).
+    counted = JoinLink.failed_pins
+    reserved = db.session.execute(
+        update(JoinLink)
+        .where(JoinLink.id == link.id, counted < max_attempts, JoinLink.locked.is_(False))
+        .values(failed_pins=counted + 1)
+    )
+    db.session.commit()
+    if getattr(reserved, "rowcount", 0) != 1:
+        raise JoinError("locked")
     try:
         _pins.verify(link.pin_hash, pin)
     except VerificationError:
-        link.failed_pins += 1
+        db.session.refresh(link)
         locked = link.failed_pins >= max_attempts
-        link.locked = locked
+        link.locked = link.locked or locked
         audit(link.case_id, "resident", "join_pin_wrong", {"failed": link.failed_pins}, now)
         db.session.commit()
         if locked:
             raise JoinError("locked") from None
         raise JoinError("wrong_pin", remaining=max_attempts - link.failed_pins) from None
+    db.session.execute(
+        update(JoinLink).where(JoinLink.id == link.id).values(failed_pins=counted - 1)
+    )
     audit(link.case_id, "resident", "resident_joined", {"via": "link"}, now)
     db.session.commit()
     return link.case_id

@@ -7,6 +7,7 @@ ships an endpoint without deciding who may reach it.
 from __future__ import annotations
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 STAFF = ("counter", "policy", "admin")
 CALLERS = ("anonymous", "resident", *STAFF)
@@ -128,7 +129,10 @@ _SAMPLE_ARGS = {"integer": 1, "unicode": "x", "path": "css/app.css", "default": 
 def _url_for_rule(rule) -> str:
     values = {}
     for arg in rule.arguments:
-        converter = rule._converters[arg].__class__.__name__.lower().replace("converter", "")
+        found = rule._converters[arg]
+        converter = found.__class__.__name__.lower().replace("converter", "")
+        if isinstance(found, IntegerConverter):  # the app's bounded one too
+            converter = "integer"
         values[arg] = _SAMPLE_ARGS.get(converter, _SAMPLE_ARGS["default"])
     return rule.build(values)[1]
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
 
+from app.services.resident_sessions import start_resident_session
 from app.services.review import stream_gate
 
 
-def _resident(app: Flask, case_id: int, sid: str) -> Any:
+def _resident(app: Flask, case_id: int, _name: str) -> Any:
+    """Return a client admitted to ``case_id`` with a session of its own."""
+    with app.app_context():
+        now = datetime.now()
+        sid = start_resident_session(case_id, now=now, expires_at=now + timedelta(hours=1))
     client = app.test_client()
     with client.session_transaction() as session:
         session["resident_case_id"] = case_id
