@@ -36,7 +36,6 @@ DEATH_ANSWERS = {
     "household[0].employee_insurance": "false",
     "household[0].nenkin_shubetsu": "nashi",
     "household[1].relation_to_deceased": "tsuma",
-    "household[1].sozokubun": "1分の1",  # 相続人代表者指定届の相続分（地方税法 第9条第2項）
     "household[1].phone": "042-246-1357",
     "household[1].bank_name": "みどり信用金庫",
     "household[1].bank_branch": "本店",
