@@ -6,6 +6,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import aioice.ice
@@ -13,7 +14,11 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from app.extensions import db
 from app.media.server import media_server
+from app.models import Case
+from app.services.cases import open_case
+from app.services.resident_sessions import start_resident_session
 
 
 @pytest.fixture(autouse=True)
@@ -47,12 +52,20 @@ def live_server(app: Flask, media: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def resident_cookie(app: Flask) -> Callable[[int], str]:
+def resident_cookie(app: Flask, make_user: Callable[..., Any]) -> Callable[[int], str]:
     """Return the Cookie header of a resident session admitted to ``case_id``."""
+    staff = make_user("counter")
 
     def cookie(case_id: int) -> str:
+        # Resident sessions are kept on the server (revocable): start one as the PIN would,
+        # for a case that exists (cases are numbered from 1 in each test's fresh database).
+        with app.app_context():
+            now = datetime.now()
+            while db.session.get(Case, case_id) is None:
+                open_case(staff.id, ["move_out"], "remote", now.date(), now, staff.username)
+            sid = start_resident_session(case_id, now=now, expires_at=now + timedelta(hours=1))
         serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
-        value = serializer.dumps({"resident_case_id": case_id})
+        value = serializer.dumps({"resident_case_id": case_id, "sid": sid})
         return f"{app.config['SESSION_COOKIE_NAME']}={value}"
 
     return cookie
