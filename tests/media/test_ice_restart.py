@@ -49,6 +49,10 @@ def _pane(app: Any, role: str) -> str:
     """The call pane: the resident's partial as rendered; staff's the same with its role."""
     with app.test_request_context():
         html = render_template("resident/_call.html", case=SimpleNamespace(id=1))
+    # The resident's page shows and starts the pane once staff are in the call (resident.js
+    # asks /r/call); here both panes start at once, as if that had happened.
+    html = html.replace('職員とのビデオ通話" hidden', '職員とのビデオ通話"', 1)
+    html = html.replace('data-role="resident"', 'data-role="resident" data-autostart="1"', 1)
     if role == "staff":
         html = html.replace("/resident/", "/staff/").replace(
             'data-role="resident"', 'data-role="staff"'

@@ -243,16 +243,18 @@ def test_change_a_procedure_s_words_in_the_plain_form(
     alice.get_by_role("link", name="版 #", exact=False).click()
     alice.locator("#municipality-link").click()
     assert alice.get_by_role("heading", name="市の設定（課・階・窓口、休日、設定）").is_visible()
-    assert alice.get_by_label("2行目の課の名前").input_value() == "保険年金課"
-    alice.get_by_label("10行目の課のid").fill("fukushi")
-    alice.get_by_label("10行目の課の名前").fill("福祉課")
-    alice.get_by_label("10行目の階").fill("2")
-    alice.get_by_label("10行目の窓口").fill("18番")
+    assert alice.get_by_label("2行目の課の名前", exact=True).input_value() == "保険年金課"
+    # the empty row for a new department follows the profile's departments
+    new = alice.locator("input[name=dept_name]").count()
+    alice.get_by_label(f"{new}行目の課のid", exact=True).fill("fukushi")
+    alice.get_by_label(f"{new}行目の課の名前", exact=True).fill("福祉課")
+    alice.get_by_label(f"{new}行目の階", exact=True).fill("2")
+    alice.get_by_label(f"{new}行目の窓口", exact=True).fill("18番")
     alice.get_by_label("そのほかの休日（条例で定める日。1行に1日、年-月-日）").fill("2027-06-01")
     alice.get_by_role("button", name="保存して検査する").click()
     assert "市の設定を保存しました" in alice.locator(".flash").first.inner_text()
     assert alice.locator("#municipality-problems").count() == 0
-    assert alice.get_by_label("10行目の課の名前").input_value() == "福祉課"
+    assert alice.get_by_label(f"{new}行目の課の名前", exact=True).input_value() == "福祉課"
     _shot(alice, "policy-municipality.png")
 
     # A template: what is typed shows in the preview below the editor before it is saved.
