@@ -81,6 +81,7 @@ DETAIL_LABELS = {
     "field_sources": "書類の欄の出所",
     "booking": "予約番号",
     "event": "ライフイベント",
+    "shien_sochi": "支援措置（住所を伏せた）",
 }
 HASHES = frozenset({"hash", "sha256", "digest"})  # shown folded: for checking, not reading
 CHANNEL_LABELS = {
@@ -123,6 +124,8 @@ def _words(rules: RuleSet, key: str, value: Any, facts: dict[str, StoredFact]) -
         return CHANNEL_LABELS.get(str(value), str(value))
     if key == "provenance":
         return PROVENANCE_LABELS.get(str(value), str(value))
+    if key == "shien_sochi" and isinstance(value, dict):
+        return _protection_words(rules, value, facts)
     if isinstance(value, dict):
         return (
             "、".join(f"{PROVENANCE_LABELS.get(str(k), str(k))} {v}" for k, v in value.items())
@@ -135,6 +138,17 @@ def _words(rules: RuleSet, key: str, value: Any, facts: dict[str, StoredFact]) -
     if isinstance(value, list):
         return "、".join(str(v) for v in value) or "（なし）"
     return str(value)
+
+
+def _protection_words(rules: RuleSet, value: dict[str, Any], facts: dict[str, StoredFact]) -> str:
+    """Say who is protected and what was hidden from this view (never the address itself)."""
+    members = "・".join(f"{int(m) + 1}人目の世帯員" for m in value.get("members", []))
+    hidden = "、".join(fact_label(rules, str(f), facts) for f in value.get("facts", []))
+    masked = value.get("masked") or []
+    return (
+        f"対象: {members or '（なし）'}、伏せた項目: {hidden or '（なし）'}、"
+        f"伏せた欄: {len(masked)}件"
+    )
 
 
 def event_rows(

@@ -44,8 +44,9 @@ def test_audit_records_who_saw_a_protected_case_and_worklists_carry_the_flag(cli
     url = _dv_case(client)
     client.get(url)
     audit = client.get(url + "/audit").get_data(as_text=True)
-    viewed = [line for line in audit.splitlines() if "case_viewed" in line and "masked" in line]
-    assert viewed, "the case_viewed event does not record the 支援措置"
+    viewed = [line for line in audit.splitlines() if "支援措置（住所を伏せた）" in line]
+    assert viewed, "the 聞き取り画面を表示 event does not record the 支援措置"
+    assert any("1人目の世帯員" in line and "伏せた項目" in line for line in viewed)
     assert all("緑が丘" not in line for line in viewed)  # who saw it, not the address itself
     client.post(url + "/status", data={"to": "review"})
     client.post(url + "/paper-signature")
