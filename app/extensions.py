@@ -9,7 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 # Named constraints so Alembic migrations work the same on SQLite and PostgreSQL.
 NAMING = {
@@ -56,6 +56,18 @@ def _is_sqlite(session: Session) -> bool:
 @event.listens_for(Session, "before_flush")
 def _queue_for_the_writer(session: Session, _context: object, _instances: object) -> None:
     if not session.info.get(_HOLDS_WRITER) and _is_sqlite(session):
+        _SQLITE_WRITER.acquire()
+        session.info[_HOLDS_WRITER] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _queue_statements_for_the_writer(state: ORMExecuteState) -> None:
+    # A bulk UPDATE/INSERT/DELETE (the atomic attempt counters) writes without a flush: it
+    # must queue too, or it takes SQLite's lock while a flushing thread holds ours, and the
+    # two wait on each other until busy_timeout ends in "database is locked".
+    session = state.session
+    writes = state.is_update or state.is_delete or state.is_insert
+    if writes and not session.info.get(_HOLDS_WRITER) and _is_sqlite(session):
         _SQLITE_WRITER.acquire()
         session.info[_HOLDS_WRITER] = True
 
