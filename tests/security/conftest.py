@@ -32,8 +32,15 @@ class Served:
         self.instance = instance
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Its own SQLite database in its instance folder: under `make test-pg` the shared
+        # PostgreSQL database already holds the test app's tables.
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "KAKANAI_DATABASE_URL")
+        }
         self.env = {
-            **os.environ,
+            **inherited,
             "KAKANAI_INSTANCE_PATH": str(instance),
             "KAKANAI_SECRET_KEY": "security-tests",
             "KAKANAI_SESSION_COOKIE_SECURE": "0",

@@ -129,6 +129,7 @@ def resident_cookies(served: Served, monkeypatch: Any, cases: int, per_case: int
     for name, value in served.env.items():
         if name.startswith("KAKANAI_"):
             monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # the served app's own SQLite database
     app = create_app()
     cookies = []
     with app.app_context():
