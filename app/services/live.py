@@ -99,7 +99,7 @@ class RedisBroker:
         # event at once (no window where the number exists but the log entry does not).
         self._publish = self._redis.register_script(_PUBLISH)
         self._cond = threading.Condition()
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8
         self._pubsub.psubscribe(**{"kakanai:live:*": self._on_message})
         self._thread = self._pubsub.run_in_thread(sleep_time=0.5, daemon=True)
 
