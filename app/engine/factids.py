@@ -14,7 +14,11 @@ ID = re.compile(r"^[a-z][a-z0-9_]*$")
 #: A case fact id: ``<group>.<name>``, e.g. ``death.date``.
 CASE_FACT_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 #: A fact of one household member: ``household[<n>].<fact>``, e.g. ``household[2].name``.
-PERSON_KEY = re.compile(r"^household\[(\d+)\]\.([a-z][a-z0-9_]*)$")
+#: The index is written without leading zeros, so that ``household[01]`` cannot stand
+#: beside ``household[1]`` as a second name for the same member.
+PERSON_KEY = re.compile(r"^household\[(0|[1-9]\d*)\]\.([a-z][a-z0-9_]*)$")
+#: A person key whose index has leading zeros (refused, with the canonical form as a hint).
+PADDED_PERSON_KEY = re.compile(r"^household\[0+(\d+)\]\.([a-z][a-z0-9_]*)$")
 #: The prefix of a person key, whatever follows it.
 PERSON_PREFIX = re.compile(r"^household\[\d+\]\.")
 #: A field of a produced form in a scenario: ``<form>.<field>`` or ``<form>.<rows>[n].<field>``.

@@ -191,7 +191,7 @@ def test_warnings(ruleset: RuleSet) -> None:
     ) in codes
     assert (
         "unknown_fact",
-        "household[7].nickname は定義されていない事実です（無視しました）",
+        "household[7].nickname は定義されていない事実です（無視しました）。'household[7].name' ではありませんか",
     ) in codes
     assert (
         "derived_fact_given",
