@@ -468,9 +468,15 @@ def sign():
 
 
 def _receipt_case() -> Case:
+    # A link or image on another site can send this GET with the resident's cookie: it
+    # must not log out a resident who is still reviewing. Only a session whose receipt
+    # window has passed (the case is signed; nothing is left for it to do) ends here.
     case_id = _receipt_case_id()
     if case_id is None:
-        session.clear()
+        if session.get("receipt_case_id") is not None and time.time() > session.get(
+            "receipt_until", 0
+        ):
+            session.clear()
         abort(410)
     current = db.session.get(Case, case_id)
     if current is None:
