@@ -132,7 +132,8 @@ class FactChange(db.Model):  # type: ignore[name-defined,misc]
     old_enc: Mapped[str | None] = mapped_column(Text, default=None)
     new_enc: Mapped[str | None] = mapped_column(Text, default=None)
     provenance: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Sealed (Fernet, like the values): staff write names and circumstances here.
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
     actor: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime]
 

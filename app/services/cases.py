@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.crypto import FactCipher
+from app.crypto import FactCipher, InvalidToken
 from app.errors import DomainError
 from app.extensions import db
 from app.models import AuditEvent, Case, FactChange, FactValue
@@ -94,8 +94,35 @@ def _case_number(now: datetime) -> str:
 def audit(
     case_id: int | None, actor: str, action: str, detail: dict[str, Any], now: datetime
 ) -> None:
-    """Add an audit event to the current transaction (the caller commits)."""
+    """Add an audit event to the current transaction (the caller commits).
+
+    A free-text ``reason`` is sealed like a fact value (staff write names and
+    circumstances there): it is stored as ``reason_sealed`` and opened by
+    ``audit_detail``.
+    """
+    reason = detail.get("reason")
+    if isinstance(reason, str) and reason:
+        detail = {k: v for k, v in detail.items() if k != "reason"}
+        detail["reason_sealed"] = cipher().seal(reason)
     db.session.add(AuditEvent(case_id=case_id, actor=actor, action=action, detail=detail, at=now))
+
+
+def audit_detail(event: AuditEvent) -> dict[str, Any]:
+    """Return an audit event's details for people to read, its sealed reason opened."""
+    detail = dict(event.detail or {})
+    if "reason_sealed" in detail:
+        detail["reason"] = open_reason(detail.pop("reason_sealed"))
+    return detail
+
+
+def open_reason(stored: str | None) -> str | None:
+    """Open a sealed change reason; a reason stored before reasons were sealed reads as is."""
+    if not stored:
+        return stored
+    try:
+        return str(cipher().open(stored))
+    except InvalidToken:
+        return stored
 
 
 def open_case(
@@ -284,7 +311,7 @@ def record_fact(
             old_enc=old_enc,
             new_enc=new_enc,
             provenance=provenance,
-            reason=reason,
+            reason=cipher().seal(reason) if reason else None,  # free text: sealed like values
             actor=actor,
             at=now,
         )
@@ -382,7 +409,7 @@ def fact_history(case: Case, fact_id: str | None = None) -> list[dict[str, Any]]
             "old": box.open(ch.old_enc) if ch.old_enc else None,
             "new": box.open(ch.new_enc) if ch.new_enc else None,
             "provenance": ch.provenance,
-            "reason": ch.reason,
+            "reason": open_reason(ch.reason),
             "actor": ch.actor,
             "at": ch.at,
         }

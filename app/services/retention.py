@@ -65,8 +65,9 @@ def purge_cases(cases: list[Case], *, actor: str, now: datetime) -> None:
     for table in PERSONAL:
         db.session.execute(delete(table).where(table.case_id.in_(ids)))
     for event in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id.in_(ids))):
-        if event.detail.get("reason"):
-            event.detail = {**event.detail, "reason": SCRUBBED}
+        if event.detail.get("reason") or event.detail.get("reason_sealed"):
+            kept = {k: v for k, v in event.detail.items() if k != "reason_sealed"}
+            event.detail = {**kept, "reason": SCRUBBED}
     for case in cases:
         case.purged_at = now
         db.session.add(
