@@ -202,6 +202,16 @@ class Call:
         return not any(self.feeds[role] for role in ROLES)
 
 
+# Each peer holds UDP sockets with 4 MiB buffers, a decoder and a relay; 2 cores relay
+# about a dozen calls well (bench/call_quality.py). Past this, offers are refused with a
+# Japanese 503 instead of opening sockets without bound.
+MAX_PEERS = 48
+
+
+class TooManyPeers(RuntimeError):
+    """This process already holds MAX_PEERS connections."""
+
+
 class PeerRegistry:
     """Every open peer connection of this process, by (case, role); all of them closable."""
 
@@ -223,6 +233,8 @@ class PeerRegistry:
         """Answer ``role``'s offer for ``case_id``, replacing any connection it had."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
+        if (case_id, role) not in self.peers and len(self.peers) >= MAX_PEERS:
+            raise TooManyPeers(f"{len(self.peers)} peer connections open")
         await self.close(case_id, role)
         self.governor.start()
         call = self.calls.setdefault(case_id, Call(case_id, self.governor))
