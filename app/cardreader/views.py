@@ -203,7 +203,7 @@ def status(case_id: int) -> Any:
             "display": (
                 residence_card.mask_card_number(str(facts[s.fact_id]))
                 if s.fact_id.endswith(".zairyu_card_number")
-                else _choice_label(ruleset, s.fact_id, s.display)
+                else _readable(ruleset, s.fact_id, facts[s.fact_id], s.display)
             ),
             "current": (
                 residence_card.mask_card_number(str(s.current))
@@ -227,8 +227,10 @@ def status(case_id: int) -> Any:
     return jsonify(reply)
 
 
-def _choice_label(ruleset: Any, fact_id: str, display: str) -> str:
-    """Show a choice by its label (中長期在留者), not its code (chuchoki)."""
+def _readable(ruleset: Any, fact_id: str, value: Any, display: str) -> str:
+    """Show a yes/no as はい/いいえ and a choice by its label (中長期在留者), not its code."""
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
     try:
         fact = card_intake.fact_def_for(ruleset, fact_id)
     except card_intake.CaseError:

@@ -67,6 +67,13 @@ def picture(data: bytes) -> tuple[str | None, str]:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii"), fmt
 
 
+def _date(yyyymmdd: str) -> str:
+    """20240401 -> 2024年4月1日 (as the card's back shows it); anything else as it is."""
+    if len(yyyymmdd) == 8 and yyyymmdd.isdigit():
+        return f"{int(yyyymmdd[:4])}年{int(yyyymmdd[4:6])}月{int(yyyymmdd[6:])}日"
+    return yyyymmdd
+
+
 def reading(
     body: dict[str, Any], anchors: Sequence[bytes], person: int, events: list[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -100,7 +107,7 @@ def reading(
         "number_masked": zairyu.mask_card_number(number),
         "generation": check.generation,
         "address": card.address,
-        "address_date": card.address_date,
+        "address_date": _date(card.address_date),
         "permits": card.permits,
         "front": front,
         "front_note": front_note if front is None else "",

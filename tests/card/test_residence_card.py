@@ -78,6 +78,8 @@ def test_number_typed_on_the_case_page_reads_the_card_and_lands_locked(desk, ins
     by_fact = {f["fact"]: f for f in shown["facts"]}
     assert by_fact["household[0].zairyu_card_number"]["display"] == "AB＊＊＊＊＊＊＊＊CD"
     assert by_fact["household[0].kubun_30_45"]["display"] == "中長期在留者"
+    assert by_fact["household[0].foreign_resident"]["display"] == "はい"
+    assert shown["card"]["address_date"] == "2024年4月1日"
     assert "move.old_address" in by_fact  # a move-in: the card's 住居地 is the one before
     assert NUMBER not in json.dumps(shown)
     assert [t["fact"] for t in shown["typed"]] == [
