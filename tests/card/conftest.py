@@ -71,6 +71,20 @@ def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     log.close()
 
 
+def wait_card_gone(limit: float = 3.0) -> None:
+    """Wait until pcscd sees no card on the reader (a fixed sleep flakes on a loaded machine)."""
+    from smartcard.CardRequest import CardRequest
+    from smartcard.Exceptions import CardRequestTimeoutException
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            CardRequest(timeout=0.1).waitforcard()
+        except CardRequestTimeoutException:
+            return
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
 def issuer() -> Issuer:
     return Issuer.make()
@@ -104,7 +118,7 @@ def insert_card(
     yield insert
     for emulator in inserted:
         emulator.remove()
-    time.sleep(0.3)  # let pcscd notice the card left before the next test inserts one
+    wait_card_gone()  # let pcscd notice the card left before the next test inserts one
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import AuditEvent, FactValue
 from app.models.card_agent import CardReading
 from app.services.cases import CaseError, record_fact
+from tests.card.conftest import wait_card_gone
 
 pytestmark = [pytest.mark.card, pytest.mark.db]
 
@@ -232,9 +233,7 @@ def test_card_and_route_that_do_not_match(desk, insert_card):
     assert reply["error"]["code"] == "card_route"
     assert "マイナンバーカード" in reply["error"]["message"]
     card.remove()
-    import time
-
-    time.sleep(0.3)
+    wait_card_gone()
     insert_card(residence=True)
     desk.ask("pin")
     status, reply = read(desk, Typed("1234"), route="pin")
