@@ -61,7 +61,7 @@ FAILURES = {
     "pin_locked": "暗証番号がロックされています。照合番号Bで読み取ってください。",
     "pin_format": "入力された桁数が正しくありません（カードには送っていません）。",
     "card_removed": "読み取り中にカードが離れました。もう一度読み取ってください。",
-    "card_unknown": "マイナンバーカードとして読み取れないカードです。",
+    "card_unknown": "マイナンバーカードとしても在留カード等としても読み取れないカードです。",
     "card_generation": "新しい世代のカードのため、まだ読み取れません。券面を見て入力してください。",
     "card_data_too_long": "カードの記録が想定より長いため、読み取りを中止しました。",
     "no_reader": "カード読取機が見つかりません。接続を確かめてください。",
@@ -288,6 +288,9 @@ def accept_failure(message: Agent, *, now: datetime) -> None:
     code = str(message.body.get("failure", ""))
     code = code if code in FAILURES else "card_unknown"
     _drop_wanted(message.agent, case.id)
+    if message.agent.wanted_route == "zairyu":
+        # No second try by itself: staff check the number on the card face and ask again.
+        message.agent.wanted_route = None
     db.session.add(
         CardReading(
             case_id=case.id,

@@ -158,6 +158,10 @@ def test_wrong_number_fails_once_with_a_japanese_message(desk, insert_card):
     assert not any(head[1] == 0xB0 and head[0] == 0x08 for head in card.card.log)
     failed = desk.status()
     assert failed["state"] == "failed" and "在留カード番号が違う" in failed["message"]
+    # The agent's loop is not asked again until staff request a new reading.
+    from app.cardagent import client
+
+    assert client.poll(desk.send, desk.credential)["wanted"] is None
     assert rows(desk) == {}
     with desk.app.app_context():  # the typed number is not kept after the answer
         assert all(r.sealed is None for r in db.session.query(CardReading))
