@@ -55,6 +55,7 @@ PROVENANCES = (
     "registry",
     "id_qr",
     "mynumber_card",  # read from the card's IC (券面事項入力補助AP), signature verified
+    "residence_card",  # 在留カード等: IC (number, kind, 住居地) and values typed from its image
     "pre_entry",
     "derived",
     "resident",
@@ -65,6 +66,7 @@ PROVENANCE_LABELS = {
     "registry": "住民記録より",
     "id_qr": "カード読取",
     "mynumber_card": "マイナンバーカード（IC）",
+    "residence_card": "在留カード等（IC）",
     "pre_entry": "事前入力",
     "derived": "自動計算",
     "resident": "住民の申出",
