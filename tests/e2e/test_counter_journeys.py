@@ -44,6 +44,9 @@ DEATH_ANSWERS = {
     "household[1].account_holder": "ヤマダ ハナコ",
     # the spouse, as 相続人代表者, states her share (地方税法第9条第2項)
     "household[1].sozokubun": "2分の1",
+    # 市税 of the deceased (地方税法 第9条): 住民税 if no land, and whether it was paid by 口座振替
+    "household[0].juminzei_kazei": "true",
+    "household[0].koza_furikae": "false",
 }
 ROLE_HOLDERS = {"deceased": "0"}  # everyone else's role goes to the spouse (member 1)
 
