@@ -276,6 +276,7 @@ class _Run:
             person_name=name if isinstance(name, str) else None,
             plain=procedure.plain,
             urgent=procedure.urgent,
+            guidance=procedure.guidance,
         )
 
     def undecided(

@@ -58,6 +58,7 @@ class AppliedProcedure:
     person_name: str | None = None  # the member's name, for a per-person procedure
     plain: str | None = None  # やさしい日本語 for the resident
     urgent: str | None = None  # why it must be done today, raised on the panel and cover sheet
+    guidance: str | None = None  # ご案内のみ: the 届出先 the resident goes to; nothing filed here
 
     @property
     def key(self) -> str:
@@ -90,6 +91,7 @@ class AppliedProcedure:
             "person_name": self.person_name,
             "plain": self.plain,
             "urgent": self.urgent,
+            "guidance": self.guidance,
         }
 
 

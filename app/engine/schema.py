@@ -29,7 +29,7 @@ EVENT_KEYS = {"id", "title", "asks"}
 PROCEDURE_KEYS = {
     "id", "title", "events", "department", "legal_basis", "valid_from", "valid_until",
     "applies_when", "reason", "plain", "for_each", "deadline", "forms", "automatic", "note",
-    "bring", "urgent",
+    "bring", "urgent", "guidance",
 }  # fmt: skip
 LAW_KEYS = {"name", "number", "url"}
 LEGAL_KEYS = {"law", "article"}

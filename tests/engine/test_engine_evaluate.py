@@ -66,6 +66,7 @@ def test_result_json_has_the_documented_shape(ruleset: RuleSet) -> None:
         "person_name": None,
         "plain": None,
         "urgent": None,
+        "guidance": None,
     }
     form = next(f for f in data["forms"] if f["id"] == "kokuho_soshitsu")
     assert form["fields"] == {
