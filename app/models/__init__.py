@@ -9,6 +9,7 @@ from app.models.rate import RateWindow
 from app.models.registry import RegistryHousehold, RegistryResident
 from app.models.review import FormConfirmation, ResidentRequest, SignedPacket
 from app.models.ruleset import RuleSetFile, RuleSetVersion
+from app.models.sequence import NumberSeries
 from app.models.user import StaffUser
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "JoinLink",
     "Kiosk",
     "ResidentSession",
+    "NumberSeries",
     "RateWindow",
     "RegistryHousehold",
     "RegistryResident",

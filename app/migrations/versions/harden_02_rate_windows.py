@@ -1,4 +1,5 @@
-"""rate_window: sliding windows of login, join and pre-entry attempts, shared by processes
+"""rate_window: sliding windows of login, join and pre-entry attempts, shared by processes;
+number_series: case numbers taken atomically (no two parallel cases get the same number)
 
 Revision ID: harden_02
 Revises: divorce_01
@@ -18,6 +19,12 @@ depends_on = None
 
 def upgrade():
     op.create_table(
+        'number_series',
+        sa.Column('series', sa.String(length=40), nullable=False),
+        sa.Column('last', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('series', name=op.f('pk_number_series')),
+    )
+    op.create_table(
         'rate_window',
         sa.Column('key', sa.String(length=160), nullable=False),
         sa.Column('hits', sa.Text(), nullable=False),
@@ -32,3 +39,4 @@ def downgrade():
     with op.batch_alter_table('rate_window', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rate_window_updated_at'))
     op.drop_table('rate_window')
+    op.drop_table('number_series')
