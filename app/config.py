@@ -191,6 +191,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Worker processes rendering PDF packets (0: render inside the web process).",
     ),
     Setting(
+        "DOCUMENT_RENDER_SECONDS",
+        30,
+        _positive_int,
+        "Longest a PDF packet may take in the render workers; a slower one is stopped "
+        "(its workers replaced) and answered in Japanese, so it cannot hold up the others.",
+    ),
+    Setting(
         "WORKING_REQUESTS",
         4,
         _count,

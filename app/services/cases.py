@@ -26,6 +26,7 @@ from app.models.case import (
     STATUS_LABELS,
     TRANSITIONS,
 )
+from app.services.numbering import next_number
 
 # Sent once a change of a case is committed (never before: a listener may read it at once):
 # sender = case id, ``kind`` = "facts" (with ``facts``, the changed fact ids) or "status".
@@ -85,10 +86,11 @@ def cipher() -> FactCipher:
 
 
 def _case_number(now: datetime) -> str:
-    year = now.year
-    prefix = f"{year}-"
-    count = db.session.scalar(select(func.count()).where(Case.number.like(f"{prefix}%"))) or 0
-    return f"{prefix}{count + 1:06d}"
+    """Take the year's next case number, ``2026-000042`` (unique under parallel opening)."""
+    prefix = f"{now.year}-"
+    highest = db.session.scalar(select(func.max(Case.number)).where(Case.number.like(f"{prefix}%")))
+    in_use = int(highest[len(prefix) :]) if highest and highest[len(prefix) :].isdigit() else 0
+    return f"{prefix}{next_number(f'case:{now.year}', in_use):06d}"
 
 
 def audit(
