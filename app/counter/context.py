@@ -3,13 +3,16 @@ context, the template filters, and the shapes refusals are answered in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import wraps
 from typing import Any
 
 from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -44,11 +47,35 @@ def ruleset() -> RuleSet:
         if isinstance(case_id, int):
             case = db.session.get(Case, case_id)
             if case is not None:
+                # The session keeps loaded objects only while someone holds them: hold the
+                # case for the request, or the view's case_or_404 loads it a second time.
+                g.kakanai_case = case
                 return ruleset_for(app, case_as_of(case))
         return current_ruleset(app)
     except LoadError:
         current_app.logger.exception("procedure rules unavailable")
         abort(503)
+
+
+def kept_after_commit(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Keep the request's loaded objects (case, staff account) as they are after a commit.
+
+    A view that commits an answer and then draws the case from what it just wrote need not
+    load the case and the staff member's account again (the session expires them on every
+    commit, and reloading both was two queries of each answer).
+    """
+
+    @wraps(view)
+    def keeping(*args: Any, **kwargs: Any) -> Any:
+        session = db.session()
+        before = session.expire_on_commit
+        session.expire_on_commit = False
+        try:
+            return view(*args, **kwargs)
+        finally:
+            session.expire_on_commit = before
+
+    return keeping
 
 
 def case_or_404(case_id: int) -> Case:
