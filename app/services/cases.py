@@ -9,6 +9,7 @@ from typing import Any
 from blinker import Namespace
 from flask import current_app
 from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -229,6 +230,12 @@ class _ChangedMeanwhile(Exception):
     """The revision a write was checked against is no longer the stored one."""
 
 
+def _rowcount(result: Any) -> int:
+    """Return how many rows an UPDATE or DELETE matched (a CursorResult's rowcount)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
 _UNREAD: Any = object()  # record_fact's ``current`` when the caller did not read the fact
 
 
@@ -290,9 +297,11 @@ def record_fact(
             if row is None:
                 raise CaseError("nothing_to_clear", "この項目はまだ入力されていません。")
             new_enc = None
-            matched = db.session.execute(
-                delete(FactValue).where(*this_fact, FactValue.revision == current_revision)
-            ).rowcount
+            matched = _rowcount(
+                db.session.execute(
+                    delete(FactValue).where(*this_fact, FactValue.revision == current_revision)
+                )
+            )
             stored = StoredFact(fact_id, None, provenance, False, current_revision + 1, actor, now)
         else:
             new_enc = box.seal(value)
@@ -311,11 +320,13 @@ def record_fact(
                 )
                 matched = 1
             else:
-                matched = db.session.execute(
-                    update(FactValue)
-                    .where(*this_fact, FactValue.revision == current_revision)
-                    .values(**written)
-                ).rowcount
+                matched = _rowcount(
+                    db.session.execute(
+                        update(FactValue)
+                        .where(*this_fact, FactValue.revision == current_revision)
+                        .values(**written)
+                    )
+                )
             # The value as it will be read back (JSON form), from the token just sealed.
             stored = StoredFact(
                 fact_id,
