@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -147,6 +147,28 @@ _FACT_COLUMNS = (
     FactValue.set_by,
     FactValue.set_at,
 )
+# The statements of every answer, built once: building them (coercing each column and
+# clause) cost more than running them. The writes are table statements, not ORM ones: no
+# FactValue objects are loaded anywhere, so there is nothing in the session to update.
+_VALUES = cast(Table, FactValue.__table__)
+_CHANGES = cast(Table, FactChange.__table__)
+_ALL_FACTS = (
+    select(*_FACT_COLUMNS)
+    .where(FactValue.case_id == bindparam("case_id"))
+    .order_by(FactValue.fact_id)
+)
+_ONE_FACT = select(*_FACT_COLUMNS).where(
+    FactValue.case_id == bindparam("case_id"), FactValue.fact_id == bindparam("fact_id")
+)
+_THIS_REVISION = (  # SET takes the columns' own names, so the WHERE's are prefixed
+    _VALUES.c.case_id == bindparam("b_case_id"),
+    _VALUES.c.fact_id == bindparam("b_fact_id"),
+    _VALUES.c.revision == bindparam("b_revision"),
+)
+_INSERT_FACT = insert(_VALUES)
+_UPDATE_FACT = update(_VALUES).where(*_THIS_REVISION)
+_DELETE_FACT = delete(_VALUES).where(*_THIS_REVISION)
+_INSERT_CHANGE = insert(_CHANGES)
 
 
 def stored_facts(case: Case) -> dict[str, StoredFact]:
@@ -154,9 +176,7 @@ def stored_facts(case: Case) -> dict[str, StoredFact]:
     box = cipher()
     # Plain columns, not FactValue objects: this runs on every answer, and building and
     # tracking ~60 ORM objects cost more than the query itself.
-    rows = db.session.execute(
-        select(*_FACT_COLUMNS).where(FactValue.case_id == case.id).order_by(FactValue.fact_id)
-    )
+    rows = db.session.execute(_ALL_FACTS, {"case_id": case.id})
     return {
         fact_id: StoredFact(fact_id, box.open(enc), provenance, locked, revision, by, at, enc)
         for fact_id, enc, provenance, locked, revision, by, at in rows
@@ -165,9 +185,7 @@ def stored_facts(case: Case) -> dict[str, StoredFact]:
 
 def _stored_fact(case: Case, fact_id: str) -> StoredFact | None:
     """Return one stored fact of a case, decrypted, or None when it is not set."""
-    row = db.session.execute(
-        select(*_FACT_COLUMNS).where(FactValue.case_id == case.id, FactValue.fact_id == fact_id)
-    ).first()
+    row = db.session.execute(_ONE_FACT, {"case_id": case.id, "fact_id": fact_id}).first()
     if row is None:
         return None
     _fid, enc, provenance, locked, revision, by, at = row
@@ -291,17 +309,14 @@ def record_fact(
     # the writes. Each UPDATE/DELETE says "WHERE revision = <the one read>": if another
     # member of staff saved the same fact in between, nothing matches and the change is
     # refused instead of silently overwriting theirs (both inserting hits the unique key).
-    this_fact = (FactValue.case_id == case.id, FactValue.fact_id == fact_id)
+    this_fact = {"case_id": case.id, "fact_id": fact_id}
+    this_revision = {"b_case_id": case.id, "b_fact_id": fact_id, "b_revision": current_revision}
     try:
         if value is None:
             if row is None:
                 raise CaseError("nothing_to_clear", "この項目はまだ入力されていません。")
             new_enc = None
-            matched = _rowcount(
-                db.session.execute(
-                    delete(FactValue).where(*this_fact, FactValue.revision == current_revision)
-                )
-            )
+            matched = _rowcount(db.session.execute(_DELETE_FACT, this_revision))
             stored = StoredFact(fact_id, None, provenance, False, current_revision + 1, actor, now)
         else:
             new_enc = box.seal(value)
@@ -315,18 +330,10 @@ def record_fact(
                 "set_at": now,
             }
             if row is None:
-                db.session.execute(
-                    insert(FactValue).values(case_id=case.id, fact_id=fact_id, **written)
-                )
+                db.session.execute(_INSERT_FACT, {**this_fact, **written})
                 matched = 1
             else:
-                matched = _rowcount(
-                    db.session.execute(
-                        update(FactValue)
-                        .where(*this_fact, FactValue.revision == current_revision)
-                        .values(**written)
-                    )
-                )
+                matched = _rowcount(db.session.execute(_UPDATE_FACT, {**this_revision, **written}))
             # The value as it will be read back (JSON form), from the token just sealed.
             stored = StoredFact(
                 fact_id,
@@ -341,16 +348,16 @@ def record_fact(
         if matched != 1:
             raise _ChangedMeanwhile(fact_id)
         db.session.execute(
-            insert(FactChange).values(
-                case_id=case.id,
-                fact_id=fact_id,
-                old_enc=old_enc,
-                new_enc=new_enc,
-                provenance=provenance,
-                reason=reason,
-                actor=actor,
-                at=now,
-            )
+            _INSERT_CHANGE,
+            {
+                **this_fact,
+                "old_enc": old_enc,
+                "new_enc": new_enc,
+                "provenance": provenance,
+                "reason": reason,
+                "actor": actor,
+                "at": now,
+            },
         )
         if case.status == "new":
             case.status = "interviewing"
