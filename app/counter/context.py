@@ -22,8 +22,12 @@ from flask import (
 from flask_login import current_user
 
 from app.counter.blueprint import bp
-from app.counter.reasons import reason_lines, spoken_reason
-from app.counter.workspace import interview_sections, procedures_by_department, why_facts
+from app.counter.workspace import (
+    interview_sections,
+    procedure_entries,
+    procedures_by_department,
+    why_facts,
+)
 from app.engine import LoadError, Result, RuleSet
 from app.engine.wareki import format_wareki
 from app.errors import DomainError
@@ -121,13 +125,19 @@ def workspace_context(
         facts = stored_facts(case)
     if result is None:
         result = evaluate_stored(rules, case, facts)
+    why_lines = {p.key: why_facts(rules, p.why.facts, facts) for p in result.procedures}
+    event_titles = [rules.events[e].title for e in case.events if e in rules.events]
+    # The rule expression is for the staff who write rules, not read out at the counter.
+    show_rules = getattr(current_user, "role", None) in RULE_READERS
     return {
         "case": case,
         "ruleset": rules,
         "result": result,
         "sections": interview_sections(rules, result, facts, shown),
         "departments": procedures_by_department(rules, result),
-        "why_lines": {p.key: why_facts(rules, p.why.facts, facts) for p in result.procedures},
+        "procedure_html": procedure_entries(
+            rules, result, facts, why_lines, event_titles, show_rules
+        ),
         "facts": facts,
         "next_statuses": []
         if case.purged_at  # nothing left to reopen
@@ -135,11 +145,7 @@ def workspace_context(
         "roles": rules.roles,
         "editable": case.status in EDITABLE and not case.purged_at,
         "events": {e.id: e.title for e in rules.events.values()},
-        "case_event_titles": [rules.events[e].title for e in case.events if e in rules.events],
-        "spoken_reason": spoken_reason,
-        "reason_lines": reason_lines,
-        # The rule expression is for the staff who write rules, not read out at the counter.
-        "show_rules": getattr(current_user, "role", None) in RULE_READERS,
+        "show_rules": show_rules,
     }
 
 

@@ -1,16 +1,19 @@
 """The answer path stays cheap and still correct: one read of the facts, checked writes."""
 
+import dataclasses
 from datetime import datetime
 
 import pytest
 from sqlalchemy import event, text
 
+from app.counter import workspace
+from app.counter.workspace import procedure_entries, why_facts
 from app.engine.factids import PARSED_IDS, parse_person_key, split_fact_id
 from app.extensions import db
 from app.models import Case
 from app.services.cases import CaseError, cipher, fact_history, fact_values, stored_facts
 from app.services.demo import load_demo
-from app.services.interview import answer
+from app.services.interview import add_member, answer, evaluate_stored
 
 NOW = datetime(2025, 4, 10, 10, 0)
 
@@ -131,3 +134,69 @@ def test_parsed_fact_ids_are_remembered_within_a_bound():
         None,
         "death.date",
     )
+
+
+def _entries(rules, case, show_rules=False):
+    facts = stored_facts(case)
+    result = evaluate_stored(rules, case, facts)
+    why_lines = {p.key: why_facts(rules, p.why.facts, facts) for p in result.procedures}
+    titles = [rules.events[e].title for e in case.events]
+    return result, procedure_entries(rules, result, facts, why_lines, titles, show_rules)
+
+
+def _death_case(ruleset, case):
+    index = add_member(ruleset, case, ["deceased", "household_head"], actor="c", now=NOW)
+    answer(ruleset, case, f"household[{index}].name", "山田 太郎", actor="c", now=NOW)
+    answer(ruleset, case, "death.date", "令和7年4月1日", actor="c", now=NOW)
+
+
+def test_panel_entries_are_kept_until_a_fact_they_read_is_answered_again(
+    app, ruleset, make_case, get_case
+):
+    case_id = make_case()
+    with app.test_request_context():
+        case = get_case(case_id)
+        _death_case(ruleset, case)
+        workspace._PROCEDURES.clear()
+        result, first = _entries(ruleset, case)
+        assert result.procedures and len(workspace._PROCEDURES) == len(result.procedures)
+        assert all(p.title in first[p.key] for p in result.procedures)
+        _same, again = _entries(ruleset, case)
+        assert all(again[key] is first[key] for key in first)  # kept, not drawn again
+        reading = {p.key for p in result.procedures if "death.date" in p.why.facts}
+        assert reading and reading != set(first)
+        # The same value typed again is a new answer: what reads it is drawn again.
+        answer(ruleset, case, "death.date", "令和7年4月1日", actor="c", now=NOW)
+        _after, redrawn = _entries(ruleset, case)
+        assert {key for key in first if redrawn[key] is not first[key]} == reading
+        assert len(workspace._PROCEDURES) == len(result.procedures) + len(reading)
+
+
+def test_panel_entries_are_drawn_again_for_another_rules_version_or_reader(
+    app, ruleset, make_case, get_case
+):
+    case_id = make_case()
+    with app.test_request_context():
+        case = get_case(case_id)
+        _death_case(ruleset, case)
+        _result, first = _entries(ruleset, case)
+        newer = dataclasses.replace(ruleset, version=ruleset.version + "-next")
+        _r, other = _entries(newer, case)
+        assert all(other[key] is not first[key] for key in first)
+        _r, rules_shown = _entries(ruleset, case, show_rules=True)
+        assert all(rules_shown[key] is not first[key] for key in first)
+        assert any("判定式を表示" in html for html in rules_shown.values())
+        assert not any("判定式を表示" in html for html in first.values())
+
+
+def test_panel_entries_kept_are_bounded(app, ruleset, make_case, get_case, monkeypatch):
+    monkeypatch.setattr(workspace, "PROCEDURES_KEPT", 3)
+    workspace._PROCEDURES.clear()
+    case_id = make_case()
+    with app.test_request_context():
+        case = get_case(case_id)
+        _death_case(ruleset, case)
+        for n in range(4):
+            answer(ruleset, case, "death.date", f"令和7年4月{n + 1}日", actor="c", now=NOW)
+            _result, entries = _entries(ruleset, case)
+            assert entries and len(workspace._PROCEDURES) <= 3
