@@ -8,6 +8,11 @@ and the interview service all read ids through this module, so they cannot drift
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+#: Ids remembered parsed: the evaluator and the interview screen split the same few hundred
+#: fact ids hundreds of times per answer. Bounded, since some ids come from requests.
+PARSED_IDS = 4096
 
 #: A rule id: an event, procedure, form, role, parameter or per-person fact name.
 ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -37,6 +42,7 @@ def is_case_fact_id(text: str) -> bool:
     return CASE_FACT_ID.match(text) is not None
 
 
+@lru_cache(maxsize=PARSED_IDS)
 def parse_person_key(key: str) -> tuple[int, str] | None:
     """Return (member index, fact name) of ``household[2].name``, or None for any other text."""
     match = PERSON_KEY.match(key)
@@ -45,6 +51,7 @@ def parse_person_key(key: str) -> tuple[int, str] | None:
     return int(match[1]), match[2]
 
 
+@lru_cache(maxsize=PARSED_IDS)
 def split_fact_id(fact_id: str) -> tuple[int | None, str]:
     """Split ``household[2].name`` into (2, 'name'); a case fact gives (None, its id)."""
     parsed = parse_person_key(fact_id)

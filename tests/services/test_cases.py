@@ -73,8 +73,13 @@ def test_stale_revision_is_refused_not_overwritten(app, make_case):
 def _save_elsewhere_before_our_write(fact_id, value_enc, revision):
     """Make another connection save ``fact_id`` just before this session writes (a race)."""
 
-    @event.listens_for(db.session(), "before_flush", once=True)
-    def other_staff_saves(session, _context, _instances):
+    done = []
+
+    @event.listens_for(db.session(), "do_orm_execute")
+    def other_staff_saves(state):
+        if done or not (state.is_update or state.is_delete):
+            return
+        done.append(True)
         with db.engine.begin() as other:
             other.execute(
                 text(
