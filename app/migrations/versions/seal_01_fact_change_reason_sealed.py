@@ -1,7 +1,7 @@
 """fact change reasons are sealed like fact values, so the column holds a token
 
 Revision ID: seal_01
-Revises: divorce_01
+Revises: harden_02
 Create Date: 2026-12-04 19:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'seal_01'
-down_revision = 'divorce_01'
+down_revision = 'harden_02'
 branch_labels = None
 depends_on = None
 
