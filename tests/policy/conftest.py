@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 
+from app.clock import install_clock
 from app.extensions import db
 from app.services.rules import current_ruleset, timeline
 from app.services.ruleset_params import DatedValue, parameter, save_parameter_values
@@ -23,7 +24,12 @@ def policy_app(app: Flask, make_user: Callable[..., Any]) -> Flask:
     make_user("policy", "alice")
     make_user("policy", "bob")
     make_user("counter", "clerk")
+    # The seed is published when the rule set is first loaded, by the app's clock. Tests
+    # publish at the fixed NOW: seed an hour before it, or a run on a later day would find
+    # the seed "published last" and every parent and rollback would be off by one.
+    install_clock(app, lambda: NOW - timedelta(hours=1))
     current_ruleset(app)
+    install_clock(app)
     return app
 
 
