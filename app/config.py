@@ -191,6 +191,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Worker processes rendering PDF packets (0: render inside the web process).",
     ),
     Setting(
+        "DOCUMENT_RENDER_SECONDS",
+        30,
+        _positive_int,
+        "Longest a PDF packet may take in the render workers; a slower one is stopped "
+        "(its workers replaced) and answered in Japanese, so it cannot hold up the others.",
+    ),
+    Setting(
         "WORKING_REQUESTS",
         4,
         _count,
@@ -304,6 +311,13 @@ SETTINGS: tuple[Setting, ...] = (
         _str,
         "PEM file of the My Number card issuer's (J-LIS) public keys, one or more: readings "
         "whose card certificate none of them signed are refused (docs/card-reader.md).",
+    ),
+    Setting(
+        "RESIDENCE_CARD_TRUST_ANCHORS",
+        "",
+        _str,
+        "PEM file of the 出入国在留管理庁 CA certificates, one or more: 在留カード等 readings whose "
+        "signing certificate none of them issued are refused (docs/card-reader.md).",
     ),
     Setting(
         "LOG_LEVEL",

@@ -56,3 +56,10 @@ def answered_by(answer: Callable[[DomainError], Any]) -> Callable[[V], V]:
         return view
 
     return mark
+
+
+class DatabaseBusy(DomainError):
+    """The database stayed locked by other writers past its wait: nothing was saved."""
+
+    status = 503
+    default_code = "database_busy"

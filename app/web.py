@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import Flask, Request, jsonify, render_template, request, session
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter
 
 from app.auth.access import PUBLIC, enforce_access
-from app.errors import DomainError
+from app.errors import DatabaseBusy, DomainError
 from app.models.user import ROLE_LABELS
 
 # Allow what the pages need and nothing else: no inline script, no third-party origin.
@@ -52,7 +53,9 @@ ERROR_TEXT = {
     ),
     500: (
         "システムエラーが発生しました",
-        "入力内容は保存されています。しばらくしてから再度お試しください。",
+        # Not "saved": after an unknown error nobody knows whether the last step was.
+        "それまでに保存した内容は残っています。最後の操作が反映されたかは、"
+        "画面を開き直して確かめてから、もう一度お試しください。",
     ),
 }
 
@@ -164,7 +167,23 @@ def _register_errors(app: Flask) -> None:
             "error.html", code=error.status, title=error.message, hint=hint
         ), error.status
 
+    def handle_operational(error: OperationalError) -> Any:
+        # SQLite answers "database is locked" when other writers held it past busy_timeout.
+        # The transaction is rolled back here, so "not saved, try again" is the truth.
+        text = str(getattr(error, "orig", error)).lower()
+        if "database is locked" not in text and "database table is locked" not in text:
+            return handle(error)
+        app.logger.warning("database locked on %s: answered 503", request.path)
+        _roll_back()
+        return handle_refusal(
+            DatabaseBusy(
+                "ただいま処理が混み合っているため、この操作は保存されませんでした。",
+                hint="数秒おいてから、もう一度同じ操作をしてください。",
+            )
+        )
+
     app.register_error_handler(DomainError, handle_refusal)
+    app.register_error_handler(OperationalError, handle_operational)
     app.register_error_handler(CSRFError, handle_csrf)
     for code in ERROR_TEXT:
         app.register_error_handler(code, handle)

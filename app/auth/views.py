@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -26,10 +27,18 @@ from app.services.accounts import authenticate, end_staff_sessions
 bp = Blueprint("auth", __name__)
 
 LANDING = {"counter": "counter.index", "policy": "policy.index", "admin": "admin.index"}
+# A locked account and an unknown one get the same words (and status, and time): the
+# answer must not tell a guesser which staff IDs exist.
+_NOT_ADMITTED = (
+    "職員IDまたはパスワードが違います。入力をお確かめください。"
+    "失敗が続いたIDは15分間ログインできなくなります。"
+    "続く場合は、時間をおいてお試しいただくか、管理者にご連絡ください。"
+)
 FAILURES = {
-    "bad_credentials": "職員IDまたはパスワードが違います。入力をお確かめください。",
-    "locked": "ログインの失敗が続いたため、このIDは15分間ロックされています。"
-    "時間をおいてお試しいただくか、管理者にご連絡ください。",
+    "bad_credentials": _NOT_ADMITTED,
+    "locked": _NOT_ADMITTED,
+    "busy": "この端末（または全体）からのログインの失敗が多すぎるため、しばらく受け付けを止めています。"
+    "{minutes}分ほどおいてから、もう一度お試しください。",
     "inactive": "このIDは無効になっています。管理者にご連絡ください。",
 }
 
@@ -69,12 +78,14 @@ def home():
 def login():
     form = LoginForm()
     error = None
+    status, retry_after = 200, 0
     if form.validate_on_submit():
         outcome = authenticate(
             form.username.data or "",
             form.password.data or "",
             now=clock.now(),
             max_failures=current_app.config["LOGIN_ATTEMPTS"],
+            address=request.remote_addr or "",
         )
         if outcome.user is not None:
             # No resident session (or other login) survives on this device; the page's
@@ -87,10 +98,20 @@ def login():
             current_app.logger.info("login ok user=%s", outcome.user.username)
             target = _safe_next(request.args.get("next"))
             return redirect(target or url_for(LANDING[outcome.user.role]))
-        current_app.logger.info("login refused code=%s", outcome.code)
-        error = FAILURES[outcome.code]
-    status = 200 if error is None else 401
-    return render_template("auth/login.html", form=form, error=error), status
+        # Who and from where (repr: a typed name cannot forge log lines), for the audit.
+        current_app.logger.warning(
+            "login refused code=%s user=%r address=%s",
+            outcome.code,
+            (form.username.data or "")[:80],
+            request.remote_addr,
+        )
+        retry_after = outcome.retry_after
+        error = FAILURES[outcome.code].format(minutes=max(1, -(-retry_after // 60)))
+        status = 429 if outcome.code == "busy" else 401
+    response = make_response(render_template("auth/login.html", form=form, error=error), status)
+    if status == 429:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

@@ -15,6 +15,7 @@ from flask import Flask, current_app, has_app_context
 from markupsafe import Markup
 
 from app.documents.catalog import TemplateError
+from app.documents.pool import DocumentPool
 from app.documents.render import (
     DEFAULT_ROOT,
     Documents,
@@ -57,6 +58,7 @@ def init_documents(app: Flask) -> Documents:
         return docs  # tests render on demand; warming every test app would only slow them
     docs.warm_up()
     docs.workers = int(app.config.get("DOCUMENT_WORKERS", 2) or 0)  # started with 1st packet
+    DocumentPool.render_seconds = float(app.config.get("DOCUMENT_RENDER_SECONDS", 30))
     return docs
 
 

@@ -10,15 +10,20 @@ a fork of the web process, which has threads) and warm their fonts once when the
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from app.documents.catalog import catalog_for
 from app.documents.layout import Layout, Part
 from app.documents.stamp import Rendered
+from app.errors import DomainError
 from app.slots import waiting
 
+log = logging.getLogger(__name__)
 _worker: Layout | None = None
 
 
@@ -37,18 +42,47 @@ def _ping() -> bool:
     return _worker is not None
 
 
+class RenderTimedOut(DomainError):
+    """A packet took longer than ``DOCUMENT_RENDER_SECONDS`` to lay out and was stopped."""
+
+    status = 503
+    default_code = "render_timeout"
+
+
+TIMED_OUT = (
+    "書類（PDF）の作成に時間がかかりすぎたため、中止しました。"
+    "入力した文字が長すぎないか確かめてから、もう一度お試しください。"
+    "続く場合は、システム担当にお知らせください。"
+)
+
+
 class DocumentPool:
     """A pool of warmed renderer processes for one templates root."""
 
-    def __init__(self, root: str, workers: int = 2, warm_parts: Sequence[Part] = ()) -> None:
+    #: Longest a packet may take; ``init_documents`` sets it from ``DOCUMENT_RENDER_SECONDS``.
+    render_seconds: float = 30.0
+
+    def __init__(
+        self,
+        root: str,
+        workers: int = 2,
+        warm_parts: Sequence[Part] = (),
+        render_seconds: float | None = None,
+    ) -> None:
         self.root = root
         self.warm_parts = list(warm_parts)
+        self.workers = workers
+        if render_seconds is not None:
+            self.render_seconds = render_seconds
+        self._swap = threading.Lock()
+        self.executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["app.documents.layout"])
-        self.workers = workers
-        self.executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_start_worker,
-            initargs=(root, self.warm_parts),
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=context, initializer=_start_worker,
+            initargs=(self.root, self.warm_parts),
         )
 
     def wait_ready(self) -> None:
@@ -61,10 +95,39 @@ class DocumentPool:
 
         Workers receive the parts' HTML and stylesheet names (plain, picklable data) and
         send back the PDF bytes with their page count and signature boxes.
+
+        A packet still rendering after ``render_seconds`` fails alone with ``RenderTimedOut``
+        (Japanese): a running task cannot be cancelled, so its workers are killed and fresh
+        ones take their place; without that a 47-second layout would hold a worker, and
+        every packet queued behind it, to the end.
+
+        :raises RenderTimedOut: the packet took too long.
         """
-        futures = [self.executor.submit(_render_parts, title, list(run)) for run in runs]
+        executor = self.executor
+        futures = [executor.submit(_render_parts, title, list(run)) for run in runs]
+        deadline = time.monotonic() + self.render_seconds
         with waiting():  # the workers render; this thread only waits
-            return tuple(future.result() for future in futures)
+            try:
+                return tuple(
+                    future.result(timeout=max(0.0, deadline - time.monotonic()))
+                    for future in futures
+                )
+            except TimeoutError:
+                self._replace_workers(executor)
+                log.error(
+                    "documents: a packet took over %.0f s to render; its workers were replaced",
+                    self.render_seconds,
+                )
+                raise RenderTimedOut(TIMED_OUT) from None
+
+    def _replace_workers(self, stuck: ProcessPoolExecutor) -> None:
+        """Kill the processes of ``stuck`` and render with new ones from now on."""
+        with self._swap:
+            if self.executor is stuck:
+                self.executor = self._new_executor()
+        for process in list(getattr(stuck, "_processes", {}).values()):
+            process.kill()
+        stuck.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         """Stop the workers."""
@@ -73,4 +136,4 @@ class DocumentPool:
     def restarted(self) -> DocumentPool:
         """Shut this (broken) pool down and return a fresh one with as many workers."""
         self.executor.shutdown(wait=False, cancel_futures=True)
-        return DocumentPool(self.root, self.workers, self.warm_parts)
+        return DocumentPool(self.root, self.workers, self.warm_parts, self.render_seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
@@ -35,7 +36,13 @@ def asset(name: str) -> Any:
         response.headers["Cache-Control"] = "private, max-age=300"
         return response
     # no version named, or none stored (a rule set read from folders): the app's own
-    response = send_from_directory(documents().root, name, max_age=300)
+    root = Path(documents().root).resolve()
+    # send_from_directory refuses "..", but follows a symlink that points out of the
+    # folder; the PDF fetcher refuses those, and so does this (same rule, same files).
+    target = (root / name).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        abort(404)
+    response = send_from_directory(root, str(target.relative_to(root)), max_age=300)
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 

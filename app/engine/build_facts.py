@@ -13,12 +13,28 @@ from app.engine.loader_base import LoaderBase
 from app.engine.model import (
     Role,
 )
-from app.engine.schema import FACT_KEYS, VALIDATION_KEYS
+from app.engine.schema import FACT_KEYS, TEXT_MAX_LENGTH_CEILING, VALIDATION_KEYS
 from app.engine.source import Pos, YMap
 
 
 class FactsBuilder(LoaderBase):
     """Build fact definitions from the facts documents."""
+
+    def _check_lengths(self, validation: YMap, ident: str) -> None:
+        """Check min_length/max_length: whole numbers, the box at most the ceiling."""
+        for key in ("min_length", "max_length"):
+            if key not in validation:
+                continue
+            value = validation[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                self.problem(validation.where(key), ident, f"{key} は1以上の整数で書きます", "")
+            elif value > TEXT_MAX_LENGTH_CEILING:
+                self.problem(
+                    validation.where(key),
+                    ident,
+                    f"{key} {value} は上限 {TEXT_MAX_LENGTH_CEILING} 文字を超えています",
+                    "実際の様式の欄に入る文字数を書きます",
+                )
 
     def facts(
         self, events: dict[str, str], roles: dict[str, Role]
@@ -102,6 +118,7 @@ class FactsBuilder(LoaderBase):
                     if mapped is not None:
                         self.keys(mapped, ident, VALIDATION_KEYS)
                         validation = dict(mapped)
+                        self._check_lengths(mapped, ident)
                         if "pattern" in validation:
                             try:
                                 re.compile(str(validation["pattern"]))

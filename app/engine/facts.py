@@ -13,6 +13,13 @@ from app.engine.compiler import Compiled
 from app.engine.errors import FactValueError
 from app.engine.mynumber import is_valid_my_number
 from app.engine.postal import normalise_postal_code
+from app.engine.schema import (
+    BANK_PART_MAX_LENGTH,
+    INTEGER_MAX_DIGITS,
+    LIST_ITEM_MAX_LENGTH,
+    LIST_MAX_ITEMS,
+    TEXT_MAX_LENGTH,
+)
 from app.engine.types import BANK_FIELDS
 
 FACT_TYPE_NAMES = (
@@ -51,6 +58,14 @@ class FactDef:
     ask: bool = True  # false: only ever filled from the registry or an ID scan, never asked
 
     @property
+    def max_length(self) -> int | None:
+        """Return the longest text this fact takes: its declared box, else its type's default."""
+        declared = self.validation.get("max_length")
+        if isinstance(declared, int) and not isinstance(declared, bool):
+            return declared
+        return TEXT_MAX_LENGTH.get(self.type)
+
+    @property
     def derived(self) -> bool:
         """Tell whether the fact is computed rather than asked."""
         return self.derive_text is not None
@@ -66,17 +81,33 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+def _too_long(fact: FactDef, limit: int, length: int) -> FactValueError:
+    """The refusal of a value longer than its box, saying how long it was."""
+    return FactValueError(
+        fact.id, f"{fact.label}は{limit}文字以内で入力してください（いま{length}文字です）"
+    )
+
+
 def _as_int(fact: FactDef, raw: Any) -> int:
     """Parse a whole number from a number or text (commas, 円, full width allowed)."""
+    too_big = FactValueError(
+        fact.id, f"{fact.label}は{INTEGER_MAX_DIGITS}桁以内の数字で入力してください"
+    )
     if isinstance(raw, bool):
         raise FactValueError(fact.id, f"{fact.label}は数字で入力してください")
-    if isinstance(raw, int):
-        return raw
     if isinstance(raw, float) and raw.is_integer():
-        return int(raw)
+        raw = int(raw)
+    if isinstance(raw, int):
+        if abs(raw) >= 10**INTEGER_MAX_DIGITS:
+            raise too_big
+        return raw
+    if isinstance(raw, str) and len(raw) > 4 * INTEGER_MAX_DIGITS:
+        raise too_big  # before NFKC and int(): Python refuses int() over 4,300 digits
     text = _nfkc(str(raw)).replace(",", "").replace("円", "")
     if not re.fullmatch(r"-?\d+", text):
         raise FactValueError(fact.id, f"{fact.label}は数字で入力してください")
+    if len(text.lstrip("-")) > INTEGER_MAX_DIGITS:
+        raise too_big
     return int(text)
 
 
@@ -133,18 +164,41 @@ def _validate_range(fact: FactDef, value: Any, as_of: date) -> None:
         raise FactValueError(fact.id, f"{fact.label}は{shown(high)}以前（以下）で入力してください")
 
 
+def _plain_text(fact: FactDef, raw: str, limit: int) -> str:
+    """Return typed text in NFC, refused when longer than ``limit`` or with control characters.
+
+    NFC first: a phone or a Mac may send kana with a combining dakuten (NFD, か + ゛), which
+    is the same name as the composed kana. Control characters (a pasted tab, NUL, a bidi
+    override) have no place on a paper form and are refused as the pre-entry page does.
+    """
+    if len(raw) > 4 * limit:
+        raise _too_long(fact, limit, len(raw))  # before normalising a huge paste
+    text = unicodedata.normalize("NFC", raw).strip()
+    if len(text) > limit:
+        raise _too_long(fact, limit, len(text))
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in text):
+        raise FactValueError(
+            fact.id,
+            f"{fact.label}に使えない文字（制御文字など）が含まれています。入力し直してください",
+        )
+    return text
+
+
 def _text(fact: FactDef, raw: Any) -> str:
     """Check text against length and pattern rules."""
     if not isinstance(raw, str | int) or isinstance(raw, bool):
         raise FactValueError(fact.id, f"{fact.label}を文字で入力してください")
-    text = str(raw).strip()
+    high = fact.max_length or TEXT_MAX_LENGTH["text"]
+    if isinstance(raw, int):
+        if abs(raw) >= 10**high:
+            raise _too_long(fact, high, high + 1)
+        raw = str(raw)
+    text = _plain_text(fact, raw, high)
     if not text:
         raise FactValueError(fact.id, f"{fact.label}を入力してください")
-    low, high = fact.validation.get("min_length"), fact.validation.get("max_length")
+    low = fact.validation.get("min_length")
     if low is not None and len(text) < low:
         raise FactValueError(fact.id, f"{fact.label}は{low}文字以上で入力してください")
-    if high is not None and len(text) > high:
-        raise FactValueError(fact.id, f"{fact.label}は{high}文字以内で入力してください")
     pattern = fact.validation.get("pattern")
     if pattern is not None and not re.fullmatch(pattern, text):
         message = fact.validation.get("message") or f"{fact.label}の形式が正しくありません"
@@ -182,14 +236,19 @@ def _kana(fact: FactDef, raw: Any) -> str:
 
 def _choice(fact: FactDef, raw: Any) -> str:
     """Return the choice key for a key or a label."""
-    text = str(raw).strip()
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        raw = ""  # a JSON object or list is none of the choices
+    text = str(raw)[:LIST_ITEM_MAX_LENGTH].strip()
     if text in fact.choices:
         return text
     for key, label in fact.choices.items():
         if text == label:
             return key
     listed = "、".join(fact.choices.values())
-    raise FactValueError(fact.id, f"{fact.label}は次のいずれかを選んでください：{listed}")
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    raise FactValueError(
+        fact.id, f"{fact.label}に「{shown}」はありません。次のいずれかを選んでください：{listed}"
+    )
 
 
 def _my_number(fact: FactDef, raw: Any) -> str:
@@ -208,7 +267,14 @@ def _bank_account(fact: FactDef, raw: Any) -> dict[str, str]:
         raise FactValueError(
             fact.id, f"{fact.label}は金融機関名・支店名・種別・口座番号・口座名義を入力してください"
         )
-    missing = [name for name in BANK_FIELDS if not str(raw.get(name, "")).strip()]
+    given = {name: "" if raw.get(name) is None else raw[name] for name in BANK_FIELDS}
+    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in given.values()):
+        raise FactValueError(fact.id, f"{fact.label}の各欄は文字で入力してください")
+    parts = {
+        name: _plain_text(fact, str(value), BANK_PART_MAX_LENGTH.get(name, 30))
+        for name, value in given.items()
+    }
+    missing = [name for name in BANK_FIELDS if not parts[name]]
     names = {
         "bank": "金融機関名",
         "branch": "支店名",
@@ -218,19 +284,23 @@ def _bank_account(fact: FactDef, raw: Any) -> dict[str, str]:
     }
     if missing:
         raise FactValueError(fact.id, f"{fact.label}の{names[missing[0]]}を入力してください")
-    number = _nfkc(str(raw["number"]))
+    number = _nfkc(parts["number"])
     if not re.fullmatch(r"\d{7}", number):
         raise FactValueError(fact.id, "口座番号は7桁の数字で入力してください")
-    holder = kana.katakana(str(raw["holder"]).strip())
+    holder = kana.katakana(parts["holder"])
     if not _KANA_OK.match(holder):
         raise FactValueError(fact.id, "口座名義はカタカナで入力してください")
     return {
-        "bank": str(raw["bank"]).strip(),
-        "branch": str(raw["branch"]).strip(),
-        "kind": str(raw["kind"]).strip(),
+        "bank": parts["bank"],
+        "branch": parts["branch"],
+        "kind": parts["kind"],
         "number": number,
         "holder": holder,
     }
+
+
+_SHORT_TYPES = {"date", "integer", "money", "boolean", "choice", "postal_code", "time", "my_number"}
+_SHORT_RAW_LIMIT = 200
 
 
 def parse_fact_value(fact: FactDef, raw: Any, as_of: date) -> Any:
@@ -241,6 +311,9 @@ def parse_fact_value(fact: FactDef, raw: Any, as_of: date) -> Any:
     if raw is None or (isinstance(raw, str) and not raw.strip() and fact.type != "list"):
         raise FactValueError(fact.id, f"{fact.label}を入力してください")
     kind = fact.type
+    if kind in _SHORT_TYPES and isinstance(raw, str) and len(raw) > _SHORT_RAW_LIMIT:
+        # A date, time, code or yes/no is never this long: refuse before reading it.
+        raise FactValueError(fact.id, f"{fact.label}が長すぎます。入力し直してください")
     if kind in ("text", "address"):
         return _text(fact, raw)
     if kind == "kana":
@@ -278,12 +351,18 @@ def parse_fact_value(fact: FactDef, raw: Any, as_of: date) -> Any:
     if kind == "bank_account":
         return _bank_account(fact, raw)
     if kind == "list":
+        if isinstance(raw, str) and len(raw) > LIST_MAX_ITEMS * (LIST_ITEM_MAX_LENGTH + 1):
+            raise _too_long(fact, LIST_MAX_ITEMS * (LIST_ITEM_MAX_LENGTH + 1), len(raw))
         items = (
             raw
             if isinstance(raw, list)
             else [part for part in re.split(r"[,、\s]+", str(raw)) if part]
         )
+        if len(items) > LIST_MAX_ITEMS:
+            raise FactValueError(fact.id, f"{fact.label}は{LIST_MAX_ITEMS}個までです")
         if fact.choices:
             return [_choice(fact, item) for item in items]
-        return [str(item) for item in items]
+        if not all(isinstance(item, str | int) and not isinstance(item, bool) for item in items):
+            raise FactValueError(fact.id, f"{fact.label}を文字で入力してください")
+        return [_plain_text(fact, str(item), LIST_ITEM_MAX_LENGTH) for item in items]
     raise FactValueError(fact.id, f"{fact.label}の型 {kind} は扱えません")  # pragma: no cover

@@ -110,6 +110,7 @@ KINDS: dict[str, Kind] = {
             "note": "automatic の手続で職員に見せる説明",
             "bring": "住民が持ってくる物の一覧",
             "urgent": "今日のうちにしなければならない理由。「本日中に」として先に出ます",
+            "guidance": "ご案内のみの届出先（例: 年金事務所）。この窓口では何も出さず、行き先を案内します",
         }),
         Kind("law", "法令（laws.yaml の各項目）", {
             "name": "法令名。職員に見せ、書類に印字します",
@@ -212,3 +213,21 @@ def kinds_of_file(name: str) -> list[Kind]:
         if fnmatchcase(name, pattern) and "/" not in name[len(pattern.split("*")[0]) :]:
             return [KINDS[k] for k in kinds]
     return []
+
+# How long a typed value may be. A declaration's ``validation: {max_length: N}`` is the real
+# form's box (氏名 40, 本籍 80, …); a fact without one takes its type's default here. Without
+# a bound a 300,000-character address was accepted and its packet PDF took 47 s to lay out
+# (issue #18, Medium 7). Addresses default to 80 characters, as the pre-entry QR
+# (app/scanning/preentry.py) and the 本籍・所在地 facts already do: two lines of a 住民異動届
+# address box.
+TEXT_MAX_LENGTH = {"text": 100, "address": 80, "kana": 60}
+# No declaration may raise a box above this (a rule file is not a way round the limit).
+TEXT_MAX_LENGTH_CEILING = 400
+# A list fact (続柄・届出の事由 …) holds at most this many items, each at most this long.
+LIST_MAX_ITEMS = 30
+LIST_ITEM_MAX_LENGTH = 100
+# The parts of a 振込先口座 (口座番号 is checked as 7 digits on its own).
+BANK_PART_MAX_LENGTH = {"bank": 30, "branch": 30, "kind": 4, "holder": 60}
+# Whole numbers (人数・金額・身長 …): 15 digits is 999兆円; a longer number is a typing
+# error, and Python refuses to read one over 4,300 digits at all.
+INTEGER_MAX_DIGITS = 15

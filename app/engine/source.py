@@ -119,6 +119,60 @@ _ALIAS_MESSAGE = "YAMLのアンカー（&）とエイリアス（*）は使え�
 _ALIAS_HINT = "同じ内容をそれぞれの場所にそのまま書いてください"
 
 
+# Bounds on one file, so no rule file can make loading (lint, a version check, start-up)
+# take unbounded time or memory: aliases are refused (above), a file is at most this big
+# (the policy editor's own limit, POLICY_FILE_LIMIT, is lower), and collections nest at
+# most this deep (PyYAML composes recursively: 1,000 "[" took 3 s to end in RecursionError).
+MAX_YAML_CHARS = 1024 * 1024
+MAX_YAML_DEPTH = 40
+
+
+def _shape_problem(file: str, text: str, loader_class: Any) -> Problem | None:
+    """Refuse a document too large or nested too deep, reading its events (no recursion)."""
+    if len(text) > MAX_YAML_CHARS:
+        return Problem(
+            file, 1, 1, "YAML",
+            f"ファイルが大きすぎます（{len(text):,}文字、上限{MAX_YAML_CHARS:,}文字）",
+            "ファイルを分けるか、不要な部分を削ります",
+        )  # fmt: skip
+    depth = 0
+    loader = loader_class(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    return _too_deep(file, event.start_mark)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                line, column = _line_column(event.start_mark)
+                return Problem(file, line, column, "YAML", _ALIAS_MESSAGE, _ALIAS_HINT)
+    except yaml.YAMLError as exc:
+        if "depth" in str(exc):  # libyaml's own nesting limit, met while scanning ahead
+            return _too_deep(file, getattr(exc, "problem_mark", None))
+        return None  # a syntax error: reading the document reports it with its position
+    finally:
+        loader.dispose()
+    return None
+
+
+def _line_column(mark: Any) -> tuple[int, int]:
+    """Return a PyYAML mark's 1-based line and column (1, 1 without one)."""
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+def _too_deep(file: str, mark: Any) -> Problem:
+    """The problem of collections nested deeper than ``MAX_YAML_DEPTH``."""
+    line, column = _line_column(mark)
+    return Problem(
+        file, line, column, "YAML",
+        f"入れ子が深すぎます（上限{MAX_YAML_DEPTH}段）",
+        "入れ子を浅くするか、別の項目に分けて書きます",
+    )  # fmt: skip
+
+
 class _AliasFound(Exception):
     """A node is reached twice: the document uses an alias; stop before expanding it."""
 
@@ -251,12 +305,17 @@ def _japanese(what: str) -> tuple[str, str]:
 
 def read_yaml(file: str, text: str) -> tuple[Any, list[Problem]]:
     """Parse one YAML document into YMap/YList/scalars; return it and the problems found."""
+    shape = _shape_problem(file, text, _FAST_LOADER)
+    if shape is not None:
+        return None, [shape]
     try:
         return _read(file, text, _FAST_LOADER)
     except yaml.YAMLError:
         pass
     try:
         return _read(file, text, _SLOW_LOADER)
+    except RecursionError:  # the pure-Python composer recurses per level
+        return None, [_too_deep(file, None)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -40,10 +40,11 @@ class NoVideo(LookupError):
 Decoder = Callable[[np.ndarray], list[Any]]
 
 
-def _default_decoder(image: np.ndarray) -> list[Any]:
-    from app.scanning.decode import decode_frame
+def _frame_scan() -> Decoder:
+    # One FrameScan per request: it spreads the fallback passes over the frames it sees.
+    from app.scanning.decode import FrameScan
 
-    return decode_frame(image)
+    return FrameScan().scan
 
 
 class MediaServer:
@@ -158,11 +159,13 @@ class MediaServer:
         """Decode codes in the resident's video, trying newer frames until one reads.
 
         Only the latest frame is ever decoded (frames that arrive during a decode are
-        skipped), in the scanner pool, never on the media loop. Returns the decoded codes
-        (``decode_frame``'s results), or [] if none was read within ``timeout`` seconds.
+        skipped), in the scanner pool, never on the media loop; by default each frame
+        gets a bounded slice of the decoding pipeline (``FrameScan``), so a call showing
+        no code costs little. Returns the decoded codes, or [] if none was read within
+        ``timeout`` seconds.
         Raises NoVideo when there is no video from the resident.
         """
-        decode = decoder or _default_decoder
+        decode = decoder or _frame_scan()
         pool = self._scan_pool()
 
         def read(frame: Any) -> list[Any]:

@@ -8,10 +8,12 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from flask_login import current_user
 
 from app.auth.access import RESIDENT, allow, resident_case_id
+from app.extensions import db
 from app.media.loop import MediaTimeout
 from app.media.peers import RESIDENT as RESIDENT_SIDE
-from app.media.peers import ROLES, STAFF
+from app.media.peers import ROLES, STAFF, TooManyPeers
 from app.media.server import init_media, media_server
+from app.models.case import FINAL, Case
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
@@ -70,6 +72,16 @@ def quality(case_id: int, role: str) -> Any:
 @allow("counter", RESIDENT)
 def offer(case_id: int, role: str) -> Any:
     _check_side(case_id, role)
+    # Every offer opens UDP sockets: only for a case that exists and is not yet signed.
+    case = db.session.get(Case, case_id)
+    if case is None:
+        return _error(404, "この受付は見つかりません", "受付番号をお確かめください。")
+    if case.status in FINAL:
+        return _error(
+            409,
+            "この受付は署名済みまたは完了のため、通話できません",
+            "続けてご案内が必要なときは、新しい受付を開始してください。",
+        )
     if (request.content_length or 0) > MAX_OFFER_BYTES:
         return _error(
             413,
@@ -90,6 +102,13 @@ def offer(case_id: int, role: str) -> Any:
         )
     try:
         answer = media_server().answer(case_id, role, body["sdp"])
+    except TooManyPeers:
+        current_app.logger.warning("media: peer limit reached; refused case %s %s", case_id, role)
+        return _error(
+            503,
+            "ただいま通話が混み合っています",
+            "しばらく待ってから、もう一度接続してください。",
+        )
     except MediaTimeout:
         current_app.logger.warning("media: answering case %s %s timed out", case_id, role)
         return _error(

@@ -5,9 +5,11 @@ from app.models.booking import Booking
 from app.models.card_agent import CardAgent, CardAgentNonce, CardPairingCode, CardReading
 from app.models.case import AuditEvent, Case, FactChange, FactValue, RoutedProcedure
 from app.models.join import JoinLink, Kiosk, ResidentSession
+from app.models.rate import RateWindow
 from app.models.registry import RegistryHousehold, RegistryResident
 from app.models.review import FormConfirmation, ResidentRequest, SignedPacket
 from app.models.ruleset import RuleSetFile, RuleSetVersion
+from app.models.sequence import NumberSeries
 from app.models.user import StaffUser
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
     "JoinLink",
     "Kiosk",
     "ResidentSession",
+    "NumberSeries",
+    "RateWindow",
     "RegistryHousehold",
     "RegistryResident",
     "ResidentRequest",

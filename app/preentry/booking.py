@@ -14,7 +14,7 @@ from flask import current_app, render_template, request, url_for
 
 from app import clock
 from app.auth.access import PUBLIC, allow
-from app.preentry.views import bp
+from app.preentry.views import bp, count_submission
 from app.scanning.preentry import make_preentry_qr
 from app.services.bookings import (
     COMMON_FIELDS,
@@ -54,6 +54,7 @@ def booking() -> Any:
         day = today + timedelta(days=1)
     if request.method == "GET":
         return _form(day, {}, {}, 200)
+    count_submission()
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     if day > today + timedelta(days=BOOKABLE_DAYS):
         problems = {"day": f"予約できるのは{BOOKABLE_DAYS}日先までです。"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 
 from app import clock
 from app.auth.access import PUBLIC, allow
@@ -24,6 +24,12 @@ from app.scanning.preentry import (
     sign_preentry,
 )
 from app.services.interview import fact_def_for
+from app.services.rate_limits import (
+    PREENTRY_ADDRESS,
+    PREENTRY_OVERALL,
+    take_or_refuse,
+    window_key,
+)
 from app.services.rules import current_ruleset
 
 bp = Blueprint("preentry", __name__, url_prefix="/pre-entry")
@@ -39,6 +45,27 @@ CHECKED_AS = {
     "phone": "household[0].phone",
 }
 REQUIRED = ("name", "name_kana", "birth_date")
+
+
+PREENTRY_BUSY = (
+    "短い時間に多くの送信があったため、しばらく受け付けを止めています。"
+    "時間をおいてから、もう一度送信してください。窓口では、このまま手続きできます。"
+)
+
+
+def count_submission() -> None:
+    """Count one pre-entry or booking submission from this address and overall.
+
+    :raises RateLimited: too many from this address or from everyone (Japanese, 429).
+    """
+    take_or_refuse(
+        [
+            (window_key("preentry", "address", request.remote_addr or ""), PREENTRY_ADDRESS),
+            ("preentry:all", PREENTRY_OVERALL),
+        ],
+        clock.now(),
+        PREENTRY_BUSY,
+    )
 
 
 def _check(form: PreEntryForm, today: date) -> dict[str, Any] | None:
@@ -72,6 +99,8 @@ def page() -> Any:
     form = PreEntryForm()
     now = clock.utc_now()
     today = (now + _JST_OFFSET).date()
+    if request.method == "POST":
+        count_submission()
     if form.validate_on_submit() and (values := _check(form, today)) is not None:
         entry = PreEntry(
             event=form.event.data or "",

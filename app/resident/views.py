@@ -45,6 +45,14 @@ from app.services.joining import (
 )
 from app.services.kiosks import COOKIE_DAYS, KioskError, exchange_setup_code, rotate_credential
 from app.services.live import GatedStream
+from app.services.rate_limits import (
+    JOIN_ADDRESS,
+    JOIN_OVERALL,
+    Taken,
+    give_back,
+    take_or_refuse,
+    window_key,
+)
 from app.services.reading import directions, explained_procedures, reading_forms
 from app.services.resident_sessions import (
     end_resident_sessions,
@@ -135,6 +143,29 @@ def _gone() -> Any:
     return jsonify(error=JoinError("closed").message, closed=True), 410
 
 
+JOIN_BUSY = (
+    "参加コードや暗証番号の誤りが続いたため、しばらく受け付けを止めています。"
+    "時間をおいてお試しいただくか、窓口の職員にお声がけください。"
+)
+
+
+def _join_attempt() -> Taken:
+    """Take one join attempt from this address's window and everyone's (a right one gives
+    it back), or refuse in Japanese: a 6-digit PIN or an 8-character code is only as strong
+    as the number of guesses allowed.
+
+    :raises RateLimited: a window is full.
+    """
+    return take_or_refuse(
+        [
+            (window_key("join", "address", request.remote_addr or ""), JOIN_ADDRESS),
+            ("join:all", JOIN_OVERALL),
+        ],
+        clock.now(),
+        JOIN_BUSY,
+    )
+
+
 @bp.route("/join", methods=["GET", "POST"])
 @allow(PUBLIC)
 def join_code():
@@ -142,6 +173,7 @@ def join_code():
     form = JoinCodeForm()
     error_message = error_code = None
     if form.validate_on_submit():
+        attempt = _join_attempt()
         code = normalize_code(form.code.data or "")
         try:
             if code is None:
@@ -150,6 +182,7 @@ def join_code():
         except JoinError as error:
             error_message, error_code = error.message, error.code  # stay, keep what was typed
         else:
+            give_back(attempt)
             return redirect(url_for("resident.join", token=code))
     status = 200 if error_message is None and not form.errors else 400
     return render_template(
@@ -166,6 +199,7 @@ def join(token: str):
     form = PinForm()
     error_message = error_code = None
     if form.validate_on_submit():
+        attempt = _join_attempt()
         try:
             case_id = admit(
                 token,
@@ -178,6 +212,7 @@ def join(token: str):
                 raise
             error_message, error_code = error.message, error.code  # a wrong PIN: say so
         else:
+            give_back(attempt)
             _start_resident_session(case_id, link_token=token)
             return redirect(url_for("resident.case"))
     status = 200 if error_message is None and not form.errors else 400
@@ -469,9 +504,15 @@ def sign():
 
 
 def _receipt_case() -> Case:
+    # A link or image on another site can send this GET with the resident's cookie: it
+    # must not log out a resident who is still reviewing. Only a session whose receipt
+    # window has passed (the case is signed; nothing is left for it to do) ends here.
     case_id = _receipt_case_id()
     if case_id is None:
-        session.clear()
+        if session.get("receipt_case_id") is not None and time.time() > session.get(
+            "receipt_until", 0
+        ):
+            session.clear()
         abort(410)
     current = db.session.get(Case, case_id)
     if current is None:
@@ -524,4 +565,3 @@ def leave():
         end_resident_sessions(reason="left", now=clock.now(), sid=session["sid"])
     session.clear()
     return render_template("resident/left.html")
-

@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from app.errors import DomainError
 from app.extensions import db
 from app.models import StaffUser
 from app.models.user import STAFF_ROLES
+from app.services import rate_limits
 
 _hasher = PasswordHasher()
 LOCK_WINDOW = timedelta(minutes=15)
@@ -30,7 +31,8 @@ class LoginOutcome:
     """The result of a login attempt: the user, or a stable code for the failure."""
 
     user: StaffUser | None
-    code: str  # ok | bad_credentials | locked | inactive
+    code: str  # ok | bad_credentials | locked | busy (too many from here or overall) | inactive
+    retry_after: int = 0  # seconds, for locked and busy
 
 
 def create_user(
@@ -58,43 +60,56 @@ def create_user(
     return user
 
 
-def authenticate(username: str, password: str, now: datetime, max_failures: int) -> LoginOutcome:
-    """Check a username and password, counting failures and locking the account when due."""
-    user = db.session.scalar(select(StaffUser).filter_by(username=username))
-    if user is None:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
-        return LoginOutcome(None, "bad_credentials")
-    # Take one attempt atomically before checking: of 100 parallel guesses, only as many
-    # as are left under the limit are checked at all (one conditional UPDATE, row-locked).
-    reserved = db.session.execute(
-        update(StaffUser)
-        .where(StaffUser.id == user.id)
-        .where(StaffUser.failed_logins < max_failures)
-        .where(or_(StaffUser.locked_until.is_(None), StaffUser.locked_until <= now))
-        .values(failed_logins=StaffUser.failed_logins + 1)
+def _spend_a_hash(password: str) -> None:
+    """Verify against a dummy hash: an answer without a real check takes as long as one."""
+    with contextlib.suppress(VerificationError):
+        _hasher.verify(_DUMMY_HASH, password)
+
+
+def authenticate(
+    username: str, password: str, now: datetime, max_failures: int, address: str = ""
+) -> LoginOutcome:
+    """Check a username and password in sliding windows of failures (committed).
+
+    Three windows: the username's own (``max_failures`` in ``LOCK_WINDOW``), the client
+    address's and all logins'. The username's window is kept whether or not the account
+    exists, and a full one still spends an argon2 check: a locked account and an unknown
+    one get the same answer in the same time. An attempt is taken from every window
+    before the password is checked (of 100 parallel guesses only as many as the windows
+    hold are checked at all); a right password gives it back.
+    """
+    taken = rate_limits.take(
+        [
+            (
+                rate_limits.window_key("login", "account", username.strip().casefold()),
+                rate_limits.Window(max_failures, int(LOCK_WINDOW.total_seconds())),
+            ),
+            (rate_limits.window_key("login", "address", address), rate_limits.LOGIN_ADDRESS),
+            ("login:all", rate_limits.LOGIN_OVERALL),
+        ],
+        now,
     )
-    db.session.commit()
-    if getattr(reserved, "rowcount", 0) != 1:
-        return LoginOutcome(None, "locked")
+    user = db.session.scalar(select(StaffUser).filter_by(username=username))
+    if taken.refused:
+        _spend_a_hash(password)
+        if user is not None and (taken.refused_key or "").startswith("login:account:"):
+            # For the admin page's 「ロック中」; the window itself decides.
+            user.locked_until = now + timedelta(seconds=taken.retry_after)
+            db.session.commit()
+        code = "locked" if (taken.refused_key or "").startswith("login:account:") else "busy"
+        return LoginOutcome(None, code, taken.retry_after)
+    if user is None:
+        _spend_a_hash(password)
+        return LoginOutcome(None, "bad_credentials")
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        # The attempt stays counted; the one that reached the limit locks the account.
-        db.session.execute(
-            update(StaffUser)
-            .where(StaffUser.id == user.id)
-            .where(StaffUser.failed_logins >= max_failures)
-            .values(locked_until=now + LOCK_WINDOW, failed_logins=0)
-        )
-        db.session.commit()
-        return LoginOutcome(None, "bad_credentials")
-    db.session.refresh(user)
+        return LoginOutcome(None, "bad_credentials")  # the attempt stays in its windows
+    rate_limits.give_back(taken)
     if not user.active:
         return LoginOutcome(None, "inactive")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.failed_logins = 0
     user.locked_until = None
     db.session.commit()
     return LoginOutcome(user, "ok")

@@ -18,6 +18,7 @@ from app.models import Booking, Case
 from app.models.booking import BOOKING_SOURCES
 from app.services.cases import audit, cipher, open_case, record_fact
 from app.services.interview import add_member, display_value, fact_def_for
+from app.services.numbering import next_number
 
 PROVENANCE = "booking"
 
@@ -148,9 +149,11 @@ def book(
             f"{slot}の予約はいっぱいです。ほかの時間を選んでください。",
             {"slot": "この時間はいっぱいです。"},
         )
-    taken = db.session.scalar(select(func.count()).where(Booking.day == day)) or 0
+    prefix = f"{day:%y%m%d}-"
+    highest = db.session.scalar(select(func.max(Booking.number)).where(Booking.day == day))
+    in_use = int(highest[len(prefix) :]) if highest and highest[len(prefix) :].isdigit() else 0
     booking = Booking(
-        number=f"{day:%y%m%d}-{taken + 1:03d}",
+        number=f"{prefix}{next_number(f'booking:{day.isoformat()}', in_use):03d}",
         day=day,
         slot=slot,
         event=event,

@@ -7,7 +7,9 @@ per channel, so a client that reconnects asks for everything after the last one 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import threading
 import time
 from collections import defaultdict, deque
@@ -85,67 +87,119 @@ return seq
 """
 
 
+DELAYED_MESSAGE = "更新の配信が遅れています。画面の内容は、つながり次第自動で新しくなります。"
+# What a stream tells its page while Redis is out of reach (never numbered: the page's
+# catch-up position stays where it was).
+DELAYED: dict[str, Any] = {"type": "delayed", "message": DELAYED_MESSAGE}
+RETRY_SECONDS = 2.0  # how often a stream tries Redis again while it is down
+
+log = logging.getLogger(__name__)
+
+
 class RedisBroker:
     """A broker over Redis: INCR for sequence numbers, a capped list for catch-up, pub/sub
-    to wake waiters in every process."""
+    to wake waiters in every process.
+
+    Redis going away must not take pages or answers with it (issue #18, Medium 8): an
+    answer is committed to the database before it is announced, so a failed announcement
+    is logged and the answer still reported saved; a page rendered meanwhile starts its
+    stream from 0; a waiting stream hears ``DELAYED`` and tries again every few seconds,
+    and the listener thread reconnects by itself.
+    """
 
     def __init__(self, url: str, keep: int = KEEP) -> None:
-        """Connect to Redis at ``url`` and start the listener thread of this process."""
+        """Prepare the connection to Redis at ``url`` and start this process's listener."""
         import redis  # imported here: only deployments with REDIS_URL need it
 
-        self._redis = redis.Redis.from_url(url)
+        # Short timeouts: a Redis that stopped answering must fail fast, not hold a thread.
+        self._redis = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
         self._keep = keep
         # Every answer publishes: one round trip that numbers, logs and announces the
         # event at once (no window where the number exists but the log entry does not).
         self._publish = self._redis.register_script(_PUBLISH)
         self._cond = threading.Condition()
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-        self._pubsub.psubscribe(**{"kakanai:live:*": self._on_message})
-        self._thread = self._pubsub.run_in_thread(sleep_time=0.5, daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="live-redis", daemon=True)
+        self._thread.start()
 
-    def _on_message(self, _message: Any) -> None:
-        with self._cond:
-            self._cond.notify_all()
+    def _listen(self) -> None:
+        """Wake waiters on every announcement; reconnect (and resubscribe) when Redis fails."""
+        while not self._stopping.is_set():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.psubscribe("kakanai:live:*")
+                while not self._stopping.is_set():
+                    if pubsub.get_message(timeout=0.5) is not None:
+                        with self._cond:
+                            self._cond.notify_all()
+            except self._errors as error:
+                log.warning("live: Redis listener lost its connection (%s); retrying", error)
+                self._stopping.wait(RETRY_SECONDS)
+            finally:
+                with contextlib.suppress(*self._errors):
+                    pubsub.close()
 
     def close(self) -> None:
         """Stop the listener thread and close the connection."""
-        self._thread.stop()
+        self._stopping.set()
         self._thread.join(timeout=5)  # the listener must stop reading before its socket closes
-        self._pubsub.close()
         self._redis.close()
 
     def publish(self, channel: str, event: dict[str, Any]) -> int:
-        """Number the event, keep it in the channel's capped log, and announce it."""
+        """Number the event, keep it in the channel's capped log, and announce it.
+
+        Returns 0 when Redis cannot be reached: the change is already committed, pages
+        catch up when their stream is back (they are told to reload everything).
+        """
         key = f"kakanai:live:{channel}"
         body = json.dumps(event, ensure_ascii=False)
-        return int(self._publish(keys=[key, f"{key}:seq", f"{key}:log"], args=[body, self._keep]))
+        try:
+            return int(
+                self._publish(keys=[key, f"{key}:seq", f"{key}:log"], args=[body, self._keep])
+            )
+        except self._errors as error:
+            log.warning("live: event on %s not delivered, Redis unreachable (%s)", channel, error)
+            return 0
 
     def latest(self, channel: str) -> int:
-        """Return the last sequence number published on a channel (0 when none)."""
-        return int(self._redis.get(f"kakanai:live:{channel}:seq") or 0)
+        """Return the last sequence number published on a channel (0 when none or unknown)."""
+        try:
+            return int(self._redis.get(f"kakanai:live:{channel}:seq") or 0)
+        except self._errors as error:
+            log.warning("live: latest event of %s unknown, Redis unreachable (%s)", channel, error)
+            return 0
 
     def _read(self, channel: str, after: int) -> list[Event] | None:
         key = f"kakanai:live:{channel}"
         latest = int(self._redis.get(f"{key}:seq") or 0)
         if latest <= after:
             return None
-        log = [tuple(json.loads(raw)) for raw in self._redis.lrange(f"{key}:log", 0, -1)]
-        if log and after < log[0][0] - 1:
+        kept = [tuple(json.loads(raw)) for raw in self._redis.lrange(f"{key}:log", 0, -1)]
+        if kept and after < kept[0][0] - 1:
             return _resync(latest)
-        return [(int(seq), event) for seq, event in log if seq > after]
+        return [(int(seq), event) for seq, event in kept if seq > after]
 
     def wait(self, channel: str, after: int, timeout: float) -> list[Event]:
-        """Return the events after ``after``, waiting up to ``timeout`` seconds for one."""
+        """Return the events after ``after``, waiting up to ``timeout`` seconds for one.
+
+        While Redis cannot be reached: ``[(after, DELAYED)]`` after a pause of up to
+        ``RETRY_SECONDS``, so the stream says so and tries again.
+        """
         deadline = time.monotonic() + timeout
         while True:
-            found = self._read(channel, after)
+            try:
+                found = self._read(channel, after)
+            except self._errors:
+                time.sleep(max(0.0, min(RETRY_SECONDS, deadline - time.monotonic())))
+                return [(after, DELAYED)]
             if found is not None:
                 return found
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
             with self._cond:
-                # Woken by the pub/sub thread; the short cap covers a missed notification.
+                # Woken by the listener thread; the short cap covers a missed notification.
                 self._cond.wait(timeout=min(remaining, 1.0))
 
 

@@ -23,7 +23,7 @@ from app.services import version_documents
 from app.services.case_documents import form_documents, procedure_entries, render_context
 from app.services.cases import CaseError, audit, case_changed, change_status, cipher
 from app.services.interview import evaluate_stored
-from app.services.live import Event, LiveBroker, StreamGate, make_broker
+from app.services.live import DELAYED, Event, LiveBroker, StreamGate, make_broker
 
 BROKER = "live_broker"
 GATE = "live_stream_gate"
@@ -87,12 +87,24 @@ def sse_stream(broker: LiveBroker, channel: str, after: int) -> Iterator[str]:
     # A stream's lifetime is a duration, not a date: the monotonic clock, immune to clock
     # changes (and to the app clock tests freeze), bounds it.
     deadline = time.monotonic() + STREAM_SECONDS
+    delayed = False  # told the page that updates are delayed (Redis out of reach)
     yield "retry: 1000\n\n"
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return
         events: list[Event] = broker.wait(channel, after, min(remaining, HEARTBEAT_SECONDS))
+        if events and events[0][1] is DELAYED:
+            if not delayed:
+                yield f"event: delayed\ndata: {_json(DELAYED)}\n\n"  # no id: nothing to skip
+                delayed = True
+            else:
+                yield ": keep-alive\n\n"
+            continue
+        if delayed:
+            # Back: events announced meanwhile were lost, so the page reloads what it shows.
+            delayed = False
+            yield f"event: resync\ndata: {_json({'type': 'resync'})}\n\n"
         if not events:
             yield ": keep-alive\n\n"
             continue

@@ -40,6 +40,8 @@ log = logging.getLogger("app.rules")
 
 _cache: OrderedDict[str, RuleSet] = OrderedDict()
 _cache_lock = threading.Lock()
+# Versions that did not load in this process (content hash -> why), not tried again.
+_refused: dict[str, str] = {}
 
 
 _TEMP_ROOT = "kakanai-ruleset-"
@@ -215,14 +217,39 @@ def ruleset_for(app: Flask, as_of: date) -> RuleSet:
     if not has_app_context():  # a script or test holding only the app: the database needs one
         with app.app_context():
             return ruleset_for(app, as_of)
-    entry = timeline(app).in_force(as_of)
-    with _cache_lock:
-        found = _cache.get(entry.content_hash)
+    entries = [e for e in timeline(app).entries() if e.effective_from <= as_of]
+    if not entries:
+        timeline(app).in_force(as_of)  # raises the LoadError that says nothing is published
+    for entry in entries:
+        with _cache_lock:
+            found = _cache.get(entry.content_hash)
         if found is not None:
             return found
-    version = db.session.get(RuleSetVersion, entry.version_id)
-    assert version is not None
-    return cached_ruleset(version)
+        if entry.content_hash in _refused:
+            continue
+        version = db.session.get(RuleSetVersion, entry.version_id)
+        assert version is not None
+        try:
+            return cached_ruleset(version)
+        except Exception as error:  # noqa: BLE001 (any failure refuses the version)
+            # A version that does not load here (a loader bug, memory, a recursion) is
+            # refused, and the previous published version stays in force: one broken
+            # version must not take every counter page down.
+            _refused[entry.content_hash] = f"{type(error).__name__}: {error}"[:500]
+            log.error(
+                "rule set version %s does not load (%s); the previous version stays in force",
+                entry.name,
+                _refused[entry.content_hash],
+            )
+    raise LoadError(
+        [
+            Problem(
+                "procedure_rules", 1, 1, "rules",
+                f"{as_of} に有効な版を読み込めません（{_refused.get(entries[0].content_hash, '')}）",
+                "制度所管課の画面で版の状態を確かめ、前の版を公開し直してください",
+            )
+        ]
+    )  # fmt: skip
 
 
 def current_ruleset(app: Flask) -> RuleSet:

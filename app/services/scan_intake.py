@@ -104,13 +104,21 @@ def record_scan(case: Case, results: list[ScanResult], *, actor: str, now: datet
 
 
 def pending_token(case: Case, result: ScanResult) -> str:
-    """Seal the facts of a My Number or pre-entry scan for staff to confirm."""
+    """Seal the facts of a My Number or pre-entry scan for staff to confirm.
+
+    The token also carries each fact's revision at scan time: confirming refuses a fact
+    that changed since, so a token cannot be handed back a second time to undo a later
+    edit (its own confirmation counts as a change).
+    """
     if result.provenance is None or not result.facts:
         raise ValueError("only a My Number or pre-entry scan can be confirmed")
+    facts = {k: v for k, v in result.facts.items() if k not in NOT_STORED}
+    held = stored_facts(case)
     body = {
         "case": case.id,
         "provenance": result.provenance,
-        "facts": {k: v for k, v in result.facts.items() if k not in NOT_STORED},
+        "facts": facts,
+        "revisions": {k: held[k].revision if k in held else 0 for k in facts},
     }
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return cipher().seal_bytes(raw).decode("ascii")
@@ -122,7 +130,8 @@ def confirm_scan(
     """Store the facts of a confirmed scan with its provenance, all of them or none.
 
     :raises CaseError: ``scan_expired`` (altered, foreign or older than ten minutes),
-        ``scan_wrong_case``, ``invalid`` (a value its fact refuses) or any refusal of
+        ``scan_wrong_case``, ``scan_stale`` (a fact changed since the scan, e.g. by this
+        token's own earlier confirmation), ``invalid`` (a value its fact refuses) or any refusal of
         ``record_fact`` (a locked fact).
     """
     try:
@@ -146,7 +155,15 @@ def confirm_scan(
         except FactValueError as error:
             raise CaseError("invalid", f"{fact.label}: {error.message}") from None
     held = stored_facts(case)
+    revisions = body.get("revisions", {})
     for fact_id, _ in checked:
+        now_at = held[fact_id].revision if fact_id in held else 0
+        if revisions.get(fact_id) != now_at:
+            label = fact_def_for(ruleset, fact_id).label
+            raise CaseError(
+                "scan_stale",
+                f"読み取りの後に「{label}」が変更されています（確認済みの読み取りは一度だけ使えます）。何も保存していません。必要ならもう一度スキャンしてください。",
+            )
         if fact_id in held and held[fact_id].locked:
             label = fact_def_for(ruleset, fact_id).label
             raise CaseError(

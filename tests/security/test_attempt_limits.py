@@ -35,9 +35,11 @@ def test_parallel_wrong_passwords_are_checked_no_more_often_than_the_limit(
         thread.start()
     for thread in threads:
         thread.join(60)
-    # Only 10 passwords were checked at all; the rest were refused as locked unchecked.
-    assert outcomes["bad_credentials"] + outcomes["ok"] <= 10, outcomes
-    assert outcomes["locked"] >= 20, outcomes
+    # At most 10 wrong passwords were checked (the window counts failures: a right one gives
+    # its attempt back, so one more may be checked after it); the rest were refused unchecked.
+    assert outcomes["bad_credentials"] <= 10, outcomes
+    assert outcomes["bad_credentials"] + outcomes["ok"] <= 11, outcomes
+    assert outcomes["locked"] >= 19, outcomes
     with app.app_context():
         again = authenticate(user.username, PASSWORD, now=datetime.now(), max_failures=10)
     assert again.code in ("locked", "ok")

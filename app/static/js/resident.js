@@ -287,15 +287,28 @@
         refresh(); // catch up even on events the log no longer holds
       }
     });
+    // Redis (the live fan-out) is out of reach: the page still works, its updates are late.
+    source.addEventListener("delayed", (event) => {
+      const data = JSON.parse(event.data || "{}");
+      connection.dataset.delayed = "1";
+      connection.textContent = data.message || "更新の配信が遅れています";
+    });
+    const undelay = () => {
+      if (!connection.dataset.delayed) return;
+      delete connection.dataset.delayed;
+      if (!connection.dataset.lost) connection.textContent = "";
+    };
     ["forms", "confirmed", "resync", "joined", "request", "resolved"].forEach((type) =>
       source.addEventListener(type, (event) => {
         seen(event);
+        undelay();
         if (type === "forms" || type === "confirmed" || type === "resync") refresh();
       })
     );
     ["status", "signed"].forEach((type) =>
       source.addEventListener(type, (event) => {
         seen(event);
+        undelay();
         if (signing) return;
         const data = JSON.parse(event.data || "{}");
         if (data.status === "review" || data.status === "interviewing") refresh();
