@@ -37,6 +37,7 @@ def form_preview(case_id: int, key: str):
         form=shown.form,
         form_html=shown.html,
         template=shown.template,
+        ruleset_version=rules.version,  # its stylesheets come from the same version
     )
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, render_template, send_from_directory
+from flask import Blueprint, Response, abort, render_template, request, send_from_directory
+from sqlalchemy import select
 
 from app.auth.access import RESIDENT, allow
 from app.documents import RenderContext, documents
 from app.documents.catalog import TemplateError
+from app.extensions import db
+from app.models.ruleset import RuleSetFile, RuleSetVersion
 from app.models.user import STAFF_ROLES
 
 bp = Blueprint("documents", __name__, url_prefix="/documents", template_folder="templates")
@@ -18,9 +22,20 @@ bp = Blueprint("documents", __name__, url_prefix="/documents", template_folder="
 @bp.route("/assets/<path:name>")
 @allow(*STAFF_ROLES, RESIDENT)
 def asset(name: str) -> Any:
-    """Serve a stylesheet of pdf_templates/ (the same CSS the PDF uses) and nothing else."""
+    """Serve a stylesheet of pdf_templates/ (the same CSS the PDF uses) and nothing else.
+
+    With ``?v=<version>`` (a rule-set version's name, its short content hash, as a case's
+    result names it) the stylesheet comes from that version's templates, so a form that only
+    a version has, or a version that restyles a form, looks on screen as it prints.
+    """
     if not name.endswith(".css"):
         abort(404)
+    found = _version_stylesheet(request.args.get("v", ""), name)
+    if found is not None:
+        response = Response(found, mimetype="text/css")
+        response.headers["Cache-Control"] = "private, max-age=300"
+        return response
+    # no version named, or none stored (a rule set read from folders): the app's own
     root = Path(documents().root).resolve()
     # send_from_directory refuses "..", but follows a symlink that points out of the
     # folder; the PDF fetcher refuses those, and so does this (same rule, same files).
@@ -47,3 +62,19 @@ def preview(form_id: str) -> Any:
         template=template,
         form_html=docs.render_form_html(form_id, template.sample, context),
     )
+
+
+def _version_stylesheet(ref: str, name: str) -> bytes | None:
+    """Return one stylesheet of a stored version's pdf_templates/ (None: no such version or file)."""
+    if not re.fullmatch(r"[0-9a-f]{8,64}", ref):
+        return None
+    content = db.session.scalar(
+        select(RuleSetFile.content)
+        .join(RuleSetVersion)
+        .where(
+            RuleSetVersion.content_hash.startswith(ref),
+            RuleSetFile.name == f"pdf_templates/{name}",
+        )
+        .limit(1)
+    )
+    return None if content is None else bytes(content)

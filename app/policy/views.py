@@ -12,7 +12,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from app import clock
 from app.auth.access import allow
 from app.errors import answered_by
-from app.policy import analysis, editor, keyhelp
+from app.policy import analysis, editor, forms, keyhelp
 from app.policy.blueprint import bp
 from app.policy.context import actor, flash_and_stay, form_date, version_or_404
 from app.services import versions
@@ -20,7 +20,7 @@ from app.services.rules import timeline
 from app.services.ruleset_store import create_draft
 from app.services.ruleset_workspace import version_page, workspace_index
 
-ROUTE_MODULES = (analysis, editor, keyhelp)
+ROUTE_MODULES = (analysis, editor, forms, keyhelp)
 __all__ = ["ROUTE_MODULES", "bp"]
 
 

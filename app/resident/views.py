@@ -385,6 +385,7 @@ def case():
         case=current,
         after=after,
         stylesheets=stylesheets(result),
+        ruleset_version=result.ruleset_version,  # the stylesheets of the case's version
         state=_forms_state(ruleset, current, result),
         events=_event_titles(ruleset, current),
         explained=explained_procedures(result),

@@ -166,9 +166,9 @@ def form_title(key: str) -> str:
 def stylesheets(result: Result) -> list[str]:
     """Return the template stylesheets (under pdf_templates/) the case's forms need.
 
-    Named by the form's folder, as every template folder has its style.css: a form that only
-    a published version has (not the app's own templates) costs an unstyled preview, never
-    a failed page.
+    Named by the form's folder, as every template folder has its style.css; the page asks for
+    them with the case's version (``documents.asset``'s ``v``), so a form that only a
+    version has is styled from that version's templates.
     """
     names: list[str] = ["_shared/base.css"]
     for doc in form_documents(result):

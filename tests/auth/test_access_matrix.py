@@ -58,6 +58,8 @@ EXPECTED: dict[str, set[str]] = {
     "policy.index": {"policy"},
     "policy.version": {"policy"},
     "policy.new_draft": {"policy"},
+    "policy.new_form": {"policy"},
+    "policy.create_form": {"policy"},
     "policy.submit": {"policy"},
     "policy.approve": {"policy"},
     "policy.publish": {"policy"},

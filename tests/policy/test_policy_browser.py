@@ -283,3 +283,84 @@ def test_change_a_procedure_s_words_in_the_plain_form(
     problem = alice.frame_locator("#template-live").locator("#preview-problem")
     assert "テンプレートの書き方に誤りがあります" in problem.inner_text()
     _shot(alice, "policy-template-preview.png")
+
+
+def _render(response: Any) -> bool:
+    """A preview render answered (not a PDF viewer's second look at the same address)."""
+    return response.request.method == "POST" and response.url.endswith("/preview")
+
+
+def test_add_a_form_and_see_its_template_preview_live(
+    server: LiveServer, person: Callable[[str], Any]
+) -> None:
+    """alice adds a form in a draft through the page, then changes its template with the
+    preview following what she types: one render per pause, a broken template shown at its
+    line in Japanese with her text kept. (docs/ja/policy-guide.md 「様式を追加する」.)"""
+    alice = person("alice")
+    alice.goto(server.url + "/policy/")
+    alice.get_by_role("button", name="この版から下書きを作る").first.click()
+    alice.wait_for_url("**/policy/versions/*")
+    draft_url = alice.url
+    alice.get_by_role("link", name="様式を追加する").click()
+    assert alice.get_by_role("heading", name="様式を追加する").is_visible()
+    alice.get_by_label("様式の id（英小文字・数字・_）").fill("sosaihi_kokuho_kaigai")
+    alice.get_by_label("様式の名前（紙の題名）").fill(
+        "国民健康保険葬祭費支給申請書（海外での葬祭）"
+    )
+    alice.get_by_label("もとにする様式").select_option("sosaihi_kokuho")
+    alice.get_by_label("この様式を作る手続").select_option("kokuho_sosaihi")
+    _shot(alice, "policy-form-new.png")
+    alice.get_by_role("button", name="様式を追加して検査する").click()
+    assert "様式 sosaihi_kokuho_kaigai" in alice.locator(".flash").first.inner_text()
+    assert alice.locator("#lint-ok").is_visible()  # the whole draft loads with the new form
+    alice.locator(".cm-editor").wait_for()
+    assert "id: sosaihi_kokuho_kaigai" in alice.locator("textarea#text").input_value()
+    _shot(alice, "policy-form-added.png")
+
+    # Its template: the preview follows the typing, 400 ms after it stops.
+    alice.goto(draft_url + "/files/pdf_templates/sosaihi_kokuho_kaigai/template.html")
+    alice.locator(".cm-editor").wait_for()
+    previews: list[str] = []
+
+    def posted(request: Any) -> None:  # the renders asked for (a PDF viewer may GET it again)
+        if request.method == "POST" and request.url.endswith("/preview"):
+            previews.append(request.url)
+
+    alice.on("request", posted)
+    insert = """(text) => {
+        // typed at the start of the body block, each piece after the one before
+        const view = window.policyEditor;
+        if (window.typedAt === undefined)
+            window.typedAt = view.state.doc.toString().indexOf("{% block body %}") + 16;
+        view.dispatch({changes: {from: window.typedAt, insert: text}});
+        window.typedAt += text.length;
+    }"""
+    with alice.expect_response(_render) as answer:
+        for part in ("\n<p>", "海外で", "葬祭を行った</p>"):  # three edits inside one pause
+            alice.evaluate(insert, part)
+    assert answer.value.status == 200
+    assert answer.value.headers["content-type"] == "application/pdf"
+    alice.locator("#preview-status", has_text="見本を更新しました").wait_for()
+    assert len(previews) == 1, previews
+    with alice.expect_response(_render) as answer:
+        alice.evaluate(insert, "{% if %}")
+    assert answer.value.status == 422
+    status = alice.locator("#preview-status")
+    alice.locator("#preview-status", has_text="行目").wait_for()
+    assert "テンプレートの書き方に誤りがあります" in status.inner_text()
+    assert alice.locator(".cm-lint-marker-error").count() >= 1  # marked at its line
+    assert "{% if %}" in alice.evaluate("() => window.policyEditor.state.doc.toString()")
+    _shot(alice, "policy-template-live.png")
+    with alice.expect_response(_render) as answer:  # put right: the preview comes back
+        alice.evaluate(
+            """() => {
+                const view = window.policyEditor, text = view.state.doc.toString();
+                const at = text.indexOf("{% if %}");
+                view.dispatch({changes: {from: at, to: at + 8}});
+            }"""
+        )
+    assert answer.value.status == 200
+    alice.get_by_role("button", name="保存して検査する").click()
+    assert "を保存しました" in alice.locator(".flash").first.inner_text()
+    assert alice.locator("#lint-ok").is_visible()
+    assert "<p>海外で葬祭を行った</p>" in alice.locator("textarea#text").input_value()

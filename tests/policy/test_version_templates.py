@@ -4,6 +4,7 @@ that date, and not in one the day before."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -366,3 +367,62 @@ def test_the_cli_previews_a_form_with_a_version_s_templates(
     assert MARK in _pdf_text(out.read_bytes())
     missing = runner.invoke(args=["documents", "preview", "sosaihi_kokuho", "--version", "999"])
     assert missing.exit_code == 1 and "版「999」は見つかりません。" in missing.output
+
+
+STYLE = "pdf_templates/sosaihi_kokuho/style.css"
+STYLE_MARK = "/* 令和9年4月改正様式の画面表示 */"
+
+
+def _publish_style_change(app: Flask) -> str:
+    """Publish, from FROM, a version whose 葬祭費 form has its own style.css; return its name."""
+    with app.app_context():
+        base = latest_published()
+        assert base is not None
+        draft = create_draft(base, actor="alice", now=NOW)
+        item = file_of(draft, STYLE)
+        css = item.content + f"\n{STYLE_MARK}\n.ksection {{ letter-spacing: .1em; }}\n".encode()
+        save_file(
+            draft, STYLE, css, expected_revision=item.revision, actor="alice", now=NOW, limit=524288
+        )
+        draft_id = draft.id
+        versions.submit(
+            version(draft_id), note="様式の見た目を改める", effective_from=FROM,
+            actor="alice", now=NOW, config=app.config,
+        )  # fmt: skip
+        versions.approve(version(draft_id), actor="bob", now=NOW, config=app.config)
+        versions.publish(version(draft_id), actor="bob", now=NOW, config=app.config)
+        forget_timeline(app)
+        return str(version(draft_id).name)
+
+
+def _stylesheet_of_form_page(client: FlaskClient, app: Flask, number: str) -> tuple[str, str]:
+    """Return the form page's link to the 葬祭費 style.css and what that link serves."""
+    with app.app_context():
+        case_id = db.session.query(Case).filter_by(number=number).one().id
+    page = client.get(f"/counter/cases/{case_id}/forms/sosaihi_kokuho")
+    assert page.status_code == 200
+    link = re.search(r'href="(/documents/assets/sosaihi_kokuho/style\.css[^"]*)"', page.text)
+    assert link, "the form page links no stylesheet of its form"
+    href = link.group(1).replace("&amp;", "&")
+    with client.get(href) as css:
+        assert css.status_code == 200 and css.mimetype == "text/css"
+        return href, css.get_data(as_text=True)
+
+
+def test_a_form_page_takes_its_stylesheet_from_the_case_s_version(
+    policy_app: Flask, client: FlaskClient
+) -> None:
+    day_before = _open_case(policy_app, "death.yaml", 1, date(2027, 3, 31))
+    on_the_day = _open_case(policy_app, "death.yaml", 1, FROM)
+    name = _publish_style_change(policy_app)
+    _login(client, "clerk")
+    new_href, new_css = _stylesheet_of_form_page(client, policy_app, on_the_day)
+    old_href, old_css = _stylesheet_of_form_page(client, policy_app, day_before)
+    assert f"v={name}" in new_href and STYLE_MARK in new_css
+    assert f"v={name}" not in old_href and STYLE_MARK not in old_css
+    # the app's folder is untouched: the restyle lives only in the version
+    assert STYLE_MARK not in (documents().root / "sosaihi_kokuho" / "style.css").read_text("utf-8")
+    # a version that does not exist falls back to the app's own stylesheet, never a page error
+    with client.get("/documents/assets/sosaihi_kokuho/style.css?v=0123456789ab") as fallback:
+        assert fallback.status_code == 200
+    assert client.get(f"/documents/assets/sosaihi_kokuho/sample.yaml?v={name}").status_code == 404
