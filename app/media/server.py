@@ -30,7 +30,14 @@ MAX_MEDIA_SECTIONS = 4  # a call page offers audio and video (and maybe data); m
 _SSRC_LINE = re.compile(r"^a=ssrc(?:-group:\S+)?:?([\d ]+)", re.MULTILINE)
 
 SCAN_WORKERS = 2  # decoding is CPU-bound: more threads than cores only adds contention
+# Each connection opens UDP sockets with 4 MiB buffers: one process answers at most this many
+# (both sides of 16 calls); a call already connected may always reconnect.
+MAX_PEERS = 32
 SIGNALLING_TIMEOUT = 15.0  # seconds to answer an offer (ICE gathering of host candidates)
+
+
+class TooManyPeers(RuntimeError):
+    """This process already holds ``MAX_PEERS`` connections."""
 
 
 class NoVideo(LookupError):
@@ -100,9 +107,14 @@ class MediaServer:
             raise ValueError(f"unknown role {role!r}")
         check_offer(sdp)
         offer = RTCSessionDescription(sdp=sdp, type="offer")
-        answer: RTCSessionDescription = self._run(
-            lambda r: r.answer(case_id, role, offer), SIGNALLING_TIMEOUT
-        )
+
+        async def capped(registry: PeerRegistry) -> Any:
+            # Counted on the media loop, which alone adds peers: no two offers race the cap.
+            if (case_id, role) not in registry.peers and len(registry.peers) >= MAX_PEERS:
+                raise TooManyPeers(f"{len(registry.peers)} peers")
+            return await registry.answer(case_id, role, offer)
+
+        answer: RTCSessionDescription = self._run(capped, SIGNALLING_TIMEOUT)
         return answer
 
     def ice_servers_for_page(self, case_id: int, role: str) -> list[dict[str, Any]]:

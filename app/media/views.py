@@ -8,10 +8,13 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from flask_login import current_user
 
 from app.auth.access import RESIDENT, allow, resident_case_id
+from app.extensions import db
 from app.media.loop import MediaTimeout
 from app.media.peers import RESIDENT as RESIDENT_SIDE
 from app.media.peers import ROLES, STAFF
-from app.media.server import init_media, media_server
+from app.media.server import TooManyPeers, init_media, media_server
+from app.models import Case
+from app.models.case import EDITABLE
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
@@ -38,6 +41,21 @@ def _check_side(case_id: int, role: str) -> None:
             abort(403)
     elif resident_case_id() != case_id or role != RESIDENT_SIDE:
         abort(403)
+
+
+def _check_case_open(case_id: int) -> Any:
+    """Answer why no call can start (the case does not exist, or is signed or finished),
+    or None: an offer opens UDP sockets, so it is checked before it reaches the loop."""
+    case = db.session.get(Case, case_id)
+    if case is None:
+        return _error(404, "この受付は見つかりません", "受付番号をお確かめください。")
+    if case.status not in EDITABLE:
+        return _error(
+            409,
+            "この手続は署名済みか終了しているため、通話できません",
+            "ご用件があれば窓口の職員にお声がけください。",
+        )
+    return None
 
 
 @bp.get("/<int:case_id>/<role>/ice-servers")
@@ -76,6 +94,9 @@ def offer(case_id: int, role: str) -> Any:
             "通話の接続要求が大きすぎます",
             "ページを再読み込みしてから、もう一度接続してください。",
         )
+    closed = _check_case_open(case_id)
+    if closed is not None:
+        return closed
     body = request.get_json(silent=True)
     if (
         not isinstance(body, dict)
@@ -95,6 +116,13 @@ def offer(case_id: int, role: str) -> Any:
         return _error(
             503,
             "通話サーバーが応答しません",
+            "しばらく待ってから、もう一度接続してください。",
+        )
+    except TooManyPeers:
+        current_app.logger.warning("media: offer for case %s refused, peer cap reached", case_id)
+        return _error(
+            503,
+            "ただいま通話が混み合っているため、接続できません",
             "しばらく待ってから、もう一度接続してください。",
         )
     except ValueError as error:  # aiortc rejects an SDP it cannot parse or use
