@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.clock import install_clock
 from app.config import ROOT, environ, load_settings
-from app.extensions import csrf, db, login_manager, migrate
+from app.extensions import csrf, db, keep_private, login_manager, migrate, prepare_sqlite_file
 from app.slots import WorkSlots
 
 
@@ -22,7 +22,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance_path = environ().get("KAKANAI_INSTANCE_PATH") or None
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    keep_private(instance, 0o700)  # secrets, the seal key and the SQLite file live here
 
     settings = load_settings(instance, environ(), test_config)
     app.config.update(settings)
@@ -62,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.getLogger("app").setLevel(settings["LOG_LEVEL"])
 
     install_clock(app, (test_config or {}).get("CLOCK"))
+    prepare_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "app" / "migrations"))
     login_manager.init_app(app)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,8 +57,35 @@ def ensure_seal(instance_path: Path | str, municipality: str = "デモ市") -> S
     files = SealFiles(folder / KEY_FILE, folder / CERT_FILE)
     if files.key.exists() and files.cert.exists():
         return files
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
+    # Made whole in a private folder of its own, then renamed into place in one step: two
+    # first signatures at once read either nothing or a complete pair (a half-written key
+    # was a 500), and the key is never readable by others, not even for a moment.
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".seal-", dir=instance_path))  # mode 0700
+    try:
+        _write_pair(staging / KEY_FILE, staging / CERT_FILE, municipality)
+        try:
+            staging.rename(folder)
+        except OSError:  # another process won, or an older incomplete folder is there
+            if not (files.key.exists() and files.cert.exists()):
+                folder.mkdir(mode=0o700, exist_ok=True)
+                os.replace(staging / CERT_FILE, files.cert)
+                os.replace(staging / KEY_FILE, files.key)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("documents: generated a self-signed demo seal certificate in %s", folder)
+    return files
+
+
+def _private_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file created 0600 (never wider, whatever the umask)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def _write_pair(key_path: Path, cert_path: Path, municipality: str) -> None:
+    """Generate a P-256 key and its self-signed demo certificate into two new files."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -91,17 +121,15 @@ def ensure_seal(instance_path: Path | str, municipality: str = "デモ市") -> S
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    files.key.write_bytes(
+    _private_file(
+        key_path,
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
+        ),
     )
-    files.key.chmod(0o600)
-    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    log.info("documents: generated a self-signed demo seal certificate in %s", folder)
-    return files
+    _private_file(cert_path, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def seal_pdf(

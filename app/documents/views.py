@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, render_template, send_from_directory
@@ -19,6 +20,11 @@ bp = Blueprint("documents", __name__, url_prefix="/documents", template_folder="
 def asset(name: str) -> Any:
     """Serve a stylesheet of pdf_templates/ (the same CSS the PDF uses) and nothing else."""
     if not name.endswith(".css"):
+        abort(404)
+    # send_from_directory refuses "..", but follows a symlink out of the folder; the PDF
+    # fetcher refuses that, and so does this: the resolved file must lie inside the root.
+    root = Path(documents().root).resolve()
+    if not (root / name).resolve().is_relative_to(root):
         abort(404)
     response = send_from_directory(documents().root, name, max_age=300)
     response.headers["Cache-Control"] = "private, max-age=300"
