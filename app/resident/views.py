@@ -505,7 +505,8 @@ def sign():
 def _receipt_case() -> Case:
     case_id = _receipt_case_id()
     if case_id is None:
-        session.clear()
+        # No session.clear() here: a GET must change nothing. A link to /r/receipt on any
+        # other site (a top-level navigation carries the Lax cookie) logged the resident out.
         abort(410)
     current = db.session.get(Case, case_id)
     if current is None:

@@ -83,3 +83,25 @@ def test_parallel_first_signatures_get_one_whole_private_seal(tmp_path: Path) ->
     assert key.public_key().public_bytes(*raw) == cert.public_key().public_bytes(*raw)
     assert stat.S_IMODE(files.key.stat().st_mode) == 0o600
     assert not list(tmp_path.glob(".seal-*"))  # no staging folder left behind
+
+
+def test_a_receipt_link_from_another_site_does_not_log_the_resident_out(
+    app: Flask, make_review_case: Any
+) -> None:
+    from datetime import datetime, timedelta
+
+    from app.services.resident_sessions import start_resident_session
+
+    case_id = make_review_case()
+    with app.app_context():
+        now = datetime.now()
+        sid = start_resident_session(case_id, now=now, expires_at=now + timedelta(hours=1))
+    resident = app.test_client()
+    with resident.session_transaction() as session:
+        session["resident_case_id"] = case_id
+        session["sid"] = sid
+    assert resident.get("/r/", headers={"Referer": "https://evil.example/"}).status_code == 200
+    assert (
+        resident.get("/r/receipt", headers={"Referer": "https://evil.example/"}).status_code == 410
+    )
+    assert resident.get("/r/").status_code == 200  # still in the case
