@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 
 from app.extensions import db
 from app.models import (
@@ -34,13 +34,26 @@ PERSONAL = (
 SCRUBBED = "（保存期間の経過により削除）"
 
 
+# Signed and issued are final for the resident's data too: a case left there (the packet
+# handed over, never marked 完了) was never purged. Its last change (the signature, the
+# issue) starts its retention period, as closing does for a closed case.
+SETTLED = frozenset({"signed", "issued"})
+
+
 def expired_cases(now: datetime, days: int) -> list[Case]:
-    """Return the cases closed or cancelled more than ``days`` days before ``now``, unpurged."""
+    """Return the cases in a final state for more than ``days`` days before ``now``, unpurged:
+    closed or cancelled (since ``closed_at``), signed or issued (since their last change)."""
     cutoff = now - timedelta(days=days)
     return list(
         db.session.scalars(
             select(Case)
-            .where(Case.status.in_(FINISHED), Case.closed_at < cutoff, Case.purged_at.is_(None))
+            .where(
+                or_(
+                    and_(Case.status.in_(FINISHED), Case.closed_at < cutoff),
+                    and_(Case.status.in_(SETTLED), Case.updated_at < cutoff),
+                ),
+                Case.purged_at.is_(None),
+            )
             .order_by(Case.id)
         )
     )

@@ -105,3 +105,29 @@ def test_a_receipt_link_from_another_site_does_not_log_the_resident_out(
         resident.get("/r/receipt", headers={"Referer": "https://evil.example/"}).status_code == 410
     )
     assert resident.get("/r/").status_code == 200  # still in the case
+
+
+@pytest.mark.parametrize("status", ["signed", "issued"])
+def test_retention_applies_to_signed_and_issued_cases(
+    app: Flask, make_user: Any, status: str
+) -> None:
+    from datetime import date, datetime, timedelta
+
+    from app.extensions import db
+    from app.models import Case
+    from app.services.cases import open_case, record_fact
+    from app.services.retention import expired_cases
+
+    staff = make_user("counter")
+    with app.app_context():
+        now = datetime.now()
+        old = open_case(staff.id, ["death"], "counter", date.today(), now, "c")
+        record_fact(old, "death.place", "自宅", actor="c", now=now)
+        fresh = open_case(staff.id, ["death"], "counter", date.today(), now, "c")
+        for case, days in ((old, 91), (fresh, 10)):
+            case.status = status
+            case.updated_at = now - timedelta(days=days)
+        db.session.commit()
+        expired = [c.id for c in expired_cases(now, days=90)]
+        assert expired == [old.id]
+        assert db.session.get(Case, fresh.id).purged_at is None
