@@ -168,5 +168,5 @@ def scan_problem(error: DomainError) -> Any:
 
 def scan_confirm_problem(error: DomainError) -> Any:
     """Answer a refused scan confirmation: 409 when a value may not change, else 400."""
-    status = 409 if error.code in ("locked", "not_editable") else 400
+    status = 409 if error.code in ("locked", "not_editable", "scan_stale") else 400
     return jsonify(error={"code": status, "message": error.message}), status

@@ -107,10 +107,15 @@ def pending_token(case: Case, result: ScanResult) -> str:
     """Seal the facts of a My Number or pre-entry scan for staff to confirm."""
     if result.provenance is None or not result.facts:
         raise ValueError("only a My Number or pre-entry scan can be confirmed")
+    facts = {k: v for k, v in result.facts.items() if k not in NOT_STORED}
+    held = stored_facts(case)
     body = {
         "case": case.id,
         "provenance": result.provenance,
-        "facts": {k: v for k, v in result.facts.items() if k not in NOT_STORED},
+        "facts": facts,
+        # The revision of each fact when staff saw the scan: the token confirms that state
+        # only, so it cannot be replayed to undo a later edit (or confirmed twice).
+        "revisions": {k: held[k].revision if k in held else 0 for k in facts},
     }
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return cipher().seal_bytes(raw).decode("ascii")
@@ -146,6 +151,15 @@ def confirm_scan(
         except FactValueError as error:
             raise CaseError("invalid", f"{fact.label}: {error.message}") from None
     held = stored_facts(case)
+    seen = body.get("revisions") or {}
+    for fact_id, _ in checked:
+        now_at = held[fact_id].revision if fact_id in held else 0
+        if fact_id in seen and seen[fact_id] != now_at:
+            raise CaseError(
+                "scan_stale",
+                "この読み取り結果はすでに確定したか、その後に内容が変更されています。"
+                "何も保存していません。必要ならもう一度スキャンしてください。",
+            )
     for fact_id, _ in checked:
         if fact_id in held and held[fact_id].locked:
             label = fact_def_for(ruleset, fact_id).label

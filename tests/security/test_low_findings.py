@@ -131,3 +131,40 @@ def test_retention_applies_to_signed_and_issued_cases(
         expired = [c.id for c in expired_cases(now, days=90)]
         assert expired == [old.id]
         assert db.session.get(Case, fresh.id).purged_at is None
+
+
+def test_a_scan_confirmation_cannot_be_replayed_to_undo_a_later_edit(
+    app: Flask, make_user: Any
+) -> None:
+    from datetime import date, datetime
+
+    import pytest as _pytest
+
+    from app.extensions import db
+    from app.models import Case
+    from app.scanning.classify import ScanResult
+    from app.services.cases import CaseError, open_case, record_fact, stored_facts
+    from app.services.rules import current_ruleset
+    from app.services.scan_intake import confirm_scan, pending_token
+
+    staff = make_user("counter")
+    with app.app_context():
+        case = open_case(staff.id, ["move_in"], "counter", date.today(), datetime.now(), "c")
+        scanned = ScanResult(
+            kind="pre_entry",  # type: ignore[arg-type]
+            symbology="QRCode",
+            display="",
+            facts={"household.address": "みどり市中央1丁目"},
+            provenance="pre_entry",
+        )
+        token = pending_token(case, scanned)
+        rules = current_ruleset(app)
+        confirm_scan(rules, case, token, actor="c", now=datetime.now())
+        record_fact(case, "household.address", "みどり市東町2丁目", actor="c", now=datetime.now())
+        with _pytest.raises(CaseError) as replayed:
+            confirm_scan(rules, case, token, actor="c", now=datetime.now())
+        assert (
+            replayed.value.code == "scan_stale" and "何も保存していません" in replayed.value.message
+        )
+        facts = stored_facts(db.session.get(Case, case.id))
+        assert facts["household.address"].value == "みどり市東町2丁目"  # the later edit stands
