@@ -51,7 +51,9 @@ endef
 $(VENV)/.installed: pyproject.toml
 	$(call apt_ensure,$(APT_RUN) $(APT_BUILD))
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	# A fresh venv carries the interpreter's bundled setuptools (65.5 on Debian 12), which has
+	# known vulnerabilities fixed by 78.1.1 (CVE-2022-40897, CVE-2024-6345, CVE-2025-47273).
+	$(PY) -m pip install -q --upgrade pip 'setuptools>=78.1.1'
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 

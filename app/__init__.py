@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,27 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.clock import install_clock
 from app.config import ROOT, environ, load_settings
-from app.extensions import csrf, db, keep_private, login_manager, migrate, prepare_sqlite_file
+from app.extensions import csrf, db, login_manager, migrate
 from app.slots import WorkSlots
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite database file readable by this user only (0600), or make it so.
+
+    SQLite creates a new file with the process umask (world-readable under the usual 022)
+    and gives its -wal and -shm files the database file's mode, so the database must exist
+    with the right mode before the first connection.
+    """
+    if not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
+        return
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    if str(path) in ("", ":memory:"):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -23,9 +43,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     instance = Path(app.instance_path)
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
-    keep_private(instance, 0o700)  # secrets, the seal key and the SQLite file live here
+    instance.chmod(0o700)  # keys, the SQLite database, uploads: this user's only
 
     settings = load_settings(instance, environ(), test_config)
+    _private_sqlite_file(settings["DATABASE_URL"])
     app.config.update(settings)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
@@ -63,7 +84,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.getLogger("app").setLevel(settings["LOG_LEVEL"])
 
     install_clock(app, (test_config or {}).get("CLOCK"))
-    prepare_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "app" / "migrations"))
     login_manager.init_app(app)

@@ -313,6 +313,13 @@ SETTINGS: tuple[Setting, ...] = (
         "whose card certificate none of them signed are refused (docs/card-reader.md).",
     ),
     Setting(
+        "RESIDENCE_CARD_TRUST_ANCHORS",
+        "",
+        _str,
+        "PEM file of the 出入国在留管理庁 CA certificates, one or more: 在留カード等 readings whose "
+        "signing certificate none of them issued are refused (docs/card-reader.md).",
+    ),
+    Setting(
         "LOG_LEVEL",
         "INFO",
         _log_level,

@@ -1,11 +1,7 @@
 """Flask extensions, created unbound and bound late in ``create_app``."""
 
-import contextlib
-import os
 import sqlite3
-import stat
 import threading
-from pathlib import Path
 
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -28,28 +24,6 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-
-
-def keep_private(path: Path, mode: int = 0o600) -> None:
-    """Narrow a file or folder we own to ``mode`` when group or others may read it."""
-    with contextlib.suppress(OSError):
-        if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
-            path.chmod(mode)
-
-
-def prepare_sqlite_file(url: str) -> None:
-    """Create a SQLite database file as 0600 before SQLite does (with the umask: 0644).
-
-    The database holds residents' (sealed) facts and staff accounts; its WAL and shared-
-    memory files take the database file's mode, so they are private too.
-    """
-    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
-        return
-    path = Path(url.removeprefix("sqlite:///"))
-    with contextlib.suppress(FileExistsError, FileNotFoundError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        keep_private(part)  # files made before this version
 
 
 @event.listens_for(Engine, "connect")

@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "app.extensions": INFRASTRUCTURE,
     "app.clock": INFRASTRUCTURE,
     "app.slots": INFRASTRUCTURE,
+    "app.process": INFRASTRUCTURE,
     "app.models": INFRASTRUCTURE,
     "app.registry": INFRASTRUCTURE,
     "app.documents": INFRASTRUCTURE,

@@ -23,7 +23,11 @@ def _error(status: int, message: str, **extra: Any) -> Any:
 @bp.post("/evaluate")
 @allow("counter", "policy", "admin")
 def evaluate() -> Any:
-    """Evaluate ``{"facts": {...}, "as_of": "YYYY-MM-DD"}`` and answer the Result JSON."""
+    """Evaluate ``{"facts": {...}, "as_of": "YYYY-MM-DD", "strict": false}``; answer the Result.
+
+    With ``"strict": true`` any fact, role or key not used as given answers 422 with every
+    problem listed (code, fact, message) instead of a Result.
+    """
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("facts"), dict):
         return _error(
@@ -31,6 +35,9 @@ def evaluate() -> Any:
             "facts（事実のマッピング）を JSON で送ってください",
             hint='{"facts": {...}, "as_of": "2025-04-10"}',
         )
+    strict = body.get("strict", False)
+    if not isinstance(strict, bool):
+        return _error(400, "strict は true か false で指定してください")
     raw_date = body.get("as_of")
     try:
         as_of = date.fromisoformat(raw_date) if raw_date else clock.today()
@@ -44,5 +51,12 @@ def evaluate() -> Any:
             503,
             "手続ルールを読み込めません。制度所管課にご連絡ください",
             problems=[str(p) for p in exc.problems[:20]],
+        )
+    problems = result.input_problems()
+    if strict and problems:
+        return _error(
+            422,
+            f"入力に {len(problems)} 件の問題があります。problems の各項目を直してください",
+            problems=[p.to_json() for p in problems],
         )
     return jsonify(result.to_json())

@@ -19,10 +19,21 @@ DEFAULT_CREDENTIAL = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".conf
 )
 
 
-def prompt_secret(route: str) -> SecretPrompt:
-    """Ask the person at the desk for the PIN (or staff for 照合番号B), never echoing it."""
+def prompt_secret(route: str, card_number: str | None = None) -> SecretPrompt:
+    """Ask the person at the desk for the PIN (or staff for 照合番号B / 在留カード番号), not echoed.
+
+    For the 在留カード a number staff typed on the case page comes with the session and is
+    used as is; without one, it is asked here.
+    """
 
     def ask(left: int) -> str | None:
+        if route == "zairyu":
+            if card_number:
+                return card_number
+            typed = getpass.getpass(
+                "在留カード番号（券面右上の12文字、英字2・数字8・英字2）を入力してください（空で取消）: "
+            )
+            return typed or None
         what = (
             "暗証番号（4桁）"
             if route == "pin"
@@ -70,7 +81,7 @@ def read_once(
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and pair or run."""
     parser = argparse.ArgumentParser(
-        prog="kakanai-cardagent", description="マイナンバーカード読取エージェント"
+        prog="kakanai-cardagent", description="マイナンバーカード・在留カード等読取エージェント"
     )
     parser.add_argument("--credential", type=Path, default=DEFAULT_CREDENTIAL)
     parser.add_argument("--cafile", help="サーバー証明書のCA（自治体内CAの場合）")
@@ -120,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             credential,
             int(session["case_id"]),
             route,
-            prompt_secret(route),
+            prompt_secret(route, session.get("card_number")),
             reader=args.reader,
         )
         message = (reply.get("error") or {}).get(

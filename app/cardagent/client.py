@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.cardagent.drivers import RawRead
+from app.cardagent.drivers import RawRead, ResidenceRead
 
 # (method, path, body, headers) -> (status, decoded JSON)
 Send = Callable[[str, str, bytes, dict[str, str]], tuple[int, dict[str, Any]]]
@@ -125,12 +125,23 @@ def signed_headers(
     }
 
 
-def reading_body(case_id: int, read: RawRead) -> bytes:
+def reading_body(case_id: int, read: RawRead | ResidenceRead) -> bytes:
     """Encode a reading for the server (EFs as base64; the server parses and verifies)."""
 
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode("ascii")
 
+    if isinstance(read, ResidenceRead):
+        # The number is sent because the card accepted it (VERIFY): the server stores it masked
+        # on screen and never in a log; the files are as decrypted from secure messaging.
+        return json.dumps(
+            {
+                "case_id": case_id,
+                "route": read.route,
+                "card_number": read.card_number,
+                "files": {name: b64(data) for name, data in read.files.items()},
+            }
+        ).encode()
     return json.dumps(
         {
             "case_id": case_id,

@@ -23,7 +23,7 @@ from app.errors import DomainError, answered_by
 from app.extensions import csrf, db
 from app.models import Case
 from app.scanning.classify import ScanResult
-from app.services import card_intake
+from app.services import card_intake, residence_card
 from app.services.card_intake import FAILURES, ROUTES, CardIntakeError
 from app.services.rules import current_ruleset
 from app.services.scan_intake import scanned_facts
@@ -53,6 +53,21 @@ def _anchors() -> list[bytes]:
         return []
     end = b"-----END PUBLIC KEY-----"
     return [block.strip() + b"\n" + end + b"\n" for block in text.split(end) if block.strip()]
+
+
+def _residence_anchors() -> list[bytes]:
+    """Return the 出入国在留管理庁 CA certificates (one PEM file, read whole) for 在留カード等."""
+    configured = current_app.config.get("RESIDENCE_CARD_TRUST_ANCHORS") or ""
+    if isinstance(configured, list):  # tests set the PEM certificates themselves
+        return configured
+    if not configured:
+        return []
+    try:
+        with open(configured, "rb") as pem:
+            return [pem.read()]
+    except OSError:
+        current_app.logger.error("RESIDENCE_CARD_TRUST_ANCHORS %s cannot be read", configured)
+        return []
 
 
 def _agent_message() -> card_intake.Agent:
@@ -90,7 +105,9 @@ def api_session() -> Any:
 @allow(PUBLIC)
 @csrf.exempt  # type: ignore[untyped-decorator]
 def api_reading() -> Any:
-    reading = card_intake.accept_reading(_agent_message(), _anchors(), now=clock.now())
+    reading = card_intake.accept_reading(
+        _agent_message(), _anchors(), now=clock.now(), residence_anchors=_residence_anchors()
+    )
     return jsonify(reading_id=reading.id, message="読み取り結果を窓口画面に送りました。")
 
 
@@ -154,6 +171,7 @@ def request_reading(case_id: int) -> Any:
         person,
         staff=current_user,
         now=clock.now(),
+        card_number=str(form.get("card_number", "")),
     )
     return jsonify(state="waiting", message="カードをかざしてください")
 
@@ -171,26 +189,74 @@ def status(case_id: int) -> Any:
             state="failed", message=FAILURES.get(reading.failure or "", FAILURES["card_unknown"])
         )
     facts = card_intake.pending_facts(reading, case)
+    card = card_intake.pending_card(reading, case)
     result = ScanResult(
         kind="my_number", symbology="IC", display="", facts=facts, provenance=card_intake.PROVENANCE
     )
-    shown, notes = scanned_facts(current_ruleset(current_app._get_current_object()), case, result)  # type: ignore[attr-defined]
-    return jsonify(
-        state="pending",
-        reading_id=reading.id,
-        notes=notes,
-        facts=[
+    ruleset = current_ruleset(current_app._get_current_object())  # type: ignore[attr-defined]
+    shown, notes = scanned_facts(ruleset, case, result)
+    rows = [
+        {
+            "fact": s.fact_id,
+            "label": s.label,
+            # The 在留カード番号 is the key to the IC: masked on screen like the 個人番号.
+            "display": (
+                residence_card.mask_card_number(str(facts[s.fact_id]))
+                if s.fact_id.endswith(".zairyu_card_number")
+                else _readable(ruleset, s.fact_id, facts[s.fact_id], s.display)
+            ),
+            "current": (
+                residence_card.mask_card_number(str(s.current))
+                if s.current and s.fact_id.endswith(".zairyu_card_number")
+                else s.current
+            ),
+            "locked": s.locked,
+            "my_number": s.fact_id.endswith(".my_number"),
+        }
+        for s in shown
+    ]
+    reply: dict[str, Any] = {
+        "state": "pending",
+        "reading_id": reading.id,
+        "notes": notes,
+        "facts": rows,
+    }
+    if card is not None:
+        reply["card"] = {k: v for k, v in card.items() if k != "typed"}
+        reply["typed"] = _typed_fields(ruleset, case, card.get("typed", []))
+    return jsonify(reply)
+
+
+def _readable(ruleset: Any, fact_id: str, value: Any, display: str) -> str:
+    """Show a yes/no as はい/いいえ and a choice by its label (中長期在留者), not its code."""
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    try:
+        fact = card_intake.fact_def_for(ruleset, fact_id)
+    except card_intake.CaseError:
+        return display
+    return fact.choices.get(display, display) if fact.choices else display
+
+
+def _typed_fields(ruleset: Any, case: Case, fact_ids: list[str]) -> list[dict[str, Any]]:
+    """The facts staff type from the card-face image: label, input type, current value."""
+    held = card_intake.stored_facts(case)
+    out = []
+    for fact_id in fact_ids:
+        try:
+            fact = card_intake.fact_def_for(ruleset, fact_id)
+        except card_intake.CaseError:
+            continue  # this municipality does not ask it
+        current = held.get(fact_id)
+        out.append(
             {
-                "fact": s.fact_id,
-                "label": s.label,
-                "display": s.display,
-                "current": s.current,
-                "locked": s.locked,
-                "my_number": s.fact_id.endswith(".my_number"),
+                "fact": fact_id,
+                "label": fact.label,
+                "type": "date" if fact.type == "date" else "text",
+                "value": "" if current is None or current.value is None else str(current.value),
             }
-            for s in shown
-        ],
-    )
+        )
+    return out
 
 
 @bp.route("/case/<int:case_id>/confirm", methods=["POST"])
@@ -198,12 +264,15 @@ def status(case_id: int) -> Any:
 @allow("counter")
 def confirm(case_id: int) -> Any:
     ruleset = current_ruleset(current_app._get_current_object())  # type: ignore[attr-defined]
+    form = _form()
+    typed = form.get("typed")
     stored = card_intake.confirm_reading(
         ruleset,
         _case(case_id),
-        int(_form().get("reading_id", 0)),
+        int(form.get("reading_id", 0)),
         actor=current_user.username,
         now=clock.now(),
+        typed=typed if isinstance(typed, dict) else None,
     )
     return jsonify(
         stored=[s.fact_id for s in stored],

@@ -13,7 +13,13 @@ from app.counter.context import case_or_404, ruleset
 from app.counter.workspace import person_title
 from app.engine import RuleSet
 from app.models.case import PROVENANCE_LABELS, STATUS_LABELS
-from app.services.cases import StoredFact, audit_events, fact_history, stored_facts
+from app.services.cases import (
+    StoredFact,
+    audit_detail,
+    audit_events,
+    fact_history,
+    stored_facts,
+)
 from app.services.interview import display_value, split_fact_id
 
 ACTION_LABELS = {
@@ -157,7 +163,7 @@ def event_rows(
     """Return each audit event with its action named and its details as (label, words)."""
     rows = []
     for ev in events:
-        detail = ev.detail or {}
+        detail = audit_detail(ev)
         rows.append(
             {
                 "at": ev.at,

@@ -25,7 +25,8 @@ def purge(dry_run: bool) -> None:
     now = clock.now()
     cases = expired_cases(now, days)
     for case in cases:
-        click.echo(f"{case.number}  closed {case.closed_at:%Y-%m-%d}  ({case.status})")
+        since = case.closed_at or case.updated_at  # signed/issued cases are never "closed"
+        click.echo(f"{case.number}  final since {since:%Y-%m-%d}  ({case.status})")
     if dry_run:
         click.echo(f"{len(cases)} case(s) finished more than {days} days ago would be purged.")
         return

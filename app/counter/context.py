@@ -3,13 +3,16 @@ context, the template filters, and the shapes refusals are answered in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import wraps
 from typing import Any
 
 from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -19,8 +22,12 @@ from flask import (
 from flask_login import current_user
 
 from app.counter.blueprint import bp
-from app.counter.reasons import reason_lines, spoken_reason
-from app.counter.workspace import interview_sections, procedures_by_department, why_facts
+from app.counter.workspace import (
+    interview_sections,
+    procedure_entries,
+    procedures_by_department,
+    why_facts,
+)
 from app.engine import LoadError, Result, RuleSet
 from app.engine.wareki import format_wareki
 from app.errors import DomainError
@@ -44,11 +51,35 @@ def ruleset() -> RuleSet:
         if isinstance(case_id, int):
             case = db.session.get(Case, case_id)
             if case is not None:
+                # The session keeps loaded objects only while someone holds them: hold the
+                # case for the request, or the view's case_or_404 loads it a second time.
+                g.kakanai_case = case
                 return ruleset_for(app, case_as_of(case))
         return current_ruleset(app)
     except LoadError:
         current_app.logger.exception("procedure rules unavailable")
         abort(503)
+
+
+def kept_after_commit(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Keep the request's loaded objects (case, staff account) as they are after a commit.
+
+    A view that commits an answer and then draws the case from what it just wrote need not
+    load the case and the staff member's account again (the session expires them on every
+    commit, and reloading both was two queries of each answer).
+    """
+
+    @wraps(view)
+    def keeping(*args: Any, **kwargs: Any) -> Any:
+        session = db.session()
+        before = session.expire_on_commit
+        session.expire_on_commit = False
+        try:
+            return view(*args, **kwargs)
+        finally:
+            session.expire_on_commit = before
+
+    return keeping
 
 
 def case_or_404(case_id: int) -> Case:
@@ -94,13 +125,19 @@ def workspace_context(
         facts = stored_facts(case)
     if result is None:
         result = evaluate_stored(rules, case, facts)
+    why_lines = {p.key: why_facts(rules, p.why.facts, facts) for p in result.procedures}
+    event_titles = [rules.events[e].title for e in case.events if e in rules.events]
+    # The rule expression is for the staff who write rules, not read out at the counter.
+    show_rules = getattr(current_user, "role", None) in RULE_READERS
     return {
         "case": case,
         "ruleset": rules,
         "result": result,
         "sections": interview_sections(rules, result, facts, shown),
         "departments": procedures_by_department(rules, result),
-        "why_lines": {p.key: why_facts(rules, p.why.facts, facts) for p in result.procedures},
+        "procedure_html": procedure_entries(
+            rules, result, facts, why_lines, event_titles, show_rules
+        ),
         "facts": facts,
         "next_statuses": []
         if case.purged_at  # nothing left to reopen
@@ -108,11 +145,7 @@ def workspace_context(
         "roles": rules.roles,
         "editable": case.status in EDITABLE and not case.purged_at,
         "events": {e.id: e.title for e in rules.events.values()},
-        "case_event_titles": [rules.events[e].title for e in case.events if e in rules.events],
-        "spoken_reason": spoken_reason,
-        "reason_lines": reason_lines,
-        # The rule expression is for the staff who write rules, not read out at the counter.
-        "show_rules": getattr(current_user, "role", None) in RULE_READERS,
+        "show_rules": show_rules,
     }
 
 
@@ -168,5 +201,5 @@ def scan_problem(error: DomainError) -> Any:
 
 def scan_confirm_problem(error: DomainError) -> Any:
     """Answer a refused scan confirmation: 409 when a value may not change, else 400."""
-    status = 409 if error.code in ("locked", "not_editable", "scan_stale") else 400
+    status = 409 if error.code in ("locked", "not_editable") else 400
     return jsonify(error={"code": status, "message": error.message}), status

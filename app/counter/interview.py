@@ -15,6 +15,7 @@ from app.counter.context import (
     answer_refusal,
     case_or_404,
     fragments,
+    kept_after_commit,
     ruleset,
     workspace_refusal,
 )
@@ -60,6 +61,7 @@ def member_roles(case_id: int, index: int):
 @bp.route("/cases/<int:case_id>/answer", methods=["POST"])
 @answered_by(answer_refusal)
 @allow("counter")
+@kept_after_commit
 def answer_fact(case_id: int):
     rules = ruleset()
     current = case_or_404(case_id)

@@ -11,6 +11,7 @@ from flask import render_template
 from markupsafe import Markup
 
 from app.counter.fact_forms import fact_form_class
+from app.counter.reasons import reason_lines, spoken_reason
 from app.counter.suggestions import Suggestion, suggestion_for
 from app.engine import Result, RuleSet
 from app.models.case import PROVENANCE_LABELS
@@ -202,6 +203,49 @@ def interview_sections(
             if facts[fact_id].locked:
                 section(split_fact_id(fact_id)[0]).locked_count += 1
     return [s for s in sections.values() if s.rows or s.person is not None]
+
+
+PROCEDURES_KEPT = 5000
+_PROCEDURES: dict[bytes, Markup] = {}  # digest of a procedure's exact state -> its panel entry
+
+
+def procedure_entries(
+    ruleset: RuleSet,
+    result: Result,
+    facts: dict[str, StoredFact],
+    why_lines: dict[str, list[tuple[str, str]]],
+    event_titles: list[str],
+    show_rules: bool,
+) -> dict[str, Markup]:
+    """Return each applied procedure's panel entry (HTML) by key, kept per exact state.
+
+    The panel is redrawn after each answer and most procedures did not change: rendering
+    them all was the largest part of drawing it. An entry is kept per (rules version, the
+    procedure as evaluated, its reason lines, the case's events, whether the rule is
+    shown, and the revisions of the facts its reason reads), so any new answer to one of
+    those facts draws it again, even with the same value.
+    """
+    entries = {}
+    for procedure in result.procedures:
+        lines = why_lines[procedure.key]
+        read = tuple((fid, facts[fid].revision) for fid in procedure.why.facts if fid in facts)
+        state = (ruleset.version, procedure, lines, event_titles, show_rules, read)
+        digest = hashlib.blake2b(repr(state).encode(), digest_size=16).digest()
+        html = _PROCEDURES.get(digest)
+        if html is None:
+            if len(_PROCEDURES) >= PROCEDURES_KEPT:
+                _PROCEDURES.clear()
+            html = _PROCEDURES[digest] = Markup(  # noqa: S704 (an autoescaping template's output)
+                render_template(
+                    "counter/_procedure.html",
+                    p=procedure,
+                    spoken=spoken_reason(procedure, event_titles),
+                    lines=reason_lines(procedure, lines),
+                    show_rules=show_rules,
+                )
+            )
+        entries[procedure.key] = html
+    return entries
 
 
 def procedures_by_department(ruleset: RuleSet, result: Result) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import base64
 import functools
-import gc
 import hashlib
 import io
 import json
@@ -39,6 +38,7 @@ from app.documents.catalog import (
 from app.documents.layout import Layout, Part
 from app.documents.pool import DocumentPool
 from app.documents.stamp import Rendered
+from app.process import freeze_long_lived
 
 log = logging.getLogger("app.documents")
 
@@ -556,7 +556,7 @@ class Documents:
     def warm_up(self) -> None:
         """Load fonts, stylesheets and templates once so the first real PDF is fast.
 
-        Then freeze what is loaded (``gc.freeze``): fonts, stylesheets and templates live
+        Then freeze what is loaded (``app.process.freeze_long_lived``): fonts, stylesheets and templates live
         as long as the process, and the garbage collector no longer walks them every time a
         render's many short-lived boxes trigger a collection (about a seventh of a packet's
         time otherwise).
@@ -567,8 +567,7 @@ class Documents:
             self.layout.stylesheet(name)
         self.layout.warm_up(self.warm_up_parts())
         self.cache.clear()
-        gc.collect()
-        gc.freeze()
+        freeze_long_lived()
 
 
 def unsigned(ctx: RenderContext) -> RenderContext:

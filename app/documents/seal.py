@@ -8,11 +8,10 @@ and certificate (e.g. from LGPKI) there instead.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import logging
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,40 +51,46 @@ class Verdict:
 
 
 def ensure_seal(instance_path: Path | str, municipality: str = "デモ市") -> SealFiles:
-    """Return the seal key and certificate, generating a self-signed demo pair on first use."""
+    """Return the seal key and certificate, generating a self-signed demo pair once.
+
+    The app calls this at start-up. Two processes (or threads) starting at once must not
+    make two pairs or read a half-written key: generation holds an exclusive lock on
+    ``instance/seal/.lock`` and checks again inside it, and each file is written private
+    (0600) under a temporary name, then renamed; the certificate comes last, so a pair
+    that is there is whole.
+    """
     folder = Path(instance_path) / SEAL_DIR
     files = SealFiles(folder / KEY_FILE, folder / CERT_FILE)
     if files.key.exists() and files.cert.exists():
         return files
-    # Made whole in a private folder of its own, then renamed into place in one step: two
-    # first signatures at once read either nothing or a complete pair (a half-written key
-    # was a 500), and the key is never readable by others, not even for a moment.
-    Path(instance_path).mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".seal-", dir=instance_path))  # mode 0700
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    lock = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        _write_pair(staging / KEY_FILE, staging / CERT_FILE, municipality)
-        try:
-            staging.rename(folder)
-        except OSError:  # another process won, or an older incomplete folder is there
-            if not (files.key.exists() and files.cert.exists()):
-                folder.mkdir(mode=0o700, exist_ok=True)
-                os.replace(staging / CERT_FILE, files.cert)
-                os.replace(staging / KEY_FILE, files.key)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (files.key.exists() and files.cert.exists()):
+            key_pem, cert_pem = _demo_pair(municipality)
+            _write_private(files.key, key_pem)
+            _write_private(files.cert, cert_pem)
+            log.info("documents: generated a self-signed demo seal certificate in %s", folder)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    log.info("documents: generated a self-signed demo seal certificate in %s", folder)
+        os.close(lock)  # closing releases the lock
     return files
 
 
-def _private_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file created 0600 (never wider, whatever the umask)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, readable by this user only from the start."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
 
 
-def _write_pair(key_path: Path, cert_path: Path, municipality: str) -> None:
-    """Generate a P-256 key and its self-signed demo certificate into two new files."""
+def _demo_pair(municipality: str) -> tuple[bytes, bytes]:
+    """Return a new EC key and its self-signed demo certificate, both as PEM."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -121,15 +126,12 @@ def _write_pair(key_path: Path, cert_path: Path, municipality: str) -> None:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _private_file(
-        key_path,
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     )
-    _private_file(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
 def seal_pdf(

@@ -21,12 +21,13 @@ def asset(name: str) -> Any:
     """Serve a stylesheet of pdf_templates/ (the same CSS the PDF uses) and nothing else."""
     if not name.endswith(".css"):
         abort(404)
-    # send_from_directory refuses "..", but follows a symlink out of the folder; the PDF
-    # fetcher refuses that, and so does this: the resolved file must lie inside the root.
     root = Path(documents().root).resolve()
-    if not (root / name).resolve().is_relative_to(root):
+    # send_from_directory refuses "..", but follows a symlink that points out of the
+    # folder; the PDF fetcher refuses those, and so does this (same rule, same files).
+    target = (root / name).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
         abort(404)
-    response = send_from_directory(documents().root, name, max_age=300)
+    response = send_from_directory(root, str(target.relative_to(root)), max_age=300)
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 

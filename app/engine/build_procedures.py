@@ -99,12 +99,30 @@ class ProceduresBuilder(LoaderBase):
                         "automatic: true の手続は様式を作りません",
                         "forms: か automatic: true のどちらかを削除します",
                     )
-                if not automatic and not forms:
+                guidance = self.text(item, "guidance", ident)
+                if guidance is not None and not guidance.strip():
+                    self.problem(
+                        item.where("guidance"),
+                        ident,
+                        "guidance: が空です",
+                        "住民が行く届出先（例：年金事務所）を書きます",
+                    )
+                    guidance = None
+                if guidance is not None and (automatic or forms):
+                    # 案内だけの手続は、ここで出すものも職権で済むものもない: どちらかと一緒は矛盾
+                    self.problem(
+                        item.where("guidance"),
+                        ident,
+                        "guidance: の手続（ご案内のみ）は様式を作らず、自動でもありません",
+                        "guidance: か、forms: / automatic: true のどちらかを削除します",
+                    )
+                if not automatic and not forms and item.get("guidance") is None:
                     self.problem(
                         item.pos,
                         ident,
                         "この手続は様式を作りません",
-                        "forms: [様式id] を書くか、automatic: true と note: を書きます",
+                        "forms: [様式id] を書くか、automatic: true と note: を、"
+                        "または guidance: 届出先 を書きます",
                     )
                 if automatic and not item.get("note"):
                     self.problem(
@@ -146,6 +164,7 @@ class ProceduresBuilder(LoaderBase):
                         self.reason_refs(compiler, applies, for_each),
                         deadline_cases,
                         self.text(item, "urgent", ident),
+                        guidance,
                     )
                 )
         return procedures, form_refs

@@ -7,8 +7,8 @@ from datetime import date
 from typing import Any
 
 from app.engine import codegen, wareki
-from app.engine.errors import FactValueError
-from app.engine.factids import parse_person_key
+from app.engine.errors import FactValueError, did_you_mean
+from app.engine.factids import PADDED_PERSON_KEY, parse_person_key
 from app.engine.facts import parse_fact_value
 from app.engine.formats import OutsideEra, format_value
 from app.engine.legal_calendar import Deadline
@@ -47,6 +47,15 @@ def fact_key_text(key: FactKey) -> str:
     return text
 
 
+def _closest_fact(ruleset: RuleSet, key: str, index: int | None) -> str:
+    """Return a 「'x' ではありませんか」 hint for an unknown fact key, or an empty string."""
+    if index is None:
+        return did_you_mean(key, [f for f, fact in ruleset.facts.items() if not fact.per_person])
+    name = key.split(".", 1)[1]
+    close = did_you_mean(name, [f for f, fact in ruleset.facts.items() if fact.per_person])
+    return close.replace("'", f"'household[{index}].", 1) if close else ""
+
+
 def prepare_facts(
     ruleset: RuleSet, facts: Mapping[str, Any], as_of: date
 ) -> tuple[dict[str, Any], list[Person], list[Warning]]:
@@ -62,8 +71,19 @@ def prepare_facts(
         if key.startswith("household["):
             parsed = parse_person_key(key)
             if parsed is None or parsed[0] >= MAX_MEMBERS:
+                padded = PADDED_PERSON_KEY.match(key)
+                if padded is not None:
+                    canonical = f"household[{int(padded[1])}].{padded[2]}"
+                    warnings.append(
+                        Warning(
+                            "ambiguous_key",
+                            f"{key} は番号の前に 0 が付いています。{canonical} と書いてください（無視しました）",
+                            key,
+                        )
+                    )
+                    continue
                 warnings.append(
-                    Warning("unknown_fact", f"{key} は使えない事実IDです（無視しました）")
+                    Warning("unknown_fact", f"{key} は使えない事実IDです（無視しました）", key)
                 )
                 continue
             index, fid = parsed
@@ -74,18 +94,27 @@ def prepare_facts(
                     str(r) for r in listed if not isinstance(r, str) or r not in ruleset.roles
                 ]
                 if unknown:
+                    hint = did_you_mean(unknown[0], ruleset.roles)
                     warnings.append(
                         Warning(
                             "unknown_role",
-                            f"{key} の役割 {'、'.join(unknown)} は定義されていません",
+                            f"{key} の役割 {'、'.join(unknown)} は定義されていません"
+                            + (f"（{hint}）" if hint else ""),
+                            key,
                         )
                     )
                 roles[index] = tuple(r for r in listed if isinstance(r, str) and r in ruleset.roles)
                 continue
         fact = known_facts.get(fid)
         if fact is None or fact.per_person != (index is not None):
+            hint = _closest_fact(ruleset, key, index)
             warnings.append(
-                Warning("unknown_fact", f"{key} は定義されていない事実です（無視しました）")
+                Warning(
+                    "unknown_fact",
+                    f"{key} は定義されていない事実です（無視しました）"
+                    + (f"。{hint}" if hint else ""),
+                    key,
+                )
             )
             continue
         if fact.derived:
@@ -93,6 +122,7 @@ def prepare_facts(
                 Warning(
                     "derived_fact_given",
                     f"{key} は自動で計算される事実です（入力値は無視しました）",
+                    key,
                 )
             )
             continue
@@ -101,7 +131,7 @@ def prepare_facts(
         try:
             value = parse_fact_value(fact, raw, as_of)
         except FactValueError as exc:
-            warnings.append(Warning("invalid_fact", f"{key}: {exc.message}"))
+            warnings.append(Warning("invalid_fact", f"{key}: {exc.message}", key))
             continue
         if index is None:
             case[fid] = value
@@ -246,6 +276,7 @@ class _Run:
             person_name=name if isinstance(name, str) else None,
             plain=procedure.plain,
             urgent=procedure.urgent,
+            guidance=procedure.guidance,
         )
 
     def undecided(

@@ -8,13 +8,22 @@ and the interview service all read ids through this module, so they cannot drift
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+#: Ids remembered parsed: the evaluator and the interview screen split the same few hundred
+#: fact ids hundreds of times per answer. Bounded, since some ids come from requests.
+PARSED_IDS = 4096
 
 #: A rule id: an event, procedure, form, role, parameter or per-person fact name.
 ID = re.compile(r"^[a-z][a-z0-9_]*$")
 #: A case fact id: ``<group>.<name>``, e.g. ``death.date``.
 CASE_FACT_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 #: A fact of one household member: ``household[<n>].<fact>``, e.g. ``household[2].name``.
-PERSON_KEY = re.compile(r"^household\[(\d+)\]\.([a-z][a-z0-9_]*)$")
+#: The index is written without leading zeros, so that ``household[01]`` cannot stand
+#: beside ``household[1]`` as a second name for the same member.
+PERSON_KEY = re.compile(r"^household\[(0|[1-9]\d*)\]\.([a-z][a-z0-9_]*)$")
+#: A person key whose index has leading zeros (refused, with the canonical form as a hint).
+PADDED_PERSON_KEY = re.compile(r"^household\[0+(\d+)\]\.([a-z][a-z0-9_]*)$")
 #: The prefix of a person key, whatever follows it.
 PERSON_PREFIX = re.compile(r"^household\[\d+\]\.")
 #: A field of a produced form in a scenario: ``<form>.<field>`` or ``<form>.<rows>[n].<field>``.
@@ -33,6 +42,7 @@ def is_case_fact_id(text: str) -> bool:
     return CASE_FACT_ID.match(text) is not None
 
 
+@lru_cache(maxsize=PARSED_IDS)
 def parse_person_key(key: str) -> tuple[int, str] | None:
     """Return (member index, fact name) of ``household[2].name``, or None for any other text."""
     match = PERSON_KEY.match(key)
@@ -41,6 +51,7 @@ def parse_person_key(key: str) -> tuple[int, str] | None:
     return int(match[1]), match[2]
 
 
+@lru_cache(maxsize=PARSED_IDS)
 def split_fact_id(fact_id: str) -> tuple[int | None, str]:
     """Split ``household[2].name`` into (2, 'name'); a case fact gives (None, its id)."""
     parsed = parse_person_key(fact_id)

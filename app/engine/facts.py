@@ -245,7 +245,10 @@ def _choice(fact: FactDef, raw: Any) -> str:
         if text == label:
             return key
     listed = "、".join(fact.choices.values())
-    raise FactValueError(fact.id, f"{fact.label}は次のいずれかを選んでください：{listed}")
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    raise FactValueError(
+        fact.id, f"{fact.label}に「{shown}」はありません。次のいずれかを選んでください：{listed}"
+    )
 
 
 def _my_number(fact: FactDef, raw: Any) -> str:

@@ -172,6 +172,7 @@ class Procedure:
     reason_refs: tuple[FactRef, ...] = ()
     deadline_cases: tuple[Deadline, ...] = ()  # every deadline, first matching ``when`` wins
     urgent: str | None = None  # why it must be done today (panel and cover sheet raise it)
+    guidance: str | None = None  # ご案内のみ: where the resident goes (届出先); nothing filed here
 
     def deadline_facts(self) -> frozenset[str]:
         """Return the fact ids every deadline of the procedure reads (its when and from)."""

@@ -58,6 +58,7 @@ class AppliedProcedure:
     person_name: str | None = None  # the member's name, for a per-person procedure
     plain: str | None = None  # やさしい日本語 for the resident
     urgent: str | None = None  # why it must be done today, raised on the panel and cover sheet
+    guidance: str | None = None  # ご案内のみ: the 届出先 the resident goes to; nothing filed here
 
     @property
     def key(self) -> str:
@@ -90,6 +91,7 @@ class AppliedProcedure:
             "person_name": self.person_name,
             "plain": self.plain,
             "urgent": self.urgent,
+            "guidance": self.guidance,
         }
 
 
@@ -177,16 +179,28 @@ class Question:
         }
 
 
+#: Warnings about the input itself (a fact, role or key that was not used as given): what
+#: strict evaluation (``flask rules evaluate --strict``, ``"strict": true``) refuses.
+INPUT_PROBLEMS = frozenset(
+    {"unknown_fact", "invalid_fact", "unknown_role", "derived_fact_given", "ambiguous_key"}
+)
+
+
 @dataclass(frozen=True)
 class Warning:
-    """Something staff should notice: a stable code and a Japanese message."""
+    """Something staff should notice: a stable code, a Japanese message and, for a warning
+    about one input, the fact key it is about (``fact``), as a field for programs."""
 
     code: str
     message: str
+    fact: str | None = None
 
     def to_json(self) -> dict[str, str]:
-        """Return the warning as JSON."""
-        return {"code": self.code, "message": self.message}
+        """Return the warning as JSON (``fact`` only when the warning is about one)."""
+        out = {"code": self.code, "message": self.message}
+        if self.fact is not None:
+            out["fact"] = self.fact
+        return out
 
 
 @dataclass(frozen=True)
@@ -209,6 +223,10 @@ class Result:
     def form(self, key: str) -> FilledForm | None:
         """Return the filled form with this key, if any."""
         return next((f for f in self.forms if f.key == key), None)
+
+    def input_problems(self) -> tuple[Warning, ...]:
+        """Return the warnings about the input (what strict evaluation refuses)."""
+        return tuple(w for w in self.warnings if w.code in INPUT_PROBLEMS)
 
     def to_json(self) -> dict[str, Any]:
         """Return the whole Result in its documented JSON shape."""

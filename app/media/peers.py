@@ -202,6 +202,16 @@ class Call:
         return not any(self.feeds[role] for role in ROLES)
 
 
+# Each peer holds UDP sockets with 4 MiB buffers, a decoder and a relay; 2 cores relay
+# about a dozen calls well (bench/call_quality.py). Past this, offers are refused with a
+# Japanese 503 instead of opening sockets without bound.
+MAX_PEERS = 48
+
+
+class TooManyPeers(RuntimeError):
+    """This process already holds MAX_PEERS connections."""
+
+
 class PeerRegistry:
     """Every open peer connection of this process, by (case, role); all of them closable."""
 
@@ -223,6 +233,8 @@ class PeerRegistry:
         """Answer ``role``'s offer for ``case_id``, replacing any connection it had."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
+        if (case_id, role) not in self.peers and len(self.peers) >= MAX_PEERS:
+            raise TooManyPeers(f"{len(self.peers)} peer connections open")
         await self.close(case_id, role)
         self.governor.start()
         call = self.calls.setdefault(case_id, Call(case_id, self.governor))
@@ -241,10 +253,25 @@ class PeerRegistry:
                 await pc.setRemoteDescription(offer)
             except OperationError as error:  # no codec in common
                 raise ValueError(f"the offer has no VP8 video or Opus audio: {error}") from error
+            except ValueError:
+                raise
+            except Exception as error:
+                # aiortc parses the browser's SDP with asserts and lookups: a malformed
+                # offer surfaces as AssertionError, KeyError, AttributeError, IndexError
+                # or a StopIteration turned RuntimeError. Each means "not an offer we can
+                # use", never a server fault.
+                raise ValueError(f"the offer is malformed ({type(error).__name__})") from error
             if not any(t.mid is not None for t in pc.getTransceivers()):
                 raise ValueError("the offer has neither audio nor video")
             passthrough.ask_for_opus_fec(pc)
-            await pc.setLocalDescription(await pc.createAnswer())
+            try:
+                await pc.setLocalDescription(await pc.createAnswer())
+            except ValueError:
+                raise
+            except Exception as error:  # the same, found while answering (a bad m-line)
+                raise ValueError(
+                    f"the offer cannot be answered ({type(error).__name__})"
+                ) from error
         except BaseException:  # a bad offer, or the view gave up waiting (cancelled)
             await asyncio.shield(self._forget(case_id, role, pc))
             raise
@@ -261,7 +288,12 @@ class PeerRegistry:
                 # The other side may have left while we awaited: remove the call once.
                 if call.empty and self.calls.get(case_id) is call:
                     del self.calls[case_id]
-        await pc.close()
+        try:
+            await pc.close()
+        except Exception as error:
+            # A connection aiortc only half built from a malformed offer can fail while
+            # closing (a transceiver without its transport); nothing refers to it any more.
+            log.info("media: case %s %s: closing a half-built connection: %r", case_id, role, error)
 
     async def quality(self, case_id: int, role: str) -> dict[str, Any]:
         """What ``role``'s page should do with its camera; for staff, the resident's leg too."""

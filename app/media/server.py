@@ -30,14 +30,7 @@ MAX_MEDIA_SECTIONS = 4  # a call page offers audio and video (and maybe data); m
 _SSRC_LINE = re.compile(r"^a=ssrc(?:-group:\S+)?:?([\d ]+)", re.MULTILINE)
 
 SCAN_WORKERS = 2  # decoding is CPU-bound: more threads than cores only adds contention
-# Each connection opens UDP sockets with 4 MiB buffers: one process answers at most this many
-# (both sides of 16 calls); a call already connected may always reconnect.
-MAX_PEERS = 32
 SIGNALLING_TIMEOUT = 15.0  # seconds to answer an offer (ICE gathering of host candidates)
-
-
-class TooManyPeers(RuntimeError):
-    """This process already holds ``MAX_PEERS`` connections."""
 
 
 class NoVideo(LookupError):
@@ -47,10 +40,11 @@ class NoVideo(LookupError):
 Decoder = Callable[[np.ndarray], list[Any]]
 
 
-def _default_decoder(image: np.ndarray) -> list[Any]:
-    from app.scanning.decode import decode_frame
+def _frame_scan() -> Decoder:
+    # One FrameScan per request: it spreads the fallback passes over the frames it sees.
+    from app.scanning.decode import FrameScan
 
-    return decode_frame(image)
+    return FrameScan().scan
 
 
 class MediaServer:
@@ -107,14 +101,9 @@ class MediaServer:
             raise ValueError(f"unknown role {role!r}")
         check_offer(sdp)
         offer = RTCSessionDescription(sdp=sdp, type="offer")
-
-        async def capped(registry: PeerRegistry) -> Any:
-            # Counted on the media loop, which alone adds peers: no two offers race the cap.
-            if (case_id, role) not in registry.peers and len(registry.peers) >= MAX_PEERS:
-                raise TooManyPeers(f"{len(registry.peers)} peers")
-            return await registry.answer(case_id, role, offer)
-
-        answer: RTCSessionDescription = self._run(capped, SIGNALLING_TIMEOUT)
+        answer: RTCSessionDescription = self._run(
+            lambda r: r.answer(case_id, role, offer), SIGNALLING_TIMEOUT
+        )
         return answer
 
     def ice_servers_for_page(self, case_id: int, role: str) -> list[dict[str, Any]]:
@@ -170,11 +159,13 @@ class MediaServer:
         """Decode codes in the resident's video, trying newer frames until one reads.
 
         Only the latest frame is ever decoded (frames that arrive during a decode are
-        skipped), in the scanner pool, never on the media loop. Returns the decoded codes
-        (``decode_frame``'s results), or [] if none was read within ``timeout`` seconds.
+        skipped), in the scanner pool, never on the media loop; by default each frame
+        gets a bounded slice of the decoding pipeline (``FrameScan``), so a call showing
+        no code costs little. Returns the decoded codes, or [] if none was read within
+        ``timeout`` seconds.
         Raises NoVideo when there is no video from the resident.
         """
-        decode = decoder or _default_decoder
+        decode = decoder or _frame_scan()
         pool = self._scan_pool()
 
         def read(frame: Any) -> list[Any]:

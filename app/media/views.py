@@ -11,10 +11,9 @@ from app.auth.access import RESIDENT, allow, resident_case_id
 from app.extensions import db
 from app.media.loop import MediaTimeout
 from app.media.peers import RESIDENT as RESIDENT_SIDE
-from app.media.peers import ROLES, STAFF
-from app.media.server import TooManyPeers, init_media, media_server
-from app.models import Case
-from app.models.case import EDITABLE
+from app.media.peers import ROLES, STAFF, TooManyPeers
+from app.media.server import init_media, media_server
+from app.models.case import FINAL, Case
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
@@ -41,21 +40,6 @@ def _check_side(case_id: int, role: str) -> None:
             abort(403)
     elif resident_case_id() != case_id or role != RESIDENT_SIDE:
         abort(403)
-
-
-def _check_case_open(case_id: int) -> Any:
-    """Answer why no call can start (the case does not exist, or is signed or finished),
-    or None: an offer opens UDP sockets, so it is checked before it reaches the loop."""
-    case = db.session.get(Case, case_id)
-    if case is None:
-        return _error(404, "この受付は見つかりません", "受付番号をお確かめください。")
-    if case.status not in EDITABLE:
-        return _error(
-            409,
-            "この手続は署名済みか終了しているため、通話できません",
-            "ご用件があれば窓口の職員にお声がけください。",
-        )
-    return None
 
 
 @bp.get("/<int:case_id>/<role>/ice-servers")
@@ -88,15 +72,22 @@ def quality(case_id: int, role: str) -> Any:
 @allow("counter", RESIDENT)
 def offer(case_id: int, role: str) -> Any:
     _check_side(case_id, role)
+    # Every offer opens UDP sockets: only for a case that exists and is not yet signed.
+    case = db.session.get(Case, case_id)
+    if case is None:
+        return _error(404, "この受付は見つかりません", "受付番号をお確かめください。")
+    if case.status in FINAL:
+        return _error(
+            409,
+            "この受付は署名済みまたは完了のため、通話できません",
+            "続けてご案内が必要なときは、新しい受付を開始してください。",
+        )
     if (request.content_length or 0) > MAX_OFFER_BYTES:
         return _error(
             413,
             "通話の接続要求が大きすぎます",
             "ページを再読み込みしてから、もう一度接続してください。",
         )
-    closed = _check_case_open(case_id)
-    if closed is not None:
-        return closed
     body = request.get_json(silent=True)
     if (
         not isinstance(body, dict)
@@ -111,18 +102,18 @@ def offer(case_id: int, role: str) -> Any:
         )
     try:
         answer = media_server().answer(case_id, role, body["sdp"])
+    except TooManyPeers:
+        current_app.logger.warning("media: peer limit reached; refused case %s %s", case_id, role)
+        return _error(
+            503,
+            "ただいま通話が混み合っています",
+            "しばらく待ってから、もう一度接続してください。",
+        )
     except MediaTimeout:
         current_app.logger.warning("media: answering case %s %s timed out", case_id, role)
         return _error(
             503,
             "通話サーバーが応答しません",
-            "しばらく待ってから、もう一度接続してください。",
-        )
-    except TooManyPeers:
-        current_app.logger.warning("media: offer for case %s refused, peer cap reached", case_id)
-        return _error(
-            503,
-            "ただいま通話が混み合っているため、接続できません",
             "しばらく待ってから、もう一度接続してください。",
         )
     except ValueError as error:  # aiortc rejects an SDP it cannot parse or use

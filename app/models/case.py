@@ -55,6 +55,7 @@ PROVENANCES = (
     "registry",
     "id_qr",
     "mynumber_card",  # read from the card's IC (券面事項入力補助AP), signature verified
+    "residence_card",  # 在留カード等: IC (number, kind, 住居地) and values typed from its image
     "pre_entry",
     "derived",
     "resident",
@@ -65,6 +66,7 @@ PROVENANCE_LABELS = {
     "registry": "住民記録より",
     "id_qr": "カード読取",
     "mynumber_card": "マイナンバーカード（IC）",
+    "residence_card": "在留カード等（IC）",
     "pre_entry": "事前入力",
     "derived": "自動計算",
     "resident": "住民の申出",
@@ -132,7 +134,8 @@ class FactChange(db.Model):  # type: ignore[name-defined,misc]
     old_enc: Mapped[str | None] = mapped_column(Text, default=None)
     new_enc: Mapped[str | None] = mapped_column(Text, default=None)
     provenance: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Sealed (Fernet, like the values): staff write names and circumstances here.
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
     actor: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime]
 

@@ -13,6 +13,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app import clock
 from app.engine import LoadError, RuleSet, evaluate, load
 from app.engine.explain import explain
 from app.engine.scenarios import run_scenarios
@@ -53,10 +54,31 @@ def read_facts(path: str) -> dict[str, Any]:
     return data
 
 
+def read_case(path: str) -> tuple[dict[str, Any], str | None]:
+    """Read a case file: fact id → value, or the API's ``{"facts": …, "as_of": …}``.
+
+    Returns the facts and the envelope's as_of (None without one). An envelope with other
+    keys, or whose facts are not an object, is refused rather than read as facts.
+    """
+    data = read_facts(path)
+    if "facts" not in data:
+        return data, None
+    extra = sorted(set(data) - {"facts", "as_of", "strict"})
+    if extra or not isinstance(data["facts"], dict):
+        raise click.ClickException(
+            f'{path}: {{"facts": {{…}}, "as_of": "YYYY-MM-DD"}} の形にしてください'
+            + (f"（不明なキー: {', '.join(extra)}）" if extra else "（facts がオブジェクトではありません）")
+        )
+    as_of = data.get("as_of")
+    if as_of is not None and not isinstance(as_of, str):
+        raise click.ClickException(f"{path}: as_of は \"YYYY-MM-DD\" の文字列で書いてください")
+    return data["facts"], as_of
+
+
 def parse_as_of(value: str | None) -> date:
     """Parse --as-of, defaulting to today."""
     if value is None:
-        return date.today()
+        return clock.today()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -129,10 +151,38 @@ def test(paths: tuple[str, ...], match: str | None) -> None:
 
 @rules_cli.command("evaluate")
 @case_options
-def evaluate_command(facts_path: str, as_of: str | None, paths: tuple[str, ...]) -> None:
-    """Print the Result for a case as JSON (the stable machine contract)."""
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1, listing every problem, if any fact, role or key is not used as given.",
+)
+def evaluate_command(
+    facts_path: str, as_of: str | None, paths: tuple[str, ...], strict: bool
+) -> None:
+    """Print the Result for a case as JSON (the stable machine contract).
+
+    The file holds fact id → value, or the API's envelope ``{"facts": …, "as_of": …}``.
+    """
     ruleset = _load(paths)
-    result = evaluate(ruleset, read_facts(facts_path), parse_as_of(as_of))
+    facts, envelope_as_of = read_case(facts_path)
+    if as_of is not None and envelope_as_of is not None and as_of != envelope_as_of:
+        raise click.ClickException(
+            f"--as-of {as_of} とファイルの as_of {envelope_as_of} が違います。どちらか一つにしてください"
+        )
+    day = parse_as_of(as_of or envelope_as_of)
+    if as_of is None and envelope_as_of is None:
+        click.echo(f"as_of: {day.isoformat()}（今日の日付を使いました）", err=True)
+    result = evaluate(ruleset, facts, day)
+    problems = result.input_problems()
+    if strict and problems:
+        for problem in problems:
+            click.echo(f"{problem.fact}: {problem.code}: {problem.message}", err=True)
+        click.echo(
+            json.dumps(
+                {"problems": [p.to_json() for p in problems]}, ensure_ascii=False, indent=2
+            )
+        )
+        raise SystemExit(1)
     click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
 
 

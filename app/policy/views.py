@@ -1,7 +1,8 @@
 """Views of the policy workspace (制度所管課): versions, the timeline and the four-eyes flow.
 
 The file editor and plain forms live in ``app.policy.editor``; impact, side-by-side and
-diff in ``app.policy.analysis``; both add their views to the same blueprint.
+diff in ``app.policy.analysis``; the schema's key help in ``app.policy.keyhelp``; all add to
+the same blueprint.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from app import clock
 from app.auth.access import allow
 from app.errors import answered_by
-from app.policy import analysis, editor
+from app.policy import analysis, editor, keyhelp
 from app.policy.blueprint import bp
 from app.policy.context import actor, flash_and_stay, form_date, version_or_404
 from app.services import versions
@@ -19,7 +20,7 @@ from app.services.rules import timeline
 from app.services.ruleset_store import create_draft
 from app.services.ruleset_workspace import version_page, workspace_index
 
-ROUTE_MODULES = (analysis, editor)
+ROUTE_MODULES = (analysis, editor, keyhelp)
 __all__ = ["ROUTE_MODULES", "bp"]
 
 

@@ -503,10 +503,15 @@ def sign():
 
 
 def _receipt_case() -> Case:
+    # A link or image on another site can send this GET with the resident's cookie: it
+    # must not log out a resident who is still reviewing. Only a session whose receipt
+    # window has passed (the case is signed; nothing is left for it to do) ends here.
     case_id = _receipt_case_id()
     if case_id is None:
-        # No session.clear() here: a GET must change nothing. A link to /r/receipt on any
-        # other site (a top-level navigation carries the Lax cookie) logged the resident out.
+        if session.get("receipt_case_id") is not None and time.time() > session.get(
+            "receipt_until", 0
+        ):
+            session.clear()
         abort(410)
     current = db.session.get(Case, case_id)
     if current is None:

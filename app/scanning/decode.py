@@ -332,6 +332,143 @@ def decode_frame(
     return []
 
 
+# What each step costs, in ms per megapixel of the crop it reads: medians over the likely
+# regions of tests/data/scan's painted-over frames on the 2-core counter machine. They are
+# the estimate FrameScan spends its per-frame budget by; a faster machine finishes a cycle
+# in as many frames, each cheaper.
+_STEP_MS_PER_MP = {
+    "zxing": 13.0,  # every counter format, 1x
+    "pyzbar": 31.0,
+    "sharpen": 22.0,
+    "upscale_sharpen": 111.0,
+    "rotate_45": 19.0,
+}
+FRAME_BUDGET_MS = 2.5  # besides the first pass and the look (~0.7 ms on 640x480)
+# Upscaling helps only a code whose modules are 1-2 px, i.e. one at most ~90 px across
+# (a QR of up to 33 modules plus its quiet zone): tiles of twice that, overlapping by
+# half, each hold every such code whole, and each fits the frame budget.
+_UPSCALE_TILE = 176
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    region: int  # rank of the likely region (0 = largest or the hint's)
+    name: str  # "zxing", "pyzbar" or a fallback pass
+    tile: int = 0  # for upscale_sharpen on a large region: which tile
+
+
+class FrameScan:
+    """One scan of a live video: each frame costs a bounded slice of the full pipeline.
+
+    A frame of a call that shows no code is the common case, and the full fallback
+    pipeline on a cluttered scene costs 20-60 ms of CPU per frame. A scan request looks
+    at successive frames of a scene that changes little, so the work is spread over
+    them: every frame gets the QR pass on the whole frame and the look, then the next
+    steps of the likely-region pipeline (1-D readers, fallback passes, region by region)
+    until FRAME_BUDGET_MS of estimated work is spent, resuming on the next frame where
+    it stopped. After one cycle every step has run once, as in ``decode_frame``. The
+    budget is estimated from crop sizes (no clock is read: the scan stays pure and the
+    same frames give the same work). Not thread-safe: one scan request owns one.
+    """
+
+    def __init__(self, budget_ms: float = FRAME_BUDGET_MS) -> None:
+        self.budget_ms = budget_ms
+        self._cursor = 0
+        self.frames = 0
+        self.hint: Corners | None = None
+
+    def scan(self, image: NDArray[np.uint8]) -> list[DecodedCode]:
+        """Look at the next frame; return the codes found in it (empty if none yet).
+
+        :raises ValueError: the array is not an 8-bit gray, BGR or BGRA image.
+        """
+        self.frames += 1
+        gray = to_gray(image)
+        found = _read_zxing(gray, _FIRST_PASS, gray.shape, QR_FORMATS)
+        if found:
+            self.hint = found[0].position
+            return found
+        regions = likely_regions(gray, self.hint)
+        steps = _schedule(regions)
+        if not steps:
+            return []
+        spent = 0.0
+        for _ in range(len(steps)):
+            step = steps[self._cursor % len(steps)]
+            cost = _step_cost(step, regions)
+            if spent and spent + cost > self.budget_ms:
+                break
+            self._cursor = (self._cursor + 1) % len(steps)
+            spent += cost
+            found = _run_step(gray, step, regions)
+            if found:
+                self.hint = found[0].position
+                return found
+        return []
+
+
+def _tiles(box: tuple[int, int, int, int]) -> list[tuple[int, int, int, int]]:
+    x0, y0, x1, y1 = box
+    if (x1 - x0) * (y1 - y0) <= _UPSCALE_TILE * _UPSCALE_TILE:
+        return [box]
+    stride = _UPSCALE_TILE // 2
+
+    def starts(lo: int, hi: int) -> list[int]:
+        if hi - lo <= _UPSCALE_TILE:
+            return [lo]
+        last = hi - _UPSCALE_TILE
+        return list(range(lo, last, stride)) + [last]
+
+    return [
+        (x, y, min(x1, x + _UPSCALE_TILE), min(y1, y + _UPSCALE_TILE))
+        for y in starts(y0, y1)
+        for x in starts(x0, x1)
+    ]
+
+
+def _schedule(regions: list[tuple[int, int, int, int]]) -> list[_Step]:
+    steps = []
+    for rank, box in enumerate(regions):
+        steps.append(_Step(rank, "zxing"))
+        steps.append(_Step(rank, "pyzbar"))
+        for name in FALLBACK_PASSES:
+            if name == "upscale_sharpen":
+                steps += [_Step(rank, name, i) for i in range(len(_tiles(box)))]
+            else:
+                steps.append(_Step(rank, name))
+    return steps
+
+
+def _step_box(step: _Step, regions: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    box = regions[step.region]
+    if step.name == "upscale_sharpen":
+        tiles = _tiles(box)
+        return tiles[step.tile % len(tiles)]
+    return box
+
+
+def _step_cost(step: _Step, regions: list[tuple[int, int, int, int]]) -> float:
+    x0, y0, x1, y1 = _step_box(step, regions)
+    return (x1 - x0) * (y1 - y0) / 1e6 * _STEP_MS_PER_MP[step.name]
+
+
+def _run_step(
+    gray: GrayImage, step: _Step, regions: list[tuple[int, int, int, int]]
+) -> list[DecodedCode]:
+    x0, y0, x1, y1 = _step_box(step, regions)
+    crop = gray[y0:y1, x0:x1]
+    if crop.shape[0] < 8 or crop.shape[1] < 8:
+        return []
+    if step.name == "zxing":
+        found = _read_zxing(crop, _FIRST_PASS, crop.shape)
+    elif step.name == "pyzbar":
+        found = _read_pyzbar(crop)
+    else:
+        pass_ = CANDIDATE_PASSES[step.name]
+        found = _read_zxing(pass_.prepare(crop), pass_, crop.shape)
+    return _shift(found, x0, y0)
+
+
 def _read_zxing(
     prepared: GrayImage,
     step: _Pass,

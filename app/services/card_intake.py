@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.cardagent import zairyu
 from app.cardagent.card import CardDataError, parse_basic_four, parse_my_number, verify
 from app.cardagent.client import mac_input
 from app.engine import FactValueError, RuleSet, parse_fact_value
@@ -32,6 +33,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import Case, StaffUser
 from app.models.card_agent import CardAgent, CardAgentNonce, CardPairingCode, CardReading
+from app.services import residence_card
 from app.services.cases import (
     CaseError,
     StoredFact,
@@ -45,7 +47,11 @@ from app.services.interview import case_as_of, fact_def_for
 PAIRING_MINUTES = 10
 CLOCK_SKEW_SECONDS = 120  # a message older (or newer) than this is refused as a replay
 PENDING_MINUTES = 10
-ROUTES = {"pin": "暗証番号（4桁）", "code_b": "照合番号B（14桁）"}
+ROUTES = {
+    "pin": "暗証番号（4桁）",
+    "code_b": "照合番号B（14桁）",
+    "zairyu": "在留カード・特別永住者証明書（カード番号12文字）",
+}
 PROVENANCE = "mynumber_card"
 # An unambiguous alphabet for a code typed from a screen (no 0/O, 1/I/L).
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -55,12 +61,18 @@ FAILURES = {
     "pin_locked": "暗証番号がロックされています。照合番号Bで読み取ってください。",
     "pin_format": "入力された桁数が正しくありません（カードには送っていません）。",
     "card_removed": "読み取り中にカードが離れました。もう一度読み取ってください。",
-    "card_unknown": "マイナンバーカードとして読み取れないカードです。",
+    "card_unknown": "マイナンバーカードとしても在留カード等としても読み取れないカードです。",
     "card_generation": "新しい世代のカードのため、まだ読み取れません。券面を見て入力してください。",
     "card_data_too_long": "カードの記録が想定より長いため、読み取りを中止しました。",
     "no_reader": "カード読取機が見つかりません。接続を確かめてください。",
     "no_card": "カードが置かれていません。",
     "cancelled": "読み取りが取り消されました。",
+    "card_route": "置かれたカードと読み取り方法が合いません。読み取り方法を選び直してください。",
+    "zairyu_auth": "在留カード番号が違うため、カードが認証に応じませんでした。"
+    "券面の番号を確かめて、もう一度読み取ってください（自動では再試行しません）。",
+    "zairyu_format": "在留カード番号の形式が正しくありません（カードには送っていません）。",
+    "card_tampered": "カードの応答が正しくありません（偽造・改ざんの疑い）。"
+    "在留カード等読取アプリで確認してください。",
 }
 
 
@@ -214,11 +226,44 @@ def session_for(agent: CardAgent) -> dict[str, Any]:
         return {"case_id": None, "wanted": None}
     case = db.session.get(Case, agent.attached_case_id)
     wanted = {"route": agent.wanted_route} if agent.wanted_route else None
-    return {
+    reply: dict[str, Any] = {
         "case_id": agent.attached_case_id,
         "case_number": case.number if case else "",
         "wanted": wanted,
     }
+    if agent.wanted_route == "zairyu":
+        # The number staff typed is the key the agent needs (over HTTPS, to this agent only).
+        row = _wanted_row(agent, agent.attached_case_id)
+        if row is not None and row.sealed:
+            reply["card_number"] = json.loads(cipher().open_bytes(row.sealed.encode("ascii")))[
+                "card_number"
+            ]
+    return reply
+
+
+def _wanted_row(agent: CardAgent, case_id: int) -> CardReading | None:
+    """The sealed card number staff typed for the agent's next 在留カード reading, if any."""
+    return db.session.scalars(
+        select(CardReading)
+        .where(
+            CardReading.case_id == case_id,
+            CardReading.agent_id == agent.id,
+            CardReading.status == "wanted",
+        )
+        .order_by(CardReading.id.desc())
+    ).first()
+
+
+def _drop_wanted(agent: CardAgent, case_id: int) -> None:
+    # The typed number is needed for one reading only: drop it once the agent answered.
+    for row in db.session.scalars(
+        select(CardReading).where(
+            CardReading.case_id == case_id,
+            CardReading.agent_id == agent.id,
+            CardReading.status == "wanted",
+        )
+    ):
+        row.status, row.sealed = "used", None
 
 
 def _case_for(message: Agent, now: datetime) -> Case:
@@ -242,6 +287,10 @@ def accept_failure(message: Agent, *, now: datetime) -> None:
     case = _case_for(message, now)
     code = str(message.body.get("failure", ""))
     code = code if code in FAILURES else "card_unknown"
+    _drop_wanted(message.agent, case.id)
+    if message.agent.wanted_route == "zairyu":
+        # No second try by itself: staff check the number on the card face and ask again.
+        message.agent.wanted_route = None
     db.session.add(
         CardReading(
             case_id=case.id,
@@ -294,20 +343,38 @@ def reading_facts(
     return facts, route if route in ROUTES else "pin"
 
 
-def accept_reading(message: Agent, anchors: Sequence[bytes], *, now: datetime) -> CardReading:
+def accept_reading(
+    message: Agent,
+    anchors: Sequence[bytes],
+    *,
+    now: datetime,
+    residence_anchors: Sequence[bytes] | None = None,
+) -> CardReading:
     """Verify a reading and keep it sealed for staff to confirm (no fact is written).
 
     :raises CardIntakeError: not this desk's case, garbage, or a signature that fails.
     """
     case = _case_for(message, now)
     agent = message.agent
+    shown: dict[str, Any] | None = None
     try:
-        facts, route = reading_facts(message.body, anchors, agent.wanted_person, list(case.events))
-    except CardDataError as error:
+        if message.body.get("route") == "zairyu":
+            route = "zairyu"
+            facts, shown = residence_card.reading(
+                message.body, residence_anchors or (), agent.wanted_person, list(case.events)
+            )
+        else:
+            facts, route = reading_facts(
+                message.body, anchors, agent.wanted_person, list(case.events)
+            )
+    except (CardDataError, zairyu.ZairyuError) as error:
         raise _refuse(
             str(error), {"why": "card_data", "agent": agent.id}, now, case_id=case.id
         ) from None
-    body = {"case": case.id, "route": route, "facts": facts}
+    _drop_wanted(agent, case.id)
+    body: dict[str, Any] = {"case": case.id, "route": route, "facts": facts}
+    if shown is not None:
+        body["card"] = shown
     sealed = cipher().seal_bytes(json.dumps(body, ensure_ascii=False).encode()).decode("ascii")
     reading = CardReading(
         case_id=case.id, agent_id=agent.id, status="pending", sealed=sealed, created_at=now
@@ -333,9 +400,20 @@ def desk_agents(staff_id: int) -> list[CardAgent]:
 
 
 def request_reading(
-    case: Case, agent_id: int, route: str, person: int, *, staff: StaffUser, now: datetime
+    case: Case,
+    agent_id: int,
+    route: str,
+    person: int,
+    *,
+    staff: StaffUser,
+    now: datetime,
+    card_number: str = "",
 ) -> CardAgent:
-    """Point the desk's agent at this case and ask it for one reading by ``route``."""
+    """Point the desk's agent at this case and ask it for one reading by ``route``.
+
+    For a 在留カード the 12-character number staff typed (checked for form here) is kept
+    sealed for the agent; without one the agent asks for it at the reader.
+    """
     agent = db.session.get(CardAgent, agent_id)
     if agent is None or not agent.active or agent.staff_id != staff.id:
         raise CardIntakeError(
@@ -345,6 +423,27 @@ def request_reading(
         raise CardIntakeError("読み取り方法を選んでください。", code="card_route")
     if not 0 <= person < 20:
         raise CardIntakeError("世帯員を選んでください。", code="card_person")
+    number = None
+    if route == "zairyu" and card_number.strip():
+        number = zairyu.normalise_card_number(card_number)
+        if number is None:
+            raise CardIntakeError(
+                "在留カード番号は英字2文字・数字8桁・英字2文字の12文字で入力してください"
+                "（例: AB12345678CD）。",
+                code="zairyu_number",
+            )
+    _drop_wanted(agent, case.id)
+    if number is not None:
+        sealed = json.dumps({"case": case.id, "card_number": number})
+        db.session.add(
+            CardReading(
+                case_id=case.id,
+                agent_id=agent.id,
+                status="wanted",
+                sealed=cipher().seal_bytes(sealed.encode()).decode("ascii"),
+                created_at=now,
+            )
+        )
     agent.attached_case_id = case.id
     agent.wanted_route = route
     agent.wanted_person = person
@@ -358,7 +457,11 @@ def latest_reading(case: Case, now: datetime) -> CardReading | None:
     since = now - timedelta(minutes=PENDING_MINUTES)
     return db.session.scalars(
         select(CardReading)
-        .where(CardReading.case_id == case.id, CardReading.created_at >= since)
+        .where(
+            CardReading.case_id == case.id,
+            CardReading.created_at >= since,
+            CardReading.status.in_(("pending", "failed", "confirmed")),
+        )
         .order_by(CardReading.id.desc())
     ).first()
 
@@ -375,6 +478,12 @@ def _open(reading: CardReading, case: Case) -> dict[str, Any]:
 def pending_facts(reading: CardReading, case: Case) -> dict[str, Any]:
     """Return the facts of a pending reading (the caller masks the 個人番号 for display)."""
     return dict(_open(reading, case)["facts"])
+
+
+def pending_card(reading: CardReading, case: Case) -> dict[str, Any] | None:
+    """Return what staff see of a pending 在留カード reading (images, 住居地), or None."""
+    card = _open(reading, case).get("card")
+    return dict(card) if isinstance(card, dict) else None
 
 
 def _pending(case: Case, reading_id: int, now: datetime) -> CardReading:
@@ -401,15 +510,38 @@ def reveal_number(case: Case, reading_id: int, *, actor: str, now: datetime) -> 
 
 
 def confirm_reading(
-    ruleset: RuleSet, case: Case, reading_id: int, *, actor: str, now: datetime
+    ruleset: RuleSet,
+    case: Case,
+    reading_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    typed: dict[str, Any] | None = None,
 ) -> list[StoredFact]:
-    """Store a confirmed reading's facts, locked, with provenance ``mynumber_card``; all or none.
+    """Store a confirmed reading's facts, locked, with the card's provenance; all or none.
+
+    ``typed`` are the values staff read from a 在留カード's card-face image (only the facts
+    the reading offered for typing; empty ones are left out).
 
     :raises CardIntakeError: expired, another case's, a value its fact refuses, or a
         locked fact holding a different value.
     """
     reading = _pending(case, reading_id, now)
-    facts = _open(reading, case)["facts"]
+    opened = _open(reading, case)
+    facts = dict(opened["facts"])
+    card = opened.get("card")
+    provenance = residence_card.PROVENANCE if isinstance(card, dict) else PROVENANCE
+    from_image = []
+    if isinstance(card, dict):
+        allowed = set(card.get("typed", []))
+        for fact_id, value in (typed or {}).items():
+            if fact_id not in allowed:
+                raise CardIntakeError(
+                    "この項目は券面から入力できません。", code="card_fact", status=400
+                )
+            if str(value).strip():
+                facts[fact_id] = str(value).strip()
+                from_image.append(fact_id)
     as_of = case_as_of(case)
     checked: dict[str, Any] = {}
     for fact_id, raw in facts.items():
@@ -430,18 +562,29 @@ def confirm_reading(
         )
     reading.status = "confirmed"
     reading.sealed = None  # the facts now live in the case, encrypted; drop the copy
-    return record_read_facts(
+    stored = record_read_facts(
         case,
         dict(sorted(checked.items())),
         actor=actor,
         now=now,
-        provenance=PROVENANCE,
+        provenance=provenance,
         action="card_confirmed",
         lock=True,
         reasons={
-            f: "マイナンバーカードのICから読み取り" for f in checked if f in held and held[f].locked
+            f: (
+                "在留カード等のICから読み取り"
+                if provenance == residence_card.PROVENANCE
+                else "マイナンバーカードのICから読み取り"
+            )
+            for f in checked
+            if f in held and held[f].locked
         },
     )
+    if from_image:
+        # Which values staff typed from the card-face image (the IC holds them only as a picture).
+        audit(case.id, actor, "residence_card_typed", {"facts": sorted(from_image)}, now)
+        db.session.commit()
+    return stored
 
 
 def list_agents() -> list[CardAgent]:
@@ -474,12 +617,10 @@ def record_zairyu_check(
     The card number is checked for form (2 letters, 8 digits, 2 letters) and kept out of
     the audit (only its last 2 characters are), since the IC route needs it as a key.
     """
-    number = card_number.strip().upper()
     if card_type not in ZAIRYU_TYPES:
         raise CardIntakeError("カードの種類を選んでください。", code="zairyu_type")
-    if len(number) != 12 or not (
-        number[:2].isalpha() and number[2:10].isdigit() and number[10:].isalpha()
-    ):
+    number = zairyu.normalise_card_number(card_number) or ""
+    if not number:
         raise CardIntakeError(
             "在留カード番号は英字2桁・数字8桁・英字2桁の12文字で入力してください。",
             code="zairyu_number",

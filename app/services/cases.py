@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import event, func, select
+from sqlalchemy import Table, bindparam, delete, event, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from app.crypto import FactCipher
+from app.crypto import FactCipher, InvalidToken
 from app.errors import DomainError
 from app.extensions import db
 from app.models import AuditEvent, Case, FactChange, FactValue
@@ -73,6 +73,8 @@ class StoredFact:
     revision: int
     set_by: str
     set_at: datetime
+    # The token as stored: the history row of the next change keeps it as the old value.
+    sealed: str | None = field(default=None, repr=False, compare=False)
 
 
 def cipher() -> FactCipher:
@@ -96,8 +98,35 @@ def _case_number(now: datetime) -> str:
 def audit(
     case_id: int | None, actor: str, action: str, detail: dict[str, Any], now: datetime
 ) -> None:
-    """Add an audit event to the current transaction (the caller commits)."""
+    """Add an audit event to the current transaction (the caller commits).
+
+    A free-text ``reason`` is sealed like a fact value (staff write names and
+    circumstances there): it is stored as ``reason_sealed`` and opened by
+    ``audit_detail``.
+    """
+    reason = detail.get("reason")
+    if isinstance(reason, str) and reason:
+        detail = {k: v for k, v in detail.items() if k != "reason"}
+        detail["reason_sealed"] = cipher().seal(reason)
     db.session.add(AuditEvent(case_id=case_id, actor=actor, action=action, detail=detail, at=now))
+
+
+def audit_detail(event: AuditEvent) -> dict[str, Any]:
+    """Return an audit event's details for people to read, its sealed reason opened."""
+    detail = dict(event.detail or {})
+    if "reason_sealed" in detail:
+        detail["reason"] = open_reason(detail.pop("reason_sealed"))
+    return detail
+
+
+def open_reason(stored: str | None) -> str | None:
+    """Open a sealed change reason; a reason stored before reasons were sealed reads as is."""
+    if not stored:
+        return stored
+    try:
+        return str(cipher().open(stored))
+    except InvalidToken:
+        return stored
 
 
 def open_case(
@@ -138,28 +167,58 @@ def open_case(
     return case
 
 
+_FACT_COLUMNS = (
+    FactValue.fact_id,
+    FactValue.value_enc,
+    FactValue.provenance,
+    FactValue.locked,
+    FactValue.revision,
+    FactValue.set_by,
+    FactValue.set_at,
+)
+# The statements of every answer, built once: building them (coercing each column and
+# clause) cost more than running them. The writes are table statements, not ORM ones: no
+# FactValue objects are loaded anywhere, so there is nothing in the session to update.
+_VALUES = cast(Table, FactValue.__table__)
+_CHANGES = cast(Table, FactChange.__table__)
+_ALL_FACTS = (
+    select(*_FACT_COLUMNS)
+    .where(FactValue.case_id == bindparam("case_id"))
+    .order_by(FactValue.fact_id)
+)
+_ONE_FACT = select(*_FACT_COLUMNS).where(
+    FactValue.case_id == bindparam("case_id"), FactValue.fact_id == bindparam("fact_id")
+)
+_THIS_REVISION = (  # SET takes the columns' own names, so the WHERE's are prefixed
+    _VALUES.c.case_id == bindparam("b_case_id"),
+    _VALUES.c.fact_id == bindparam("b_fact_id"),
+    _VALUES.c.revision == bindparam("b_revision"),
+)
+_INSERT_FACT = insert(_VALUES)
+_UPDATE_FACT = update(_VALUES).where(*_THIS_REVISION)
+_DELETE_FACT = delete(_VALUES).where(*_THIS_REVISION)
+_INSERT_CHANGE = insert(_CHANGES)
+
+
 def stored_facts(case: Case) -> dict[str, StoredFact]:
     """Return every stored fact of a case, decrypted, keyed by fact id."""
     box = cipher()
     # Plain columns, not FactValue objects: this runs on every answer, and building and
     # tracking ~60 ORM objects cost more than the query itself.
-    rows = db.session.execute(
-        select(
-            FactValue.fact_id,
-            FactValue.value_enc,
-            FactValue.provenance,
-            FactValue.locked,
-            FactValue.revision,
-            FactValue.set_by,
-            FactValue.set_at,
-        )
-        .where(FactValue.case_id == case.id)
-        .order_by(FactValue.fact_id)
-    )
+    rows = db.session.execute(_ALL_FACTS, {"case_id": case.id})
     return {
-        fact_id: StoredFact(fact_id, box.open(enc), provenance, locked, revision, by, at)
+        fact_id: StoredFact(fact_id, box.open(enc), provenance, locked, revision, by, at, enc)
         for fact_id, enc, provenance, locked, revision, by, at in rows
     }
+
+
+def _stored_fact(case: Case, fact_id: str) -> StoredFact | None:
+    """Return one stored fact of a case, decrypted, or None when it is not set."""
+    row = db.session.execute(_ONE_FACT, {"case_id": case.id, "fact_id": fact_id}).first()
+    if row is None:
+        return None
+    _fid, enc, provenance, locked, revision, by, at = row
+    return StoredFact(fact_id, cipher().open(enc), provenance, locked, revision, by, at, enc)
 
 
 def fact_values(case: Case, facts: dict[str, StoredFact] | None = None) -> dict[str, Any]:
@@ -214,6 +273,19 @@ def record_read_facts(
     return stored
 
 
+class _ChangedMeanwhile(Exception):
+    """The revision a write was checked against is no longer the stored one."""
+
+
+def _rowcount(result: Any) -> int:
+    """Return how many rows an UPDATE or DELETE matched (a CursorResult's rowcount)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+_UNREAD: Any = object()  # record_fact's ``current`` when the caller did not read the fact
+
+
 def record_fact(
     case: Case,
     fact_id: str,
@@ -226,12 +298,15 @@ def record_fact(
     reason: str | None = None,
     lock: bool = False,
     commit: bool = True,
+    current: StoredFact | None = _UNREAD,
 ) -> StoredFact:
     """Store one already-validated fact value (JSON form) and commit before returning.
 
     ``value=None`` removes the fact. ``commit=False`` leaves the commit to a caller that
     stores many facts as one unit. ``expected_revision`` is the revision the editor saw
     (0 for "was not set"): a different stored revision means someone else changed it.
+    ``current`` is the fact as the caller just read it (``stored_facts``; None: not set),
+    which spares reading it again; the write still checks it is what the database holds.
 
     :raises CaseError: the case is not editable, the fact changed meanwhile, or a locked
         fact is changed without a reason.
@@ -241,13 +316,11 @@ def record_fact(
             "not_editable",
             f"この案件は「{STATUS_LABELS[case.status]}」のため変更できません。",
         )
-    row = db.session.scalar(
-        select(FactValue).where(FactValue.case_id == case.id, FactValue.fact_id == fact_id)
-    )
+    row = _stored_fact(case, fact_id) if current is _UNREAD else current
     box = cipher()
     current_revision = row.revision if row is not None else 0
     if expected_revision is not None and expected_revision != current_revision:
-        shown = box.open(row.value_enc) if row is not None else "（未入力）"
+        shown = row.value if row is not None else "（未入力）"
         who = row.set_by if row is not None else "他の職員"
         raise CaseError(
             "conflict",
@@ -260,47 +333,70 @@ def record_fact(
             "locked",
             "この項目は住民記録から取り込んだため固定されています。変更するには理由を入力してください。",
         )
-    old_enc = row.value_enc if row is not None else None
-    if value is None:
-        if row is None:
-            raise CaseError("nothing_to_clear", "この項目はまだ入力されていません。")
-        db.session.delete(row)
-        new_enc = None
-        stored = StoredFact(fact_id, None, provenance, False, current_revision + 1, actor, now)
-    else:
-        new_enc = box.seal(value)
-        if row is None:
-            row = FactValue(case_id=case.id, fact_id=fact_id, revision=0)
-            db.session.add(row)
-        row.value_enc = new_enc
-        row.provenance = provenance
-        row.locked = lock or (row.locked and provenance != "interview")
-        row.revision = current_revision + 1
-        row.set_by = actor
-        row.set_at = now
-        stored = StoredFact(fact_id, value, provenance, row.locked, row.revision, actor, now)
-    db.session.add(
-        FactChange(
-            case_id=case.id,
-            fact_id=fact_id,
-            old_enc=old_enc,
-            new_enc=new_enc,
-            provenance=provenance,
-            reason=reason,
-            actor=actor,
-            at=now,
-        )
-    )
-    if case.status == "new":
-        case.status = "interviewing"
-    case.updated_at = now
-    _note_change(case.id, "facts", fact_id)
+    old_enc = row.sealed if row is not None else None
+    # Plain statements, not a loaded FactValue and a flush: the unit of work cost more than
+    # the writes. Each UPDATE/DELETE says "WHERE revision = <the one read>": if another
+    # member of staff saved the same fact in between, nothing matches and the change is
+    # refused instead of silently overwriting theirs (both inserting hits the unique key).
+    this_fact = {"case_id": case.id, "fact_id": fact_id}
+    this_revision = {"b_case_id": case.id, "b_fact_id": fact_id, "b_revision": current_revision}
     try:
+        if value is None:
+            if row is None:
+                raise CaseError("nothing_to_clear", "この項目はまだ入力されていません。")
+            new_enc = None
+            matched = _rowcount(db.session.execute(_DELETE_FACT, this_revision))
+            stored = StoredFact(fact_id, None, provenance, False, current_revision + 1, actor, now)
+        else:
+            new_enc = box.seal(value)
+            locked = lock or (row is not None and row.locked and provenance != "interview")
+            written = {
+                "value_enc": new_enc,
+                "provenance": provenance,
+                "locked": locked,
+                "revision": current_revision + 1,
+                "set_by": actor,
+                "set_at": now,
+            }
+            if row is None:
+                db.session.execute(_INSERT_FACT, {**this_fact, **written})
+                matched = 1
+            else:
+                matched = _rowcount(db.session.execute(_UPDATE_FACT, {**this_revision, **written}))
+            # The value as it will be read back (JSON form), from the token just sealed.
+            stored = StoredFact(
+                fact_id,
+                box.open(new_enc),
+                provenance,
+                locked,
+                current_revision + 1,
+                actor,
+                now,
+                new_enc,
+            )
+        if matched != 1:
+            raise _ChangedMeanwhile(fact_id)
+        db.session.execute(
+            _INSERT_CHANGE,
+            {
+                **this_fact,
+                "old_enc": old_enc,
+                "new_enc": new_enc,
+                "provenance": provenance,
+                "reason": box.seal(reason) if reason else None,  # free text: sealed like values
+                "actor": actor,
+                "at": now,
+            },
+        )
+        if case.status == "new":
+            case.status = "interviewing"
+        case.updated_at = now
+        _note_change(case.id, "facts", fact_id)
         if commit:  # a bulk import passes False and commits once at its end
             db.session.commit()
         else:
             db.session.flush()
-    except (StaleDataError, IntegrityError):
+    except (_ChangedMeanwhile, IntegrityError):
         # Someone saved this fact between our read and our write (the revision check in
         # the UPDATE matched nothing, or both of us inserted it): theirs stands.
         db.session.rollback()
@@ -384,7 +480,7 @@ def fact_history(case: Case, fact_id: str | None = None) -> list[dict[str, Any]]
             "old": box.open(ch.old_enc) if ch.old_enc else None,
             "new": box.open(ch.new_enc) if ch.new_enc else None,
             "provenance": ch.provenance,
-            "reason": ch.reason,
+            "reason": open_reason(ch.reason),
             "actor": ch.actor,
             "at": ch.at,
         }

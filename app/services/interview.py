@@ -107,6 +107,11 @@ def answer(
             value = json_value(parse_fact_value(fact, raw, case_as_of(case)))
         except FactValueError as error:
             raise CaseError("invalid", str(error.message)) from None
+    # Read the case's facts once: the answer is checked against them, and the facts after
+    # it are these with the answer in place (reading them all again cost as much as
+    # the write). Changes of other facts committed meanwhile reach the screen as a live
+    # update, as they would a moment later.
+    facts = stored_facts(case)
     stored = record_fact(
         case,
         fact_id,
@@ -116,8 +121,12 @@ def answer(
         provenance=provenance,
         expected_revision=expected_revision,
         reason=reason,
+        current=facts.get(fact_id),
     )
-    facts = stored_facts(case)
+    if value is None:
+        facts.pop(fact_id, None)
+    else:
+        facts[fact_id] = stored
     return Answer(stored, facts, evaluate_stored(ruleset, case, facts))
 
 

@@ -154,8 +154,8 @@ def directions(result: Result) -> list[Direction]:
     """Return the departments to visit in the order of the walk: by floor, then counter."""
     found: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for procedure in result.procedures:
-        if procedure.automatic:
-            continue  # done by the office itself: nothing to walk to
+        if procedure.automatic or procedure.guidance:
+            continue  # done by the office itself, or only guidance: nothing to file on the walk
         department = procedure.department
         entry = found.setdefault(str(department.get("id")), (department, []))
         if procedure.title not in entry[1]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import (
@@ -18,7 +18,7 @@ from app.models import (
     ResidentRequest,
     SignedPacket,
 )
-from app.models.case import FINISHED
+from app.models.case import FINAL
 
 # Every table holding what residents told us or showed us (values, history, stills,
 # signatures, signed packets, their corrections) and the links that let them in.
@@ -34,26 +34,19 @@ PERSONAL = (
 SCRUBBED = "（保存期間の経過により削除）"
 
 
-# Signed and issued are final for the resident's data too: a case left there (the packet
-# handed over, never marked 完了) was never purged. Its last change (the signature, the
-# issue) starts its retention period, as closing does for a closed case.
-SETTLED = frozenset({"signed", "issued"})
-
-
 def expired_cases(now: datetime, days: int) -> list[Case]:
-    """Return the cases in a final state for more than ``days`` days before ``now``, unpurged:
-    closed or cancelled (since ``closed_at``), signed or issued (since their last change)."""
+    """Return the unpurged cases in a final state for more than ``days`` days before ``now``.
+
+    Every final state counts, not only 完了 and 取消: a case left 署名済み or 交付済み (never
+    moved on to 完了) holds the same personal data and used to be kept for ever. Its
+    time is when it was closed, or else its last change (the signature or the issue).
+    """
     cutoff = now - timedelta(days=days)
+    final_since = func.coalesce(Case.closed_at, Case.updated_at)
     return list(
         db.session.scalars(
             select(Case)
-            .where(
-                or_(
-                    and_(Case.status.in_(FINISHED), Case.closed_at < cutoff),
-                    and_(Case.status.in_(SETTLED), Case.updated_at < cutoff),
-                ),
-                Case.purged_at.is_(None),
-            )
+            .where(Case.status.in_(FINAL), final_since < cutoff, Case.purged_at.is_(None))
             .order_by(Case.id)
         )
     )
@@ -72,8 +65,9 @@ def purge_cases(cases: list[Case], *, actor: str, now: datetime) -> None:
     for table in PERSONAL:
         db.session.execute(delete(table).where(table.case_id.in_(ids)))
     for event in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id.in_(ids))):
-        if event.detail.get("reason"):
-            event.detail = {**event.detail, "reason": SCRUBBED}
+        if event.detail.get("reason") or event.detail.get("reason_sealed"):
+            kept = {k: v for k, v in event.detail.items() if k != "reason_sealed"}
+            event.detail = {**kept, "reason": SCRUBBED}
     for case in cases:
         case.purged_at = now
         db.session.add(
@@ -81,7 +75,10 @@ def purge_cases(cases: list[Case], *, actor: str, now: datetime) -> None:
                 case_id=case.id,
                 actor=actor,
                 action="purged",
-                detail={"closed_at": case.closed_at.isoformat() if case.closed_at else None},
+                detail={
+                    "status": case.status,
+                    "closed_at": (case.closed_at or case.updated_at).isoformat(),
+                },
                 at=now,
             )
         )

@@ -10,7 +10,6 @@ a restart, and evaluation costs no more than before.
 
 from __future__ import annotations
 
-import gc
 import logging
 import tempfile
 import threading
@@ -29,6 +28,7 @@ from app import clock
 from app.engine import LoadError, Problem, Result, RuleSet, evaluate, load
 from app.extensions import db
 from app.models.ruleset import RuleSetVersion
+from app.process import freeze_long_lived, release_frozen
 from app.services.ruleset_store import FROM_THE_START, ensure_seeded, files_of
 
 CHECK_SECONDS = 2.0
@@ -105,13 +105,12 @@ def cached_ruleset(version: RuleSetVersion) -> RuleSet:
         evicted = len(_cache) > CACHE_SIZE
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
-    # A rule set is large and lives for hours: freezing moves it out of the cyclic GC's
-    # generations so collections during evaluation do not rescan it. Unfreeze first when
-    # one was evicted, so that it (its closures form cycles) can be collected.
+    # A rule set is large and lives for hours: freeze it so collections during evaluation
+    # do not rescan it; an evicted one must be unfrozen to be collected (app.process).
     if evicted:
-        gc.unfreeze()
-        gc.collect()
-    gc.freeze()
+        release_frozen()
+    else:
+        freeze_long_lived()
     log.info("rule set version %s loaded", version.name)
     return ruleset
 

@@ -104,7 +104,12 @@ def record_scan(case: Case, results: list[ScanResult], *, actor: str, now: datet
 
 
 def pending_token(case: Case, result: ScanResult) -> str:
-    """Seal the facts of a My Number or pre-entry scan for staff to confirm."""
+    """Seal the facts of a My Number or pre-entry scan for staff to confirm.
+
+    The token also carries each fact's revision at scan time: confirming refuses a fact
+    that changed since, so a token cannot be handed back a second time to undo a later
+    edit (its own confirmation counts as a change).
+    """
     if result.provenance is None or not result.facts:
         raise ValueError("only a My Number or pre-entry scan can be confirmed")
     facts = {k: v for k, v in result.facts.items() if k not in NOT_STORED}
@@ -113,8 +118,6 @@ def pending_token(case: Case, result: ScanResult) -> str:
         "case": case.id,
         "provenance": result.provenance,
         "facts": facts,
-        # The revision of each fact when staff saw the scan: the token confirms that state
-        # only, so it cannot be replayed to undo a later edit (or confirmed twice).
         "revisions": {k: held[k].revision if k in held else 0 for k in facts},
     }
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -127,7 +130,8 @@ def confirm_scan(
     """Store the facts of a confirmed scan with its provenance, all of them or none.
 
     :raises CaseError: ``scan_expired`` (altered, foreign or older than ten minutes),
-        ``scan_wrong_case``, ``invalid`` (a value its fact refuses) or any refusal of
+        ``scan_wrong_case``, ``scan_stale`` (a fact changed since the scan, e.g. by this
+        token's own earlier confirmation), ``invalid`` (a value its fact refuses) or any refusal of
         ``record_fact`` (a locked fact).
     """
     try:
@@ -151,16 +155,15 @@ def confirm_scan(
         except FactValueError as error:
             raise CaseError("invalid", f"{fact.label}: {error.message}") from None
     held = stored_facts(case)
-    seen = body.get("revisions") or {}
+    revisions = body.get("revisions", {})
     for fact_id, _ in checked:
         now_at = held[fact_id].revision if fact_id in held else 0
-        if fact_id in seen and seen[fact_id] != now_at:
+        if revisions.get(fact_id) != now_at:
+            label = fact_def_for(ruleset, fact_id).label
             raise CaseError(
                 "scan_stale",
-                "この読み取り結果はすでに確定したか、その後に内容が変更されています。"
-                "何も保存していません。必要ならもう一度スキャンしてください。",
+                f"読み取りの後に「{label}」が変更されています（確認済みの読み取りは一度だけ使えます）。何も保存していません。必要ならもう一度スキャンしてください。",
             )
-    for fact_id, _ in checked:
         if fact_id in held and held[fact_id].locked:
             label = fact_def_for(ruleset, fact_id).label
             raise CaseError(

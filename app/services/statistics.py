@@ -23,6 +23,7 @@ SOURCE_GROUPS = {
     "registry": "住民記録",
     "id_qr": "カード・QR読取",
     "mynumber_card": "カード・QR読取",
+    "residence_card": "カード・QR読取",
     "pre_entry": "事前入力",
     "booking": "予約",
     "derived": "自動計算",

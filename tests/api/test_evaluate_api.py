@@ -120,3 +120,29 @@ def test_csrf_stays_on(tmp_path: Path, make_user: Callable[..., Any]) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_strict_answers_422_with_every_problem_as_a_field(
+    client: FlaskClient, login_as: Callable[[str], Any]
+) -> None:
+    """Issue 13 item 7: a program sees each problem's fact id as a field, not only in text."""
+    login_as("counter")
+    bad = {
+        **BODY,
+        "strict": True,
+        "facts": {**BODY["facts"], "household[0].birth_dat": "1947-03-02", "household[00].name": "x"},
+    }
+    response = client.post("/api/v1/evaluate", json=bad)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert "問題があります" in error["message"]
+    by_fact = {p["fact"]: p["code"] for p in error["problems"]}
+    assert by_fact == {"household[0].birth_dat": "unknown_fact", "household[00].name": "ambiguous_key"}
+
+    lenient = client.post("/api/v1/evaluate", json={**bad, "strict": False})
+    assert lenient.status_code == 200
+    assert {w.get("fact") for w in lenient.get_json()["warnings"]} >= set(by_fact)
+
+    clean = client.post("/api/v1/evaluate", json={**BODY, "strict": True})
+    assert clean.status_code == 200
+    assert client.post("/api/v1/evaluate", json={**BODY, "strict": "yes"}).status_code == 400

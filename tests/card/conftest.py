@@ -21,7 +21,16 @@ from app.cardagent import client as agent_client
 from app.extensions import db
 from app.models import AuditEvent, Case
 from app.services.cases import open_case
-from tests.card.emulator import VPCD_PORT, CardOptions, Emulator, Issuer, VirtualCard
+from tests.card.emulator import (
+    VPCD_PORT,
+    CardOptions,
+    Emulator,
+    Issuer,
+    Ministry,
+    ResidenceOptions,
+    ResidenceVirtualCard,
+    VirtualCard,
+)
 
 
 def _vpcd_listening() -> bool:
@@ -62,30 +71,60 @@ def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     log.close()
 
 
+def wait_card_gone(limit: float = 3.0) -> None:
+    """Wait until pcscd sees no card on the reader (a fixed sleep flakes on a loaded machine)."""
+    from smartcard.CardRequest import CardRequest
+    from smartcard.Exceptions import CardRequestTimeoutException
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            CardRequest(timeout=0.1).waitforcard()
+        except CardRequestTimeoutException:
+            return
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
 def issuer() -> Issuer:
     return Issuer.make()
 
 
+@pytest.fixture(scope="session")
+def ministry() -> Ministry:
+    return Ministry.make()
+
+
 @pytest.fixture
-def insert_card(pcscd: None, issuer: Issuer) -> Iterator[Callable[..., Emulator]]:
-    """Factory: ``insert_card(**CardOptions fields)`` puts an emulated card on the reader."""
+def insert_card(
+    pcscd: None, issuer: Issuer, ministry: Ministry
+) -> Iterator[Callable[..., Emulator]]:
+    """Factory: ``insert_card(**CardOptions fields)`` puts an emulated card on the reader.
+
+    ``insert_card(residence=True, **ResidenceOptions fields)`` puts a 在留カード等 there.
+    """
     inserted: list[Emulator] = []
 
-    def insert(**options: Any) -> Emulator:
-        emulator = Emulator(VirtualCard(CardOptions(**options), issuer))
+    def insert(residence: bool = False, **options: Any) -> Emulator:
+        card: VirtualCard | ResidenceVirtualCard
+        if residence:
+            card = ResidenceVirtualCard(ResidenceOptions(**options), ministry)
+        else:
+            card = VirtualCard(CardOptions(**options), issuer)
+        emulator = Emulator(card)
         inserted.append(emulator)
         return emulator
 
     yield insert
     for emulator in inserted:
         emulator.remove()
-    time.sleep(0.3)  # let pcscd notice the card left before the next test inserts one
+    wait_card_gone()  # let pcscd notice the card left before the next test inserts one
 
 
 @pytest.fixture
-def card_app(app: Any, issuer: Issuer) -> Any:
+def card_app(app: Any, issuer: Issuer, ministry: Ministry) -> Any:
     app.config["CARD_TRUST_ANCHORS"] = [issuer.anchor_pem()]
+    app.config["RESIDENCE_CARD_TRUST_ANCHORS"] = [ministry.anchor_pem()]
     return app
 
 
@@ -118,10 +157,15 @@ class Desk:
         code = client.post("/cardreader/pairing-code", json={"desk": "1番窓口"}).get_json()["code"]
         self.credential = agent_client.pair(self.send, "http://127.0.0.1", code, "受付PC-1")
 
-    def ask(self, route: str = "pin") -> None:
+    def ask(self, route: str = "pin", card_number: str = "") -> None:
         reply = self.client.post(
             f"/cardreader/case/{self.case_id}/request",
-            json={"agent_id": self.credential.agent_id, "route": route, "person": 0},
+            json={
+                "agent_id": self.credential.agent_id,
+                "route": route,
+                "person": 0,
+                "card_number": card_number,
+            },
         )
         assert reply.status_code == 200, reply.get_json()
         assert reply.get_json()["message"] == "カードをかざしてください"

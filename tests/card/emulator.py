@@ -14,18 +14,38 @@ only), or vanish after N commands (removed mid-read).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
+import io
+import os
 import socket
 import struct
 import threading
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.x509.oid import NameOID
+from PIL import Image, ImageDraw
 
 from app.cardagent.drivers import JPKI_AP, KENHOJO_AP
 from app.cardagent.tlv import encode
+from app.cardagent.zairyu import (
+    DF1,
+    DF2,
+    DF3,
+    card_key,
+    decrypt,
+    encrypt,
+    retail_mac,
+    session_key,
+    signed_digest,
+    sm_unwrap,
+    sm_wrap,
+)
 
 ATR = bytes.fromhex("3B80800101")  # T=1, no historical bytes, TCK (as vsmartcard's vpicc)
 VPCD_PORT = 35963
@@ -187,7 +207,7 @@ class VirtualCard:
 class Emulator:
     """Connect a ``VirtualCard`` to vpcd and serve it in a thread until ``remove()``."""
 
-    def __init__(self, card: VirtualCard, port: int = VPCD_PORT) -> None:
+    def __init__(self, card: VirtualCard | ResidenceVirtualCard, port: int = VPCD_PORT) -> None:
         self.card = card
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.sock.settimeout(None)
@@ -232,3 +252,240 @@ class Emulator:
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
+
+
+# ---- 在留カード・特別永住者証明書 ----------------------------------------------------------
+
+
+@dataclass
+class Ministry:
+    """A test 出入国在留管理庁 CA (X.509) and the card-signing certificates it issued."""
+
+    ca_key: rsa.RSAPrivateKey
+    ca: x509.Certificate
+    signer_key: rsa.RSAPrivateKey
+    signer: x509.Certificate
+    ec_key: ec.EllipticCurvePrivateKey
+    ec_signer: x509.Certificate  # a second-generation (ECDSA P-384) signing certificate
+
+    @classmethod
+    def make(cls) -> Ministry:
+        ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ca = _certificate("TEST ISA ROOT CA", ca_key.public_key(), "TEST ISA ROOT CA", ca_key)
+        signer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        signer = _certificate("TEST ISA SIGNER", signer_key.public_key(), ca.subject, ca_key)
+        ec_key = ec.generate_private_key(ec.SECP384R1())
+        ec_signer = _certificate("TEST ISA SIGNER 2", ec_key.public_key(), ca.subject, ca_key)
+        return cls(ca_key, ca, signer_key, signer, ec_key, ec_signer)
+
+    def anchor_pem(self) -> bytes:
+        return self.ca.public_bytes(serialization.Encoding.PEM)
+
+
+def _certificate(subject: str, key, issuer, signer) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    issuer_name = (
+        issuer
+        if isinstance(issuer, x509.Name)
+        else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)])
+    )
+    now = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer_name)
+        .public_key(key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=365 * 30))
+        .sign(signer, hashes.SHA256())
+    )
+
+
+@dataclass
+class ResidenceOptions:
+    kind: str = "zairyu"  # "zairyu" (カード種別 '1') or "tokubetsu" ('2')
+    card_number: str = "AB12345678CD"
+    address: str = "東京都千代田区霞が関一丁目1番1号"
+    address_date: str = "20240401"
+    address_code: str = "131016"
+    permit_all: str = "許可：原則週28時間以内・風俗営業等の従事を除く"
+    tamper: str = ""  # "", "face" (image changed after signing), "issuer" (foreign CA)
+    generation: int = 1  # 2: signed with ECDSA P-384 as the second generation is
+    address_needs_sm: bool = False  # a card that refuses DF2 in clear (6982)
+    remove_after: int | None = None
+
+
+@lru_cache(maxsize=1)
+def _images() -> tuple[bytes, bytes]:
+    """A 券面（表）イメージ (TIFF G4, as first-generation cards) and a 顔画像 (JPEG 2000)."""
+    front = Image.new("L", (856, 540), 255)
+    draw = ImageDraw.Draw(front)
+    for y, text in enumerate(
+        (
+            "RESIDENCE CARD  AB12345678CD",
+            "NAME  NGUYEN VAN AN",
+            "PERIOD OF STAY 5 YEARS",
+            "DATE OF EXPIRATION 2029.04.01",
+        )
+    ):
+        draw.text((24, 24 + 40 * y), text, fill=0)
+    draw.rectangle((600, 150, 820, 420), outline=0)
+    front_out = io.BytesIO()
+    front.convert("1").save(front_out, "TIFF", compression="group4")
+    face = Image.new("RGB", (120, 150), (230, 220, 200))
+    draw = ImageDraw.Draw(face)
+    draw.ellipse((30, 25, 90, 100), fill=(180, 140, 110))
+    draw.rectangle((20, 100, 100, 150), fill=(40, 60, 120))
+    face_out = io.BytesIO()
+    face.save(face_out, "JPEG2000", quality_mode="rates", quality_layers=[30])
+    return front_out.getvalue(), face_out.getvalue()
+
+
+def residence_files(options: ResidenceOptions, ministry: Ministry) -> dict[str, bytes]:
+    """The card's EFs as a first-generation card holds them, signed as the ministry signs."""
+    front, face = _images()
+    digest = signed_digest(front, face)
+    if options.generation == 2:
+        signature = ministry.ec_key.sign(digest, ec.ECDSA(hashes.SHA384()))
+        cert = ministry.ec_signer
+    else:
+        # RSA over the bare digest, PKCS#1 v1.5 type 1 padding (a check code the key "decrypts").
+        signature = ministry.signer_key.sign(
+            digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256())
+        )
+        cert = ministry.signer
+    if options.tamper == "issuer":
+        rogue = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        cert = _certificate("TEST ISA SIGNER", ministry.signer_key.public_key(), "ROGUE CA", rogue)
+    if options.tamper == "face":
+        face = face[:-40] + bytes(b ^ 0x55 for b in face[-40:])
+    type_code = {"zairyu": b"1", "tokubetsu": b"2"}[options.kind]
+    files = {
+        "common": encode(0xC0, bytes.fromhex("010203")),
+        "type": encode(0xC1, type_code),
+        "front": encode(0xD0, front),
+        "face": encode(0xD1, face),
+        "address": encode(0xD2, options.address_date.encode())
+        + encode(0xD3, options.address_code.encode())
+        + encode(0xD4, options.address.encode()),
+        "signature": encode(0xDA, signature)
+        + encode(0xDB, cert.public_bytes(serialization.Encoding.DER)),
+    }
+    if options.kind == "zairyu":
+        files["permit_all"] = encode(0xD5, options.permit_all.encode())
+        files["permit_one"] = encode(0xD6, b"")
+        files["renewal"] = encode(0xD7, b"0")
+    return files
+
+
+# (DF, SFI) -> file; DF None is the MF.
+_LAYOUT = {
+    (None, 0x0B): "common",
+    (None, 0x0A): "type",
+    (DF1, 0x05): "front",
+    (DF1, 0x06): "face",
+    (DF2, 0x01): "address",
+    (DF2, 0x02): "permit_all",
+    (DF2, 0x03): "permit_one",
+    (DF2, 0x04): "renewal",
+    (DF3, 0x02): "signature",
+}
+
+
+class ResidenceVirtualCard:
+    """A 在留カード等 answering as the spec describes: MUTUAL AUTHENTICATE, VERIFY under SM, files."""
+
+    def __init__(self, options: ResidenceOptions, ministry: Ministry) -> None:
+        self.options = options
+        self.files = residence_files(options, ministry)
+        self.key = card_key(options.card_number)
+        self.log: list[bytes] = []
+        self.auth_attempts = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.df: bytes | None = None
+        self.current: str | None = None
+        self.rnd_icc: bytes | None = None
+        self.ks_enc: bytes | None = None
+        self.verified = False
+
+    def answer(self, apdu: bytes) -> bytes:
+        self.log.append(apdu[:4])
+        cla, ins, p1, p2 = apdu[:4]
+        body = apdu[5 : 5 + apdu[4]] if len(apdu) > 5 else b""
+        if ins == 0xA4 and p1 == 0x00 and body == b"\x3f\x00":
+            self.df, self.current = None, None
+            return b"\x90\x00"
+        if ins == 0xA4 and p1 == 0x04:
+            if body in (DF1, DF2, DF3):
+                self.df, self.current = body, None
+                return b"\x90\x00"
+            return b"\x6a\x82"
+        if ins == 0x84:
+            self.rnd_icc = os.urandom(8)
+            self.ks_enc, self.verified = None, False
+            return self.rnd_icc + b"\x90\x00"
+        if ins == 0x82:
+            return self._mutual(body)
+        if ins == 0x20 and cla == 0x08 and p2 == 0x86:
+            return self._verify(body)
+        if ins == 0xB0:
+            return self._read(cla, p1, p2, body)
+        return b"\x6d\x00"
+
+    def _mutual(self, body: bytes) -> bytes:
+        self.auth_attempts += 1
+        if self.rnd_icc is None or len(body) != 40:
+            return b"\x69\x85"
+        e_ifd, m_ifd = body[:32], body[32:]
+        if retail_mac(self.key, e_ifd) != m_ifd:
+            return b"\x63\x00"  # the number the terminal used is not this card's
+        plain = decrypt(self.key, e_ifd)
+        if plain[8:16] != self.rnd_icc:
+            return b"\x63\x00"
+        rnd_ifd, k_ifd = plain[:8], plain[16:]
+        k_icc = os.urandom(16)
+        e_icc = encrypt(self.key, self.rnd_icc + rnd_ifd + k_icc)
+        self.ks_enc = session_key(k_ifd, k_icc)
+        self.rnd_icc = None
+        return e_icc + retail_mac(self.key, e_icc) + b"\x90\x00"
+
+    def _verify(self, body: bytes) -> bytes:
+        if self.ks_enc is None:
+            return b"\x69\x82"
+        try:
+            typed = sm_unwrap(self.ks_enc, body)
+        except ValueError:
+            return b"\x69\x88"
+        if typed != self.options.card_number.encode():
+            return b"\x63\x00"
+        self.verified = True
+        return b"\x90\x00"
+
+    def _read(self, cla: int, p1: int, p2: int, body: bytes) -> bytes:
+        if p1 & 0x80:
+            name = _LAYOUT.get((self.df, p1 & 0x1F))
+            if name is None or name not in self.files:
+                return b"\x6a\x82"
+            self.current, offset = name, p2
+        else:
+            if self.current is None:
+                return b"\x69\x86"
+            offset = (p1 << 8) | p2
+        name = self.current
+        secure = cla == 0x08
+        needs_sm = self.df == DF1 or (name == "address" and self.options.address_needs_sm)
+        if needs_sm and not secure:
+            return b"\x69\x82"
+        if secure and not (self.verified and self.ks_enc):
+            return b"\x69\x82"
+        content = self.files[name]
+        if offset >= len(content):
+            return b"\x6b\x00"
+        if secure:
+            le = int.from_bytes(body[2:4], "big") if body[:2] == b"\x96\x02" else 256
+            chunk = content[offset : offset + le]
+            return sm_wrap(self.ks_enc, chunk) + b"\x90\x00"
+        return content[offset : offset + 256] + b"\x90\x00"

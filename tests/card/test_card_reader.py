@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 
 import pytest
@@ -14,6 +13,7 @@ from app.extensions import db
 from app.models import FactValue
 from app.models.card_agent import CardReading
 from app.services.cases import CaseError, record_fact
+from tests.card.conftest import wait_card_gone
 
 pytestmark = [pytest.mark.card, pytest.mark.db]
 
@@ -105,7 +105,7 @@ def test_last_try_is_warned_before_and_after(desk, insert_card):
     assert "次に間違えるとカードがロックされます" in reply["error"]["message"]
     typed = Typed("0000")
     card.remove()
-    time.sleep(0.3)
+    wait_card_gone()
     card2 = insert_card(pin_tries=1)
     status, reply = read(desk, typed=typed)
     assert typed.shown == [1]  # the prompt knew this was the last try (the CLI warns)

@@ -132,3 +132,14 @@ def test_the_panel_gives_reasons_in_words_and_no_rule_expression(client, staff):
     assert reasons and all(r.strip().endswith(("ため", "。", "です")) for r in reasons), reasons
     assert "判定式を表示" not in panel and "条件式" not in panel
     assert "case.events" not in panel
+
+
+def test_the_panel_marks_guidance_only_procedures_with_where_to_go(client, staff):
+    # 死亡届 is written by the 届出人 (戸籍法 第86条): the counter only guides, it is not 「自動」.
+    page = client.get(_open(client)).get_data(as_text=True)
+    panel = page.split('id="panel"', 1)[1]
+    item = re.search(r'<li class="proc" data-procedure="shibo_todoke">(.*?)</details>', panel, re.S)
+    assert item, panel
+    assert '<span class="badge guidance">案内のみ</span>' in item.group(1)
+    assert "badge auto" not in item.group(1)
+    assert "ご案内のみ（届出先：市民課（届書は届出人が記入））" in item.group(1)

@@ -54,3 +54,48 @@ def test_the_largest_case_prints_as_a_packet_with_its_cover_sheet(
     for form in result["forms"]:
         for value in filled_values(form):
             assert squash(value) in text, f"{name}: {form['key']}: {value!r} not in the packet"
+
+
+def test_cover_sheet_says_guidance_only_with_where_to_go_not_nothing_to_do(
+    docs: Documents, results: list[tuple[str, dict[str, Any], RenderContext]]
+) -> None:
+    # 年金分割 is filed at the 年金事務所 and a 戸籍届 by the resident: neither is 「手続き不要」.
+    seen: set[str] = set()
+    for name, result, context in results:
+        guided = [p for p in result["procedures"] if p["guidance"]]
+        if not guided:
+            continue
+        html = str(docs.render_cover_html(result["procedures"], context))
+        rows = re.findall(r'<td class="c-title">(.*?)</td>', html)
+        for procedure in guided:
+            mine = [r for r in rows if procedure["title"] in r]  # one per member, if per person
+            assert mine, (name, procedure["title"])
+            for row in mine:
+                assert f"ご案内のみ・届出先：{procedure['guidance']}" in row, (name, row)
+                assert "手続き不要" not in row, (name, row)
+            seen.add(procedure["id"])
+    assert {"nenkin_bunkatsu_annai", "shibo_todoke", "ryoken_annai"} <= seen, seen
+
+
+def test_after_a_divorce_the_forms_circle_the_pension_the_parent_has_now(
+    docs: Documents, results: list[tuple[str, dict[str, Any], RenderContext]]
+) -> None:
+    # The mother was 第3号 while married; on the 児童手当 claim she is 国民年金 (第1号) now, and the
+    # 種別変更 circles 「離婚」 among the form's reasons rather than adding a fifth, long one.
+    checked = 0
+    for name, result, context in results:
+        if "divorce" not in name and "離婚" not in name:
+            continue
+        for form in result["forms"]:
+            if form["id"] not in ("jido_teate_nintei", "kokumin_nenkin_shubetsu"):
+                continue
+            html = str(docs.render_form_html(form["template"], form, context))
+            circled = re.findall(r'<span class="kchoice-on">([^<]+)</span>', html)
+            if form["id"] == "jido_teate_nintei":
+                assert not [c for c in circled if "被保険者" in c], (name, circled)
+                assert "国民年金" in circled or "厚生年金" in circled, (name, circled)
+            else:
+                assert "離婚" in circled, (name, circled)
+                assert not [c for c in circled if "被扶養" in c], (name, circled)
+            checked += 1
+    assert checked >= 2

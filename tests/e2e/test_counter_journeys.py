@@ -44,6 +44,9 @@ DEATH_ANSWERS = {
     "household[1].account_holder": "ヤマダ ハナコ",
     # the spouse, as 相続人代表者, states her share (地方税法第9条第2項)
     "household[1].sozokubun": "2分の1",
+    # 市税 of the deceased (地方税法 第9条): 住民税 if no land, and whether it was paid by 口座振替
+    "household[0].juminzei_kazei": "true",
+    "household[0].koza_furikae": "false",
 }
 ROLE_HOLDERS = {"deceased": "0"}  # everyone else's role goes to the spouse (member 1)
 
@@ -207,6 +210,8 @@ MOVE_IN_ANSWERS = {
     "household[0].account_type": "futsu",
     "household[0].employee_insurance": "false",
     "household[1].employee_insurance": "false",
+    # the children's 健康保険 is asked once for the family (issue #16 6.), not per child
+    "move.kodomo_hoken": "kokuho",
     "household[0].jido_teate_jukyu": "false",
     # 児童手当法 第17条: a 公務員 claims at the employer, so the counter asks (issue 13)
     "household[0].komuin": "false",
@@ -223,11 +228,9 @@ MOVE_IN_ANSWERS = {
     "household[2].kaigo_nintei": "false",
     "household[2].mynumber_card": "false",
     "household[2].shogai_techo": "false",
-    "household[2].employee_insurance": "false",
     "household[3].kaigo_nintei": "false",
     "household[3].mynumber_card": "false",
     "household[3].shogai_techo": "false",
-    "household[3].employee_insurance": "false",
 }
 
 

@@ -66,6 +66,7 @@ def test_result_json_has_the_documented_shape(ruleset: RuleSet) -> None:
         "person_name": None,
         "plain": None,
         "urgent": None,
+        "guidance": None,
     }
     form = next(f for f in data["forms"] if f["id"] == "kokuho_soshitsu")
     assert form["fields"] == {
@@ -191,7 +192,7 @@ def test_warnings(ruleset: RuleSet) -> None:
     ) in codes
     assert (
         "unknown_fact",
-        "household[7].nickname は定義されていない事実です（無視しました）",
+        "household[7].nickname は定義されていない事実です（無視しました）。'household[7].name' ではありませんか",
     ) in codes
     assert (
         "derived_fact_given",

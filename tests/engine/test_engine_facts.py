@@ -71,7 +71,7 @@ def test_values_are_parsed(type_: str, raw: object, value: object) -> None:
         (
             fact("choice", label="性別", choices={"male": "男", "female": "女"}),
             "不明",
-            "性別は次のいずれかを選んでください：男、女",
+            "性別に「不明」はありません。次のいずれかを選んでください：男、女",
         ),
         (fact("text", label="氏名"), "   ", "氏名を入力してください"),
         (

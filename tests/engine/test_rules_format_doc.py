@@ -115,3 +115,60 @@ def test_a_key_missing_from_the_document_is_caught() -> None:
     """The reader itself: a table without one key no longer equals the schema."""
     text = _section("Laws").replace("| `url` |", "| url |")
     assert _table_keys(text) == schema.LAW_KEYS - {"url"}
+
+
+def _help_tables() -> dict[str, dict[str, str]]:
+    """Return the 「キーの説明」 tables: kind name (from the heading's `name`) → key → help."""
+    tables: dict[str, dict[str, str]] = {}
+    for heading, text in _sections().items():
+        name = re.search(r" — `([a-z_]+)`$", heading)
+        if not name:
+            continue
+        rows = {}
+        for line in text.splitlines():
+            cell = re.match(r"^\| `([^`]+)` \| (.*) \|$", line)
+            if cell:
+                rows[cell.group(1)] = cell.group(2)
+        tables[name.group(1)] = rows
+    return tables
+
+
+def _expected_help_section() -> str:
+    """The 「キーの説明」 tables as they should read (printed when the document differs)."""
+    out = []
+    for kind in schema.KINDS.values():
+        out += [f"### {kind.title} — `{kind.name}`", "", "| key | 説明 |", "|---|---|"]
+        out += [f"| `{key}` | {text.replace('|', '｜')} |" for key, text in kind.keys.items()]
+        out.append("")
+    return "\n".join(out)
+
+
+def test_the_key_help_tables_equal_the_schema_help() -> None:
+    """The help policy staff see in the workspace is the help the format document prints."""
+    expected = {
+        kind.name: {key: text.replace("|", "｜") for key, text in kind.keys.items()}
+        for kind in schema.KINDS.values()
+    }
+    assert _help_tables() == expected, (
+        "docs/rules-format.md 「キーの説明」 differs from app/engine/schema.py; it should read:\n"
+        + _expected_help_section()
+    )
+
+
+def test_every_kind_and_key_has_one_line_of_japanese_help() -> None:
+    for kind in schema.KINDS.values():
+        assert re.search(r"[぀-ヿ一-鿿]", kind.title), kind.name
+        for key, text in kind.keys.items():
+            assert text and "\n" not in text, f"{kind.name}.{key}"
+            assert re.search(r"[぀-ヿ一-鿿]", text), f"{kind.name}.{key}: not Japanese"
+
+
+def test_a_changed_help_line_is_caught() -> None:
+    """The reader itself: one help text edited in the document no longer equals the schema."""
+    tables = _help_tables()
+    assert tables["law"]["url"] == schema.KINDS["law"].keys["url"]
+    text = _sections()["法令（laws.yaml の各項目） — `law`"]
+    edited = text.replace(schema.KINDS["law"].keys["url"], "e-Gov のページ")
+    assert edited != text
+    rows = dict(re.findall(r"^\| `([^`]+)` \| (.*) \|$", edited, re.M))
+    assert rows["url"] != schema.KINDS["law"].keys["url"]

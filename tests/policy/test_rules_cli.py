@@ -178,3 +178,89 @@ def test_explain(sample_app: Flask, runner: FlaskCliRunner, facts_file: Path) ->
     typo = runner.invoke(args=[*args, "kokuho_sositsu"])
     assert typo.exit_code == 1
     assert "不明な手続 'kokuho_sositsu'（'kokuho_soshitsu' ではありませんか）" in typo.output
+
+
+# Issue 13 item 7: the strict machine contract.
+BAD = {
+    **DEATH,
+    "household[0].nmae": "山田",
+    "household[01].name": "別名",
+    "household[1].roles": ["spouse", "aplicant"],
+    "death.date": "2025-02-30",
+}
+
+
+def test_strict_evaluate_lists_every_problem_with_its_fact_and_exits_1(
+    sample_app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(BAD, ensure_ascii=False), encoding="utf-8")
+    args = ["rules", "evaluate", "--facts", str(path), "--as-of", "2025-04-10"]
+    lenient = runner.invoke(args=args)
+    assert lenient.exit_code == 0, lenient.output
+    warnings = json.loads(lenient.stdout)["warnings"]
+    assert {w.get("fact") for w in warnings} >= {
+        "household[0].nmae",
+        "household[01].name",
+        "household[1].roles",
+        "death.date",
+    }
+    strict = runner.invoke(args=[*args, "--strict"])
+    assert strict.exit_code == 1
+    problems = {p["fact"]: p for p in json.loads(strict.stdout)["problems"]}
+    assert problems["household[0].nmae"]["code"] == "unknown_fact"
+    assert "'household[0].name' ではありませんか" in problems["household[0].nmae"]["message"]
+    assert problems["household[01].name"]["code"] == "ambiguous_key"
+    assert "household[1].name と書いてください" in problems["household[01].name"]["message"]
+    assert problems["household[1].roles"]["code"] == "unknown_role"
+    assert "'applicant' ではありませんか" in problems["household[1].roles"]["message"]
+    assert problems["death.date"]["code"] == "invalid_fact"
+    # A clean case passes strict and prints the Result.
+    (tmp_path / "clean.json").write_text(json.dumps(DEATH), encoding="utf-8")
+    clean = runner.invoke(
+        args=["rules", "evaluate", "--facts", str(tmp_path / "clean.json"), "--strict"]
+    )
+    assert clean.exit_code == 0, clean.output
+    assert json.loads(clean.stdout)["procedures"]
+
+
+def test_the_padded_key_does_not_become_a_second_member(
+    sample_app: Flask, runner: FlaskCliRunner, facts_file: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "padded.json"
+    path.write_text(json.dumps({**DEATH, "household[02].name": "x"}), encoding="utf-8")
+    out = runner.invoke(args=["rules", "evaluate", "--facts", str(path), "--as-of", "2025-04-10"])
+    same = runner.invoke(
+        args=["rules", "evaluate", "--facts", str(facts_file), "--as-of", "2025-04-10"]
+    )
+    assert json.loads(out.stdout)["forms"] == json.loads(same.stdout)["forms"]
+
+
+def test_evaluate_reads_the_api_envelope_and_says_which_date_it_used(
+    sample_app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    envelope = tmp_path / "envelope.json"
+    envelope.write_text(json.dumps({"facts": DEATH, "as_of": "2025-04-10"}), encoding="utf-8")
+    result = runner.invoke(args=["rules", "evaluate", "--facts", str(envelope)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["as_of"] == "2025-04-10"
+    assert data["procedures"], "the envelope's facts were evaluated, not ignored"
+
+    conflicting = runner.invoke(
+        args=["rules", "evaluate", "--facts", str(envelope), "--as-of", "2025-05-01"]
+    )
+    assert conflicting.exit_code == 1
+    assert "どちらか一つにしてください" in conflicting.output
+
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"facts": DEATH, "asof": "2025-04-10"}), encoding="utf-8")
+    refused = runner.invoke(args=["rules", "evaluate", "--facts", str(wrong)])
+    assert refused.exit_code == 1
+    assert "不明なキー: asof" in refused.output
+
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps(DEATH), encoding="utf-8")
+    today = runner.invoke(args=["rules", "evaluate", "--facts", str(plain)])
+    assert today.exit_code == 0
+    assert "今日の日付を使いました" in today.stderr

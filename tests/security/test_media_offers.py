@@ -1,76 +1,72 @@
-# ruff: noqa: F811 (the media fixtures are imported by name, then requested by name)
-"""Low 11: a media offer for a case that does not exist, or is signed, opens nothing; one
-process holds at most MAX_PEERS connections."""
+"""Issue 18 Low 11: offers open UDP sockets, so only for live cases and only up to a cap."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
-from typing import Any
 
-from flask import Flask
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from app.extensions import db
+from app.media import peers
 from app.models import Case
-from tests.media.conftest import (  # noqa: F401 (fixtures)
-    live_server,
-    loopback_ice,
-    media,
-    resident_cookie,
-    staff_cookie,
-)
-from tests.media.helpers import post_offer
-from tests.media.test_bad_offers import _offer
+from app.services.cases import open_case
+
+OFFER = {"type": "offer", "sdp": "v=0\r\n"}
 
 
-def test_an_offer_for_a_case_that_does_not_exist_is_refused(
-    live_server: str, media: Any, staff_cookie: str
-) -> None:
-    status, body = post_offer(
-        live_server, 4242, "staff", {"type": "offer", "sdp": asyncio.run(_offer())}, staff_cookie
-    )
-    assert status == 404, body
-    assert "見つかりません" in json.loads(body)["error"]["message"]
-    assert media.registry().peers == {}
+def test_staff_offers_on_a_case_that_does_not_exist_are_refused(client, login_as):
+    login_as("counter")
+    response = client.post("/media/987654/staff/offer", json=OFFER)
+    assert response.status_code == 404
+    assert "見つかりません" in response.get_json()["error"]["message"]
 
 
-def test_an_offer_on_a_signed_case_with_an_old_resident_cookie_is_refused(
-    app: Flask, live_server: str, media: Any, resident_cookie: Any
-) -> None:
-    cookie = resident_cookie(1)
+@pytest.mark.parametrize("status", ["signed", "issued", "closed", "cancelled"])
+def test_offers_on_a_signed_or_finished_case_are_refused(app, client, login_as, status):
+    staff = login_as("counter")
     with app.app_context():
-        case = db.session.get(Case, 1)
-        case.status = "signed"
-        case.updated_at = datetime.now()
+        now = datetime.now()
+        case = open_case(staff.id, ["move_out"], "remote", now.date(), now, staff.username)
+        case.status = status
         db.session.commit()
-    status, body = post_offer(
-        live_server, 1, "resident", {"type": "offer", "sdp": asyncio.run(_offer())}, cookie
-    )
-    assert status == 409, body
-    assert "署名済み" in json.loads(body)["error"]["message"]
-    assert media.registry().peers == {}
+        case_id = case.id
+    response = client.post(f"/media/{case_id}/staff/offer", json=OFFER)
+    assert response.status_code == 409
+    assert "通話できません" in response.get_json()["error"]["message"]
+    with app.app_context():
+        assert db.session.get(Case, case_id).status == status
 
 
-def test_one_process_holds_at_most_max_peers(
-    live_server: str, media: Any, resident_cookie: Any, monkeypatch: Any
-) -> None:
-    from app.media import server
+def test_the_process_holds_at_most_max_peers(monkeypatch):
+    monkeypatch.setattr(peers, "MAX_PEERS", 2)
 
-    monkeypatch.setattr(server, "MAX_PEERS", 1)
-    first = post_offer(
-        live_server, 1, "resident", {"type": "offer", "sdp": asyncio.run(_offer())},
-        resident_cookie(1),
-    )  # fmt: skip
-    assert first[0] == 200
-    status, body = post_offer(
-        live_server, 2, "resident", {"type": "offer", "sdp": asyncio.run(_offer())},
-        resident_cookie(2),
-    )  # fmt: skip
-    assert status == 503, body
-    assert "混み合っている" in json.loads(body)["error"]["message"]
-    again = post_offer(  # the call already connected may reconnect
-        live_server, 1, "resident", {"type": "offer", "sdp": asyncio.run(_offer())},
-        resident_cookie(1),
-    )  # fmt: skip
-    assert again[0] == 200
+    async def run() -> None:
+        registry = peers.PeerRegistry([])
+        clients = []
+
+        async def offer() -> RTCSessionDescription:
+            pc = RTCPeerConnection()
+            clients.append(pc)
+            pc.addTrack(AudioStreamTrack())  # as a page offers: microphone and camera
+            pc.addTrack(VideoStreamTrack())
+            await pc.setLocalDescription(await pc.createOffer())
+            return pc.localDescription
+
+        try:
+            await registry.answer(1, peers.STAFF, await offer())
+            await registry.answer(2, peers.STAFF, await offer())
+            with pytest.raises(peers.TooManyPeers):
+                await registry.answer(3, peers.STAFF, await offer())
+            assert len(registry.peers) == 2
+            # Replacing a side's own connection is not a new peer: still allowed.
+            await registry.answer(1, peers.STAFF, await offer())
+            assert len(registry.peers) == 2
+        finally:
+            await registry.close_all()
+            for pc in clients:
+                await pc.close()
+
+    asyncio.run(run())

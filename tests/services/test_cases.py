@@ -7,6 +7,7 @@ from app.extensions import db
 from app.models import AuditEvent, Case
 from app.services.cases import (
     CaseError,
+    audit_detail,
     change_status,
     cipher,
     fact_history,
@@ -72,8 +73,13 @@ def test_stale_revision_is_refused_not_overwritten(app, make_case):
 def _save_elsewhere_before_our_write(fact_id, value_enc, revision):
     """Make another connection save ``fact_id`` just before this session writes (a race)."""
 
-    @event.listens_for(db.session(), "before_flush", once=True)
-    def other_staff_saves(session, _context, _instances):
+    done = []
+
+    @event.listens_for(db.session(), "do_orm_execute")
+    def other_staff_saves(state):
+        if done or not (state.is_update or state.is_delete):
+            return
+        done.append(True)
         with db.engine.begin() as other:
             other.execute(
                 text(
@@ -142,7 +148,12 @@ def test_lifecycle_and_reopening_needs_a_reason(app, make_case):
         reopen = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "status").order_by(AuditEvent.id.desc())
         ).first()
-        assert reopen.detail == {"from": "closed", "to": "interviewing", "reason": "記載誤りの訂正"}
+        assert audit_detail(reopen) == {
+            "from": "closed",
+            "to": "interviewing",
+            "reason": "記載誤りの訂正",
+        }
+        assert "記載誤り" not in str(reopen.detail)  # sealed at rest
 
 
 def test_closed_case_cannot_be_edited(app, make_case):
@@ -153,3 +164,27 @@ def test_closed_case_cannot_be_edited(app, make_case):
         with pytest.raises(CaseError) as error:
             record_fact(case, "death.date", "2026-03-30", actor="a", now=NOW)
         assert error.value.code == "not_editable"
+
+
+def test_free_text_reasons_are_sealed_at_rest(app, make_user):
+    """Issue 18 Low 12: change and status reasons are staff's free text: sealed like facts."""
+    from sqlalchemy import select as _select
+
+    from app.models import AuditEvent as _AuditEvent
+    from app.models import FactChange as _FactChange
+    from app.services.cases import audit_detail, fact_history
+
+    staff = make_user("counter")
+    with app.app_context():
+        case = open_case(staff.id, ["death"], "counter", date(2026, 1, 5), datetime.now(), "c1")
+        record_fact(case, "death.place", "自宅", actor="c1", now=datetime.now())
+        record_fact(
+            case, "death.place", "病院", actor="c1", now=datetime.now(), reason="山田花子様の申出"
+        )
+        change_status(case, "cancelled", actor="c1", now=datetime.now(), reason="山田様の依頼で取消")
+        stored = [ch.reason for ch in db.session.scalars(_select(_FactChange))]
+        events = list(db.session.scalars(_select(_AuditEvent)))
+        assert all("山田" not in (r or "") for r in stored)
+        assert all("山田" not in str(ev.detail) for ev in events)
+        assert fact_history(case)[0]["reason"] == "山田花子様の申出"
+        assert any(audit_detail(ev).get("reason") == "山田様の依頼で取消" for ev in events)

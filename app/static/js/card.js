@@ -41,7 +41,78 @@
       rows.append(tr);
     }
     panel.querySelector(".card-notes").textContent = (data.notes || []).join(" ");
+    showResidence(data);
     result.hidden = false;
+  }
+
+  // A 在留カード等 reading: kind, masked number, 住居地, images, and fields typed from the image.
+  function showResidence(data) {
+    const box = panel.querySelector(".card-residence");
+    const typedBox = panel.querySelector(".card-typed");
+    const typedFields = panel.querySelector(".card-typed-fields");
+    typedFields.replaceChildren();
+    panel.querySelector(".card-reveal").hidden = Boolean(data.card);  // no 個人番号 to reveal
+    if (!data.card) { box.hidden = true; typedBox.hidden = true; return; }
+    const card = data.card;
+    const list = box.querySelector(".card-residence-facts");
+    list.replaceChildren();
+    const items = [
+      ["種類", card.type_label],
+      ["カード番号", card.number_masked + "（カードが番号を認証しました）"],
+      ["世代", card.generation === 1 ? "第一世代（券面事項は画像）" : "第二世代"],
+      ["住居地（裏面追記）", card.address + (card.address_date ? `（${card.address_date} 記載）` : "")],
+      ["有効期限", "券面イメージとカードで確認してください（ICに文字では記録されていません）"],
+      ["電子署名", "券面イメージと顔画像は出入国在留管理庁の署名と一致しました（住居地は署名の対象外）"],
+    ];
+    for (const [key, value] of Object.entries(card.permits || {})) {
+      items.push([key === "permit_all" ? "資格外活動許可（包括）" : "資格外活動許可（個別）", value]);
+    }
+    for (const [term, text] of items) {
+      const dt = document.createElement("dt");
+      dt.textContent = term;
+      const dd = document.createElement("dd");
+      dd.textContent = text;
+      list.append(dt, dd);
+    }
+    const images = box.querySelector(".card-images");
+    images.replaceChildren();
+    for (const [key, alt, note] of [["face", "顔画像（ICの記録）", card.face_note], ["front", "券面（表）イメージ（ICの記録）", card.front_note]]) {
+      const figure = document.createElement("figure");
+      const caption = document.createElement("figcaption");
+      caption.textContent = alt;
+      if (card[key]) {
+        const img = document.createElement("img");
+        img.src = card[key];
+        img.alt = alt;
+        img.className = `card-image-${key}`;
+        figure.append(img);
+      } else {
+        caption.textContent = `${alt}: ${note}`;
+      }
+      figure.append(caption);
+      images.append(figure);
+    }
+    for (const field of data.typed || []) {
+      const label = document.createElement("label");
+      label.textContent = field.label + " ";
+      const input = document.createElement("input");
+      input.type = field.type;
+      input.name = field.fact;
+      input.value = field.value || "";
+      input.autocomplete = "off";
+      label.append(input);
+      typedFields.append(label);
+    }
+    typedBox.hidden = !(data.typed || []).length;
+    box.hidden = false;
+  }
+
+  function typedValues() {
+    const out = {};
+    for (const input of panel.querySelectorAll(".card-typed-fields input")) {
+      if (input.value.trim()) out[input.name] = input.value.trim();
+    }
+    return out;
   }
 
   async function poll() {
@@ -63,6 +134,13 @@
 
   const request = panel.querySelector(".card-request");
   if (request) {
+    const route = request.querySelector('select[name="route"]');
+    const numberFields = request.querySelectorAll(".card-number-field");
+    const toggleNumber = () => {
+      for (const field of numberFields) field.hidden = route.value !== "zairyu";
+    };
+    route.addEventListener("change", toggleNumber);
+    toggleNumber();
     request.addEventListener("submit", async (event) => {
       event.preventDefault();
       result.hidden = true;
@@ -77,7 +155,7 @@
 
   panel.querySelector(".card-confirm").addEventListener("click", async () => {
     try {
-      const data = await call(panel.dataset.confirmUrl, { reading_id: readingId });
+      const data = await call(panel.dataset.confirmUrl, { reading_id: readingId, typed: typedValues() });
       say(data.message);
       result.hidden = true;
       window.location.reload();
