@@ -68,7 +68,13 @@ def answer_fact(case_id: int):
     fact_id = request.form.get("fact", "")
     fact = fact_def_for(rules, fact_id)
     form = fact_form_class(rules, fact)(request.form, prefix=dom_id(fact_id))
-    revision = request.form.get("revision")
+    revision = request.form.get("revision") or ""
+    if revision and not (revision.isascii() and revision.isdigit() and len(revision) <= 9):
+        # The page sends the revision it showed; anything else is a stale or altered page.
+        raise CaseError(
+            "bad_revision",
+            "画面の情報が古いか正しくありません。再読み込みしてから入力してください。",
+        )
     done = answer(
         rules,
         current,
@@ -76,7 +82,7 @@ def answer_fact(case_id: int):
         raw_answer(form),
         actor=actor(),
         now=clock.now(),
-        expected_revision=int(revision) if revision not in (None, "") else None,
+        expected_revision=int(revision) if revision else None,
         reason=request.form.get("reason") or None,
     )
     return jsonify(
