@@ -38,6 +38,7 @@ SIGNING_MESSAGES = {
     "「この内容で確認しました」を押してから署名してください。",
     "no_forms": "署名する書類がありません。職員にお知らせください。",
     "no_name": "お名前が入力されていません。入力欄にお名前を入力してから押してください。",
+    "already_signed": "この書類にはすでに署名が済んでいます。控えの画面をご覧ください。",
 }
 # The typed-name signature (keyboard alternative to drawing, WCAG 2.5.1/2.1.1): the name is
 # set in the forms' own face, marked as typed, so the signed packet says how it was signed.
@@ -164,6 +165,16 @@ def sign_case(
         procedures=procedure_entries(result),
         docs=documents_for(ruleset),
     )
+    # Two signatures at once (a double tap, two tabs) both passed the check above while the
+    # packet rendered. Only one may go on: claim the case while it is still in review, with
+    # one conditional UPDATE (PostgreSQL makes the second wait on the row, then match
+    # nothing; SQLite's writer queue orders them the same way).
+    claimed = db.session.execute(
+        update(Case).where(Case.id == case.id, Case.status == "review").values(updated_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise SigningError("already_signed")
     box = cipher()
     digest = hashlib.sha256(pdf).hexdigest()
     existing = db.session.scalar(select(SignedPacket).where(SignedPacket.case_id == case.id))

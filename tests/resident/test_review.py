@@ -383,3 +383,51 @@ def test_a_receipt_get_from_another_site_does_not_log_a_reviewing_resident_out(
     assert client.get("/r/receipt").status_code == 410  # nothing signed yet
     assert client.get("/r/receipt/cover.pdf").status_code == 410
     assert client.get("/r/").status_code == 200  # still in, still reviewing
+
+
+def test_two_signatures_at_once_sign_once_and_the_other_is_told_so(
+    app, client, join_case, make_review_case, monkeypatch
+):
+    """Issue 18 Low 10: parallel signing (a double tap, two tabs) ended in a 500."""
+    import threading
+
+    from app.models import SignedPacket
+    from app.services import signing
+
+    # Both requests are past the status check and rendering at the same time: the race.
+    rendering = threading.Barrier(2, timeout=20)
+    real = signing.sealed_packet
+
+    def both_rendering(*args, **kwargs):
+        rendering.wait()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(signing, "sealed_packet", both_rendering)
+
+    case_id = make_review_case()
+    join_case(case_id)
+    _confirm_all(client)
+    second = app.test_client()
+    name = app.config["SESSION_COOKIE_NAME"]
+    second.set_cookie(name, client.get_cookie(name).value)
+    barrier = threading.Barrier(2)
+    answers: list = []
+
+    def sign(who) -> None:
+        barrier.wait()
+        answers.append(who.post("/r/sign", data={"signature": _data_url(signature_png())}))
+
+    threads = [threading.Thread(target=sign, args=(c,)) for c in (client, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(r.status_code for r in answers)
+    assert 500 not in statuses and statuses[0] == 200, statuses
+    refused = [r for r in answers if r.status_code != 200]
+    for response in refused:
+        assert response.status_code in (409, 410, 422, 503)
+        message = response.get_data(as_text=True)  # a JSON error or the page, in Japanese
+        assert "署名" in message or "保存されませんでした" in message
+    with app.app_context():
+        assert db.session.query(SignedPacket).filter_by(case_id=case_id).count() == 1
