@@ -143,17 +143,22 @@ def book(
             "slot", "予約できる時間から選んでください。", {"slot": "選んでください。"}
         )
     values = _check_facts(ruleset, event, raw, now.date())
+    # Take the day's booking number first: its series row is held (PostgreSQL's row lock,
+    # SQLite's write lock) until this commits, so two bookings of the same day count the
+    # slot one after the other; counting first let both take the last place.
+    prefix = f"{day:%y%m%d}-"
+    highest = db.session.scalar(select(func.max(Booking.number)).where(Booking.day == day))
+    in_use = int(highest[len(prefix) :]) if highest and highest[len(prefix) :].isdigit() else 0
+    number = next_number(f"booking:{day.isoformat()}", in_use)
     if slot_use(day).get(slot, 0) >= capacity:
+        db.session.rollback()  # gives the number back
         raise BookingRefused(
             "full",
             f"{slot}の予約はいっぱいです。ほかの時間を選んでください。",
             {"slot": "この時間はいっぱいです。"},
         )
-    prefix = f"{day:%y%m%d}-"
-    highest = db.session.scalar(select(func.max(Booking.number)).where(Booking.day == day))
-    in_use = int(highest[len(prefix) :]) if highest and highest[len(prefix) :].isdigit() else 0
     booking = Booking(
-        number=f"{prefix}{next_number(f'booking:{day.isoformat()}', in_use):03d}",
+        number=f"{prefix}{number:03d}",
         day=day,
         slot=slot,
         event=event,

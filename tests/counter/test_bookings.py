@@ -3,6 +3,7 @@ needs, and opened into a case whose facts say 「予約時の申告」."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, timedelta
 
@@ -93,3 +94,40 @@ def test_a_resident_books_on_the_public_page_and_gets_a_number_and_qr(client):
         data={**DEATH, "day": (date.today() + timedelta(days=400)).isoformat()},
     )
     assert too_far.status_code == 422 and "日先までです" in too_far.get_data(as_text=True)
+
+
+def test_parallel_bookings_never_overfill_a_slot(app, client, staff, monkeypatch):
+    """Issue 18 (Medium 5's class: limits under parallel requests): the slot's count and the
+    insert were two steps, so bookings made at once could all take the last place."""
+    import threading
+
+    from app.services import bookings
+
+    app.config["BOOKING_CAPACITY"] = 2
+    # Every request counts the slot at the same moment: the race, made certain (the fixed
+    # code counts one at a time, so there the barrier breaks after its timeout instead).
+    counting = threading.Barrier(4, timeout=3)
+    real = bookings.slot_use
+
+    def at_once(day):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            counting.wait()
+        return real(day)
+
+    monkeypatch.setattr(bookings, "slot_use", at_once)
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    answers: list[int] = []
+
+    def book_once() -> None:
+        mine = app.test_client()
+        mine.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
+        answers.append(_book(mine).status_code)
+
+    threads = [threading.Thread(target=book_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [302, 302, 422, 422], answers
+    page = client.get(f"/counter/bookings/?day={TOMORROW}").get_data(as_text=True)
+    assert "10:00（満員）" in page
