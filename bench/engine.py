@@ -65,8 +65,10 @@ def _replicate(rules: Path, forms: Path, out: Path, factor: int) -> None:
         shutil.copy(path, target)
     for path in sorted((rules / "procedures").rglob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        copies = []
+        # Each copy in a file of its own: the loader refuses a file over 1 M characters
+        # (issue 18), and a real 10× rule set would be split into files anyway.
         for n in range(factor):
+            copies = []
             for proc in data["procedures"]:
                 item = dict(proc)
                 if n:
@@ -75,7 +77,8 @@ def _replicate(rules: Path, forms: Path, out: Path, factor: int) -> None:
                     if not item["forms"]:
                         item.pop("forms")
                 copies.append(item)
-        _dump(out / "procedure_rules" / "procedures" / path.name, {"procedures": copies})
+            name = path.name if not n else f"{path.stem}_x{n}.yaml"
+            _dump(out / "procedure_rules" / "procedures" / name, {"procedures": copies})
     for path in sorted(forms.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for n in range(factor):
