@@ -93,27 +93,3 @@ def test_sealed_packet_needs_a_signature_and_verifies(app: Flask) -> None:
         signed = RenderContext(municipality="みどり市", signature_png=buffer.getvalue())
         pdf = sealed_packet([form], signed)
         assert verify_pdf(pdf, app.instance_path).valid
-
-
-def test_assets_do_not_follow_a_symlink_out_of_the_templates(
-    documents_app: Flask, client: FlaskClient, login_as: Any, tmp_path: Any
-) -> None:
-    """Issue 18 Low 12: the PDF fetcher refuses a link out of pdf_templates/; so does this."""
-    import shutil
-
-    from app.documents import DEFAULT_ROOT, EXTENSION
-
-    root = tmp_path / "pdf_templates"
-    shutil.copytree(DEFAULT_ROOT / "_shared", root / "_shared")
-    secret = tmp_path / "secret.css"
-    secret.write_text("/* instance secret */", encoding="utf-8")
-    (root / "_shared" / "leak.css").symlink_to(secret)
-    (root / "_shared" / "inside.css").symlink_to(root / "_shared" / "base.css")
-    documents_app.config["PDF_TEMPLATES_DIR"] = str(root)
-    documents_app.extensions.pop(EXTENSION, None)  # the renderer of the new folder
-    login_as("counter")
-    assert client.get("/documents/assets/_shared/leak.css").status_code == 404
-    with client.get("/documents/assets/_shared/inside.css") as inside:
-        assert inside.status_code == 200  # a link that stays inside is fine
-    with client.get("/documents/assets/_shared/base.css") as base:
-        assert base.status_code == 200

@@ -373,18 +373,6 @@ def test_with_redis_url_the_fact_changes_go_through_redis(redis_app, make_review
     assert [e for _, e in events] == [{"type": "forms", "facts": ["household[0].phone"]}]
 
 
-def test_a_receipt_get_from_another_site_does_not_log_a_reviewing_resident_out(
-    client, join_case, make_review_case
-):
-    """Issue 18 Low 12: GET /r/receipt before signing used to clear the resident's session."""
-    case_id = make_review_case()
-    join_case(case_id)
-    assert client.get("/r/").status_code == 200
-    assert client.get("/r/receipt").status_code == 410  # nothing signed yet
-    assert client.get("/r/receipt/cover.pdf").status_code == 410
-    assert client.get("/r/").status_code == 200  # still in, still reviewing
-
-
 def test_two_signatures_at_once_sign_once_and_the_other_is_told_so(
     app, client, join_case, make_review_case, monkeypatch
 ):

@@ -1,11 +1,9 @@
-"""Low 12: stylesheet assets stay inside pdf_templates/, the database and instance folder are
-private, and the seal key is created whole and private even by parallel first signatures."""
+"""Low 12: stylesheet assets stay inside pdf_templates/, a cross-site receipt link does not log
+the resident out, retention covers every final state, a scan token cannot be replayed (the
+database, instance folder and seal key: test_private_files.py)."""
 
 from __future__ import annotations
 
-import os
-import stat
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,52 +35,6 @@ def test_an_asset_symlink_out_of_the_templates_is_not_served(
         assert "--secret" not in leaked.get_data(as_text=True)
     finally:
         docs.root = old_root
-
-
-@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="SQLite's file")
-def test_the_database_and_the_instance_folder_are_private(app: Flask, tmp_path: Path) -> None:
-    from app.extensions import db
-
-    with app.app_context():
-        db.session.execute(db.text("CREATE TABLE IF NOT EXISTS probe (x INTEGER)"))
-        db.session.commit()
-    database = tmp_path / "test.sqlite3"
-    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
-        if path.exists():
-            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
-    assert stat.S_IMODE(Path(app.instance_path).stat().st_mode) & 0o077 == 0
-
-
-def test_parallel_first_signatures_get_one_whole_private_seal(tmp_path: Path) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    from app.documents.seal import ensure_seal
-
-    errors: list[BaseException] = []
-    start = threading.Barrier(8)
-
-    def first() -> None:
-        start.wait()
-        try:
-            files = ensure_seal(tmp_path)
-            serialization.load_pem_private_key(files.key.read_bytes(), None)
-        except BaseException as error:  # noqa: BLE001 (the test reports it)
-            errors.append(error)
-
-    threads = [threading.Thread(target=first) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors, errors[0]
-    files = ensure_seal(tmp_path)
-    key = serialization.load_pem_private_key(files.key.read_bytes(), None)
-    cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
-    raw = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    assert key.public_key().public_bytes(*raw) == cert.public_key().public_bytes(*raw)
-    assert stat.S_IMODE(files.key.stat().st_mode) == 0o600
-    assert not list(tmp_path.glob(".seal-*"))  # no staging folder left behind
 
 
 def test_a_receipt_link_from_another_site_does_not_log_the_resident_out(

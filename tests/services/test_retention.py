@@ -80,30 +80,3 @@ def test_a_purged_case_page_says_so_and_offers_no_reopening(app, client, login_a
     assert page.status_code == 200
     assert "保存期間が過ぎたため" in page.text
     assert "再開の理由" not in page.text and "「聞き取り中」にする" not in page.text
-
-
-def test_signed_and_issued_cases_are_purged_too(app, make_user):
-    """Issue 18 Low 12: a case left 署名済み or 交付済み (never 完了) was kept for ever."""
-    staff = make_user("counter")
-    with app.app_context():
-        ids = {}
-        for status in ("signed", "issued"):
-            case = open_case(staff.id, ["death"], "counter", date(2026, 1, 5), NOW, "counter1")
-            record_fact(case, "death.place", "自宅", actor="counter1", now=NOW)
-            case.status = status
-            case.updated_at = datetime.now() - timedelta(days=91)  # signed 91 days ago
-            db.session.commit()
-            ids[status] = case.id
-        review = open_case(staff.id, ["death"], "counter", date(2026, 1, 5), NOW, "counter1")
-        review.status = "review"
-        review.updated_at = datetime.now() - timedelta(days=400)  # still open: kept
-        db.session.commit()
-        review_id = review.id
-    result = app.test_cli_runner().invoke(args=["cases", "purge"])
-    assert result.exit_code == 0, result.output
-    assert "purged 2 case(s)" in result.output
-    with app.app_context():
-        for case_id in ids.values():
-            assert db.session.get(Case, case_id).purged_at is not None
-            assert _count(FactValue, case_id) == 0
-        assert db.session.get(Case, review_id).purged_at is None
