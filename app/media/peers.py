@@ -251,27 +251,21 @@ class PeerRegistry:
         try:
             try:
                 await pc.setRemoteDescription(offer)
+                if not any(t.mid is not None for t in pc.getTransceivers()):
+                    raise ValueError("the offer has neither audio nor video")
+                passthrough.ask_for_opus_fec(pc)
+                await pc.setLocalDescription(await pc.createAnswer())
             except OperationError as error:  # no codec in common
                 raise ValueError(f"the offer has no VP8 video or Opus audio: {error}") from error
             except ValueError:
                 raise
             except Exception as error:
-                # aiortc parses the browser's SDP with asserts and lookups: a malformed
-                # offer surfaces as AssertionError, KeyError, AttributeError, IndexError
-                # or a StopIteration turned RuntimeError. Each means "not an offer we can
-                # use", never a server fault.
+                # aiortc parses and answers the browser's SDP with asserts and lookups: a
+                # malformed offer surfaces as AssertionError, KeyError, AttributeError,
+                # IndexError or a StopIteration turned RuntimeError, while parsing or while
+                # answering a bad m-line. Each means "not an offer we can use", never a
+                # server fault.
                 raise ValueError(f"the offer is malformed ({type(error).__name__})") from error
-            if not any(t.mid is not None for t in pc.getTransceivers()):
-                raise ValueError("the offer has neither audio nor video")
-            passthrough.ask_for_opus_fec(pc)
-            try:
-                await pc.setLocalDescription(await pc.createAnswer())
-            except ValueError:
-                raise
-            except Exception as error:  # the same, found while answering (a bad m-line)
-                raise ValueError(
-                    f"the offer cannot be answered ({type(error).__name__})"
-                ) from error
         except BaseException:  # a bad offer, or the view gave up waiting (cancelled)
             await asyncio.shield(self._forget(case_id, role, pc))
             raise
