@@ -352,9 +352,8 @@ _UPSCALE_TILE = 176
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    region: int  # rank of the likely region (0 = largest or the hint's)
+    box: tuple[int, int, int, int]  # the crop it reads: a likely region, or one of its tiles
     name: str  # "zxing", "pyzbar" or a fallback pass
-    tile: int = 0  # for upscale_sharpen on a large region: which tile
 
 
 class FrameScan:
@@ -395,12 +394,12 @@ class FrameScan:
         spent = 0.0
         for _ in range(len(steps)):
             step = steps[self._cursor % len(steps)]
-            cost = _step_cost(step, regions)
+            cost = _step_cost(step)
             if spent and spent + cost > self.budget_ms:
                 break
             self._cursor = (self._cursor + 1) % len(steps)
             spent += cost
-            found = _run_step(gray, step, regions)
+            found = _run_step(gray, step)
             if found:
                 self.hint = found[0].position
                 return found
@@ -428,34 +427,22 @@ def _tiles(box: tuple[int, int, int, int]) -> list[tuple[int, int, int, int]]:
 
 def _schedule(regions: list[tuple[int, int, int, int]]) -> list[_Step]:
     steps = []
-    for rank, box in enumerate(regions):
-        steps.append(_Step(rank, "zxing"))
-        steps.append(_Step(rank, "pyzbar"))
+    for box in regions:
+        steps.append(_Step(box, "zxing"))
+        steps.append(_Step(box, "pyzbar"))
         for name in FALLBACK_PASSES:
-            if name == "upscale_sharpen":
-                steps += [_Step(rank, name, i) for i in range(len(_tiles(box)))]
-            else:
-                steps.append(_Step(rank, name))
+            tiles = _tiles(box) if name == "upscale_sharpen" else [box]
+            steps += [_Step(tile, name) for tile in tiles]
     return steps
 
 
-def _step_box(step: _Step, regions: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
-    box = regions[step.region]
-    if step.name == "upscale_sharpen":
-        tiles = _tiles(box)
-        return tiles[step.tile % len(tiles)]
-    return box
-
-
-def _step_cost(step: _Step, regions: list[tuple[int, int, int, int]]) -> float:
-    x0, y0, x1, y1 = _step_box(step, regions)
+def _step_cost(step: _Step) -> float:
+    x0, y0, x1, y1 = step.box
     return (x1 - x0) * (y1 - y0) / 1e6 * _STEP_MS_PER_MP[step.name]
 
 
-def _run_step(
-    gray: GrayImage, step: _Step, regions: list[tuple[int, int, int, int]]
-) -> list[DecodedCode]:
-    x0, y0, x1, y1 = _step_box(step, regions)
+def _run_step(gray: GrayImage, step: _Step) -> list[DecodedCode]:
+    x0, y0, x1, y1 = step.box
     crop = gray[y0:y1, x0:x1]
     if crop.shape[0] < 8 or crop.shape[1] < 8:
         return []

@@ -41,9 +41,9 @@ def test_a_frame_spends_its_budget_and_no_more_than_one_step_beyond(monkeypatch)
     spent: list[list[float]] = []
     run_step = decode._run_step
 
-    def counting(gray, step, regions):
-        spent[-1].append(decode._step_cost(step, regions))
-        return run_step(gray, step, regions)
+    def counting(gray, step):
+        spent[-1].append(decode._step_cost(step))
+        return run_step(gray, step)
 
     monkeypatch.setattr(decode, "_run_step", counting)
     scan = FrameScan()
