@@ -217,6 +217,8 @@ class Site:
                     sys.executable,
                     "-m",
                     "gunicorn",
+                    "-c",
+                    "python:app.gunicorn_conf",  # the production worker (docs/deploy.md)
                     "--workers",
                     "1",
                     "--threads",

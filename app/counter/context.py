@@ -23,10 +23,11 @@ from flask_login import current_user
 
 from app.counter.blueprint import bp
 from app.counter.workspace import (
+    add_member_html,
+    forms_list_html,
     interview_sections,
     procedure_entries,
     procedures_by_department,
-    why_facts,
 )
 from app.engine import LoadError, Result, RuleSet
 from app.engine.wareki import format_wareki
@@ -125,7 +126,6 @@ def workspace_context(
         facts = stored_facts(case)
     if result is None:
         result = evaluate_stored(rules, case, facts)
-    why_lines = {p.key: why_facts(rules, p.why.facts, facts) for p in result.procedures}
     event_titles = [rules.events[e].title for e in case.events if e in rules.events]
     # The rule expression is for the staff who write rules, not read out at the counter.
     show_rules = getattr(current_user, "role", None) in RULE_READERS
@@ -133,11 +133,11 @@ def workspace_context(
         "case": case,
         "ruleset": rules,
         "result": result,
-        "sections": interview_sections(rules, result, facts, shown),
+        "sections": interview_sections(rules, result, facts, shown, case.id),
+        "add_member_html": add_member_html(rules),
+        "forms_html": forms_list_html(case.id, result),
         "departments": procedures_by_department(rules, result),
-        "procedure_html": procedure_entries(
-            rules, result, facts, why_lines, event_titles, show_rules
-        ),
+        "procedure_html": procedure_entries(rules, result, facts, event_titles, show_rules),
         "facts": facts,
         "next_statuses": []
         if case.purged_at  # nothing left to reopen

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import pickle
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +16,7 @@ from app.counter.fact_forms import fact_form_class
 from app.counter.reasons import reason_lines, spoken_reason
 from app.counter.suggestions import Suggestion, suggestion_for
 from app.engine import Result, RuleSet
+from app.engine.result import AppliedProcedure
 from app.models.case import PROVENANCE_LABELS
 from app.services.cases import StoredFact
 from app.services.interview import display_value, split_fact_id
@@ -54,6 +57,7 @@ class Section:
     rows: list[QuestionRow] = field(default_factory=list)
     role_questions: list[RoleQuestion] = field(default_factory=list)
     locked_count: int = 0  # answered rows fixed from the registry (no Tab stop until opened)
+    head: Markup = Markup()  # its heading, role editor and role questions (section_head)
 
     @property
     def open_count(self) -> int:
@@ -155,6 +159,7 @@ def interview_sections(
     result: Result,
     facts: dict[str, StoredFact],
     shown: frozenset[str] = frozenset(),
+    case_id: int = 0,
 ) -> list[Section]:
     """Group next questions and answered facts into the case section and one per member.
 
@@ -202,18 +207,89 @@ def interview_sections(
             section(split_fact_id(fact_id)[0]).rows.append(row)
             if facts[fact_id].locked:
                 section(split_fact_id(fact_id)[0]).locked_count += 1
-    return [s for s in sections.values() if s.rows or s.person is not None]
+    shown_sections = [s for s in sections.values() if s.rows or s.person is not None]
+    for shown_section in shown_sections:
+        shown_section.head = section_head(ruleset, case_id, shown_section)
+    return shown_sections
+
+
+HEADS_KEPT = 5000
+_HEADS: dict[tuple[Any, ...], Markup] = {}  # a section head's exact state -> its HTML
+
+
+def section_head(ruleset: RuleSet, case_id: int, section: Section) -> Markup:
+    """Return a section's head (title, counts, role editor, role questions), kept per state.
+
+    Every answer redraws every section; the head changes only with the counts, the
+    member's name or roles, or who may be picked for a role: drawing its role checkboxes
+    again each time cost more than the rows it heads.
+    """
+    state = (
+        ruleset.version,
+        case_id,
+        section.title,
+        section.person,
+        section.roles,
+        section.role_ids,
+        section.open_count,
+        section.locked_count,
+        tuple((q.role, q.label, tuple(q.members)) for q in section.role_questions),
+    )
+    html = _HEADS.get(state)
+    if html is None:
+        if len(_HEADS) >= HEADS_KEPT:
+            _HEADS.clear()
+        html = _HEADS[state] = Markup(  # noqa: S704 (an autoescaping template's output)
+            render_template(
+                "counter/_section_head.html",
+                section=section,
+                case_id=case_id,
+                roles=ruleset.roles,
+            )
+        )
+    return html
+
+
+_ADD_MEMBER: dict[str, Markup] = {}  # rules version -> the add-member block
+
+
+def add_member_html(ruleset: RuleSet) -> Markup:
+    """Return the block that adds a household member (one per rule-set version)."""
+    html = _ADD_MEMBER.get(ruleset.version)
+    if html is None:
+        if len(_ADD_MEMBER) > 32:
+            _ADD_MEMBER.clear()
+        html = _ADD_MEMBER[ruleset.version] = Markup(  # noqa: S704 (an autoescaping template)
+            render_template("counter/_add_member.html", roles=ruleset.roles)
+        )
+    return html
 
 
 PROCEDURES_KEPT = 5000
-_PROCEDURES: dict[bytes, Markup] = {}  # digest of a procedure's exact state -> its panel entry
+_PROCEDURES: dict[tuple[Any, ...], Markup] = {}  # a procedure's exact state -> its panel entry
+
+
+def _evaluated(procedure: AppliedProcedure) -> bytes:
+    """Return what an evaluation decided of a procedure, as bytes compared exactly.
+
+    Its department and legal basis are the rule set's (the version is in the key); the
+    rest is pickled: far cheaper than the dataclass's repr, and a key that is equal only
+    for equal states (a digest could, however rarely, show one case's entry in another).
+    """
+    return pickle.dumps(
+        tuple(getattr(procedure, name) for name in _EVALUATED), pickle.HIGHEST_PROTOCOL
+    )
+
+
+_EVALUATED = tuple(
+    f.name for f in dataclasses.fields(AppliedProcedure) if f.name not in ("department", "legal_basis")
+)
 
 
 def procedure_entries(
     ruleset: RuleSet,
     result: Result,
     facts: dict[str, StoredFact],
-    why_lines: dict[str, list[tuple[str, str]]],
     event_titles: list[str],
     show_rules: bool,
 ) -> dict[str, Markup]:
@@ -221,21 +297,25 @@ def procedure_entries(
 
     The panel is redrawn after each answer and most procedures did not change: rendering
     them all was the largest part of drawing it. An entry is kept per (rules version, the
-    procedure as evaluated, its reason lines, the case's events, whether the rule is
-    shown, and the revisions of the facts its reason reads), so any new answer to one of
-    those facts draws it again, even with the same value.
+    procedure as evaluated, the names of the household (its reason lines name members),
+    the case's events, whether the rule is shown, and the revisions of the facts its
+    reason reads), so any new answer to one of those facts draws it again, even with the
+    same value. Its reason lines are worked out only when it is drawn.
     """
+    names = tuple(
+        (fid, stored.value) for fid, stored in facts.items() if fid.endswith("].name")
+    )
+    context = (ruleset.version, names, tuple(event_titles), show_rules)
     entries = {}
     for procedure in result.procedures:
-        lines = why_lines[procedure.key]
         read = tuple((fid, facts[fid].revision) for fid in procedure.why.facts if fid in facts)
-        state = (ruleset.version, procedure, lines, event_titles, show_rules, read)
-        digest = hashlib.blake2b(repr(state).encode(), digest_size=16).digest()
-        html = _PROCEDURES.get(digest)
+        state = (context, procedure.key, _evaluated(procedure), read)
+        html = _PROCEDURES.get(state)
         if html is None:
             if len(_PROCEDURES) >= PROCEDURES_KEPT:
                 _PROCEDURES.clear()
-            html = _PROCEDURES[digest] = Markup(  # noqa: S704 (an autoescaping template's output)
+            lines = why_facts(ruleset, procedure.why.facts, facts)
+            html = _PROCEDURES[state] = Markup(  # noqa: S704 (an autoescaping template's output)
                 render_template(
                     "counter/_procedure.html",
                     p=procedure,
@@ -246,6 +326,26 @@ def procedure_entries(
             )
         entries[procedure.key] = html
     return entries
+
+
+_FORMS: dict[tuple[Any, ...], Markup] = {}  # a case's forms as the panel lists them -> HTML
+
+
+def forms_list_html(case_id: int, result: Result) -> Markup:
+    """Return the panel's list of forms with their links, kept while nothing in it changes.
+
+    Most answers change no form's completeness; building the links (one ``url_for`` per
+    form and three for the packet) was a tenth of drawing the panel.
+    """
+    state = (case_id, tuple((f.key, f.title, f.complete, len(f.missing)) for f in result.forms))
+    html = _FORMS.get(state)
+    if html is None:
+        if len(_FORMS) >= HEADS_KEPT:
+            _FORMS.clear()
+        html = _FORMS[state] = Markup(  # noqa: S704 (an autoescaping template's output)
+            render_template("counter/_forms_list.html", case_id=case_id, forms=result.forms)
+        )
+    return html
 
 
 def procedures_by_department(ruleset: RuleSet, result: Result) -> list[dict[str, Any]]:

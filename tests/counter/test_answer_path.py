@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, text
 
 from app.counter import workspace
-from app.counter.workspace import procedure_entries, why_facts
+from app.counter.workspace import procedure_entries
 from app.engine.factids import PARSED_IDS, parse_person_key, split_fact_id
 from app.extensions import db
 from app.models import Case
@@ -139,9 +139,8 @@ def test_parsed_fact_ids_are_remembered_within_a_bound():
 def _entries(rules, case, show_rules=False):
     facts = stored_facts(case)
     result = evaluate_stored(rules, case, facts)
-    why_lines = {p.key: why_facts(rules, p.why.facts, facts) for p in result.procedures}
     titles = [rules.events[e].title for e in case.events]
-    return result, procedure_entries(rules, result, facts, why_lines, titles, show_rules)
+    return result, procedure_entries(rules, result, facts, titles, show_rules)
 
 
 def _death_case(ruleset, case):
