@@ -269,6 +269,13 @@ PROCEDURES_KEPT = 5000
 _PROCEDURES: dict[tuple[Any, ...], Markup] = {}  # a procedure's exact state -> its panel entry
 
 
+_EVALUATED = tuple(  # the rest is the rule set's, and the version is in the key
+    f.name
+    for f in dataclasses.fields(AppliedProcedure)
+    if f.name not in ("department", "legal_basis")
+)
+
+
 def _evaluated(procedure: AppliedProcedure) -> bytes:
     """Return what an evaluation decided of a procedure, as bytes compared exactly.
 
@@ -279,11 +286,6 @@ def _evaluated(procedure: AppliedProcedure) -> bytes:
     return pickle.dumps(
         tuple(getattr(procedure, name) for name in _EVALUATED), pickle.HIGHEST_PROTOCOL
     )
-
-
-_EVALUATED = tuple(
-    f.name for f in dataclasses.fields(AppliedProcedure) if f.name not in ("department", "legal_basis")
-)
 
 
 def procedure_entries(
@@ -302,10 +304,8 @@ def procedure_entries(
     reason reads), so any new answer to one of those facts draws it again, even with the
     same value. Its reason lines are worked out only when it is drawn.
     """
-    names = tuple(
-        (fid, stored.value) for fid, stored in facts.items() if fid.endswith("].name")
-    )
-    context = (ruleset.version, names, tuple(event_titles), show_rules)
+    names = [(fid, stored.value) for fid, stored in facts.items() if fid.endswith("].name")]
+    context = (ruleset.version, pickle.dumps(names), tuple(event_titles), show_rules)
     entries = {}
     for procedure in result.procedures:
         read = tuple((fid, facts[fid].revision) for fid in procedure.why.facts if fid in facts)
