@@ -176,7 +176,10 @@ class RoutedProcedure(db.Model):  # type: ignore[name-defined,misc]
     forms: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The case has a member under a DV 支援措置: the department must not send the address on.
     shien_sochi: Mapped[bool] = mapped_column(default=False, server_default=false())
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done
+    # 案内のみ: the office where the resident goes instead (年金事務所, 警察署…); nothing is
+    # filed here, so the row is routed as "guidance", never pending (see routing.issue_case).
+    guidance: Mapped[str | None] = mapped_column(String(200), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | guidance
     done_by: Mapped[str | None] = mapped_column(String(80), default=None)
     done_at: Mapped[datetime | None] = mapped_column(default=None)
     routed_at: Mapped[datetime]

@@ -45,6 +45,10 @@ def issue_case(
             automatic=procedure.automatic,
             forms=list(procedure.forms),
             shien_sochi=shien_sochi,
+            guidance=procedure.guidance,
+            # ご案内のみ: the resident was told where to go; the department has nothing to
+            # do, so the row is kept (it was given) but never waits on the worklist.
+            status=GUIDANCE if procedure.guidance else PENDING,
             routed_at=now,
         )
         db.session.add(row)
@@ -66,15 +70,23 @@ def issue_case(
     return routed
 
 
+PENDING, DONE, GUIDANCE = "pending", "done", "guidance"
+STATUS_WORDS = {PENDING: "未処理", DONE: "処理済み", GUIDANCE: "案内のみ"}
+
+
 def worklist(department_id: str, *, include_done: bool = False) -> list[dict[str, Any]]:
-    """Return a department's routed procedures across cases, soonest deadline first."""
+    """Return a department's routed procedures across cases, soonest deadline first.
+
+    Only pending ones unless ``include_done``, which adds the done and the guidance-only
+    (案内のみ) ones.
+    """
     query = (
         select(RoutedProcedure, Case)
         .join(Case, Case.id == RoutedProcedure.case_id)
         .where(RoutedProcedure.department_id == department_id)
     )
     if not include_done:
-        query = query.where(RoutedProcedure.status == "pending")
+        query = query.where(RoutedProcedure.status == PENDING)
     rows = db.session.execute(query).all()
     items = [
         {
@@ -88,7 +100,9 @@ def worklist(department_id: str, *, include_done: bool = False) -> list[dict[str
             "automatic": routed.automatic,
             "forms": list(routed.forms),
             "shien_sochi": routed.shien_sochi,
+            "guidance": routed.guidance,
             "status": routed.status,
+            "status_label": STATUS_WORDS.get(routed.status, routed.status),
             "routed_at": routed.routed_at.isoformat(timespec="seconds"),
         }
         for routed, case in rows
@@ -99,12 +113,18 @@ def worklist(department_id: str, *, include_done: bool = False) -> list[dict[str
 def mark_done(routed_id: int, *, actor: str, now: datetime) -> RoutedProcedure:
     """Mark a routed procedure as handled by its department (committed).
 
-    :raises CaseError: no such routed procedure.
+    :raises CaseError: no such routed procedure, or one that is guidance only.
     """
     routed = db.session.get(RoutedProcedure, routed_id)
     if routed is None:
         raise CaseError("not_found", "該当する手続が見つかりません。", status=404)
-    routed.status = "done"
+    if routed.status == GUIDANCE:
+        raise CaseError(
+            "guidance_only",
+            f"この手続はご案内のみです（届出先：{routed.guidance}）。この課で処理するものはありません。",
+            status=409,
+        )
+    routed.status = DONE
     routed.done_by = actor
     routed.done_at = now
     audit(routed.case_id, actor, "procedure_done", {"procedure": routed.procedure_key}, now)
@@ -112,7 +132,18 @@ def mark_done(routed_id: int, *, actor: str, now: datetime) -> RoutedProcedure:
     return routed
 
 
-CSV_HEADER = ["受付番号", "手続ID", "手続", "期限", "自動", "書類", "状態", "回付日時", "支援措置"]
+CSV_HEADER = [
+    "受付番号",
+    "手続ID",
+    "手続",
+    "期限",
+    "自動",
+    "書類",
+    "状態",
+    "案内先（案内のみ）",
+    "回付日時",
+    "支援措置",
+]
 SHIEN_SOCHI_NOTE = "支援措置あり（住所を相手方に知らせない）"
 
 
@@ -130,7 +161,8 @@ def worklist_csv(department_id: str, *, include_done: bool = False) -> bytes:
                 i["deadline"] or "",
                 "自動" if i["automatic"] else "",
                 " ".join(i["forms"]),
-                "処理済み" if i["status"] == "done" else "未処理",
+                i["status_label"],
+                i["guidance"] or "",
                 i["routed_at"],
                 SHIEN_SOCHI_NOTE if i["shien_sochi"] else "",
             ]

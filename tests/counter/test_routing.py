@@ -11,7 +11,7 @@ def staff(login_as):
     return login_as("counter")
 
 
-def _issued_death_case(client):
+def _issued_death_case(client, **more):
     url = client.post("/counter/cases", data={"events": ["death"], "channel": "counter"}).headers[
         "Location"
     ]
@@ -22,6 +22,7 @@ def _issued_death_case(client):
         "household[0].name": "山田 太郎",
         "household[0].birth_date": "昭和22年3月2日",
         "household[0].kokuho_member": "true",
+        **more,
     }
     for fact, value in answers.items():
         prefix = "f-" + fact.replace("[", "-").replace("].", "-").replace(".", "-")
@@ -98,5 +99,33 @@ def test_worklist_page_shows_deadlines_in_wareki_and_opens_each_form(client, sta
     assert "令和" in page
     links = re.findall(r'href="(' + re.escape(url) + r'/forms/[^"]+)"', page)
     assert links, page
-    link = links[0].replace("&#91;", "[").replace("&#93;", "]").replace("%5B", "[").replace("%5D", "]")
+    link = (
+        links[0].replace("&#91;", "[").replace("&#93;", "]").replace("%5B", "[").replace("%5D", "]")
+    )
     assert client.get(link).status_code == 200
+
+
+def test_guidance_only_procedures_are_kept_but_never_wait_on_a_worklist(client, staff, ruleset):
+    # A pensioner died: 未支給年金 is claimed at the 年金事務所, the city only tells them so.
+    url = _issued_death_case(client, **{"household[0].nenkin_jukyu": "true"})
+    (procedure,) = [p for p in ruleset.procedures if p.id == "mishikyu_nenkin"]
+    assert procedure.guidance
+    dept = procedure.department.id
+    base = f"/counter/departments/{dept}/"
+    pending = client.get(base + "worklist.json").get_json()["items"]
+    assert "mishikyu_nenkin" not in {i["procedure"] for i in pending}
+    everything = client.get(base + "worklist.json?all=1").get_json()["items"]
+    (row,) = [i for i in everything if i["procedure"] == "mishikyu_nenkin"]
+    assert row["status"] == "guidance" and row["status_label"] == "案内のみ"
+    assert row["guidance"] == procedure.guidance and row["case_number"] in client.get(url).text
+    page = client.get(base + "?all=1").get_data(as_text=True)
+    assert f"ご案内のみ・届出先：{procedure.guidance}" in page
+    rows = list(
+        csv.reader(io.StringIO(client.get(base + "worklist.csv?all=1").data.decode("utf-8-sig")))
+    )
+    (line,) = [r for r in rows[1:] if r[1] == "mishikyu_nenkin"]
+    assert line[rows[0].index("状態")] == "案内のみ"
+    assert line[rows[0].index("案内先（案内のみ）")] == procedure.guidance
+    refused = client.post(f"/counter/routed/{row['id']}/done")
+    assert refused.status_code == 409 and "ご案内のみ" in refused.get_data(as_text=True)
+    assert client.get(base + "worklist.json?all=1").get_json()["items"] == everything
