@@ -6,7 +6,9 @@ import dataclasses
 import hashlib
 import pickle
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from flask import render_template
@@ -158,8 +160,8 @@ def interview_sections(
     ruleset: RuleSet,
     result: Result,
     facts: dict[str, StoredFact],
-    shown: frozenset[str] = frozenset(),
-    case_id: int = 0,
+    shown: frozenset[str],
+    case_id: int,
 ) -> list[Section]:
     """Group next questions and answered facts into the case section and one per member.
 
@@ -213,6 +215,20 @@ def interview_sections(
     return shown_sections
 
 
+def _kept(cache: dict[Any, Markup], bound: int, state: Any, draw: Callable[[], str]) -> Markup:
+    """Return the HTML kept under ``state``, drawing and keeping it when missing.
+
+    The panel and section caches of this module hold at most ``bound`` entries: a full
+    cache starts over rather than tracking use (a case's screen refills it in one answer).
+    """
+    html = cache.get(state)
+    if html is None:
+        if len(cache) >= bound:
+            cache.clear()
+        html = cache[state] = Markup(draw())  # noqa: S704 (an autoescaping template's output)
+    return html
+
+
 HEADS_KEPT = 5000
 _HEADS: dict[tuple[Any, ...], Markup] = {}  # a section head's exact state -> its HTML
 
@@ -235,34 +251,28 @@ def section_head(ruleset: RuleSet, case_id: int, section: Section) -> Markup:
         section.locked_count,
         tuple((q.role, q.label, tuple(q.members)) for q in section.role_questions),
     )
-    html = _HEADS.get(state)
-    if html is None:
-        if len(_HEADS) >= HEADS_KEPT:
-            _HEADS.clear()
-        html = _HEADS[state] = Markup(  # noqa: S704 (an autoescaping template's output)
-            render_template(
-                "counter/_section_head.html",
-                section=section,
-                case_id=case_id,
-                roles=ruleset.roles,
-            )
-        )
-    return html
+    return _kept(
+        _HEADS,
+        HEADS_KEPT,
+        state,
+        lambda: render_template(
+            "counter/_section_head.html", section=section, case_id=case_id, roles=ruleset.roles
+        ),
+    )
 
 
+VERSIONS_KEPT = 32
 _ADD_MEMBER: dict[str, Markup] = {}  # rules version -> the add-member block
 
 
 def add_member_html(ruleset: RuleSet) -> Markup:
     """Return the block that adds a household member (one per rule-set version)."""
-    html = _ADD_MEMBER.get(ruleset.version)
-    if html is None:
-        if len(_ADD_MEMBER) > 32:
-            _ADD_MEMBER.clear()
-        html = _ADD_MEMBER[ruleset.version] = Markup(  # noqa: S704 (an autoescaping template)
-            render_template("counter/_add_member.html", roles=ruleset.roles)
-        )
-    return html
+    return _kept(
+        _ADD_MEMBER,
+        VERSIONS_KEPT,
+        ruleset.version,
+        lambda: render_template("counter/_add_member.html", roles=ruleset.roles),
+    )
 
 
 PROCEDURES_KEPT = 5000
@@ -310,24 +320,33 @@ def procedure_entries(
     for procedure in result.procedures:
         read = tuple((fid, facts[fid].revision) for fid in procedure.why.facts if fid in facts)
         state = (context, procedure.key, _evaluated(procedure), read)
-        html = _PROCEDURES.get(state)
-        if html is None:
-            if len(_PROCEDURES) >= PROCEDURES_KEPT:
-                _PROCEDURES.clear()
-            lines = why_facts(ruleset, procedure.why.facts, facts)
-            html = _PROCEDURES[state] = Markup(  # noqa: S704 (an autoescaping template's output)
-                render_template(
-                    "counter/_procedure.html",
-                    p=procedure,
-                    spoken=spoken_reason(procedure, event_titles),
-                    lines=reason_lines(procedure, lines),
-                    show_rules=show_rules,
-                )
-            )
-        entries[procedure.key] = html
+        entries[procedure.key] = _kept(
+            _PROCEDURES,
+            PROCEDURES_KEPT,
+            state,
+            partial(_draw_procedure, ruleset, procedure, facts, event_titles, show_rules),
+        )
     return entries
 
 
+def _draw_procedure(
+    ruleset: RuleSet,
+    procedure: AppliedProcedure,
+    facts: dict[str, StoredFact],
+    event_titles: list[str],
+    show_rules: bool,
+) -> str:
+    """Render one procedure's panel entry, with the reason lines worked out for it."""
+    return render_template(
+        "counter/_procedure.html",
+        p=procedure,
+        spoken=spoken_reason(procedure, event_titles),
+        lines=reason_lines(procedure, why_facts(ruleset, procedure.why.facts, facts)),
+        show_rules=show_rules,
+    )
+
+
+FORMS_KEPT = 5000
 _FORMS: dict[tuple[Any, ...], Markup] = {}  # a case's forms as the panel lists them -> HTML
 
 
@@ -338,14 +357,12 @@ def forms_list_html(case_id: int, result: Result) -> Markup:
     form and three for the packet) was a tenth of drawing the panel.
     """
     state = (case_id, tuple((f.key, f.title, f.complete, len(f.missing)) for f in result.forms))
-    html = _FORMS.get(state)
-    if html is None:
-        if len(_FORMS) >= HEADS_KEPT:
-            _FORMS.clear()
-        html = _FORMS[state] = Markup(  # noqa: S704 (an autoescaping template's output)
-            render_template("counter/_forms_list.html", case_id=case_id, forms=result.forms)
-        )
-    return html
+    return _kept(
+        _FORMS,
+        FORMS_KEPT,
+        state,
+        lambda: render_template("counter/_forms_list.html", case_id=case_id, forms=result.forms),
+    )
 
 
 def procedures_by_department(ruleset: RuleSet, result: Result) -> list[dict[str, Any]]:

@@ -16,6 +16,9 @@ from app.services.cases import CaseError, audit, change_status
 from app.services.interview import evaluate_protected
 from app.services.statistics import field_sources
 
+PENDING, DONE, GUIDANCE = "pending", "done", "guidance"  # a routed procedure's status
+STATUS_WORDS = {PENDING: "未処理", DONE: "処理済み", GUIDANCE: "案内のみ"}
+
 
 def issue_case(
     case: Case, result: Result, *, actor: str, now: datetime, shien_sochi: bool = False
@@ -68,10 +71,6 @@ def issue_case(
     audit(case.id, actor, "routed", detail, now)
     change_status(case, "issued", actor=actor, now=now)  # commits
     return routed
-
-
-PENDING, DONE, GUIDANCE = "pending", "done", "guidance"
-STATUS_WORDS = {PENDING: "未処理", DONE: "処理済み", GUIDANCE: "案内のみ"}
 
 
 def worklist(department_id: str, *, include_done: bool = False) -> list[dict[str, Any]]:
