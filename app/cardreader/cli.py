@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from app import clock
-from app.services.card_intake import CardIntakeError, list_agents, revoke_agent
+from app.services.card_agents import CardIntakeError, list_agents, revoke_agent
 
 
 @click.group("cardagents", cls=AppGroup)

@@ -23,8 +23,9 @@ from app.errors import DomainError, answered_by
 from app.extensions import csrf, db
 from app.models import Case
 from app.scanning.classify import ScanResult
-from app.services import card_intake, residence_card
-from app.services.card_intake import FAILURES, ROUTES, CardIntakeError
+from app.services import card_agents, card_intake, residence_card
+from app.services.card_agents import CardIntakeError
+from app.services.card_intake import FAILURES, ROUTES
 from app.services.rules import current_ruleset
 from app.services.scan_intake import scanned_facts
 
@@ -70,9 +71,9 @@ def _residence_anchors() -> list[bytes]:
         return []
 
 
-def _agent_message() -> card_intake.Agent:
+def _agent_message() -> card_agents.Agent:
     headers = {k: v for k, v in request.headers.items() if k.startswith("X-Card-")}
-    return card_intake.authenticate(
+    return card_agents.authenticate(
         request.method, request.path, headers, request.get_data(), now=clock.now()
     )
 
@@ -86,7 +87,7 @@ def _agent_message() -> card_intake.Agent:
 @csrf.exempt  # type: ignore[untyped-decorator]
 def api_pair() -> Any:
     body = request.get_json(silent=True) or {}
-    agent, secret = card_intake.pair_agent(
+    agent, secret = card_agents.pair_agent(
         str(body.get("code", "")), str(body.get("name", "")), now=clock.now()
     )
     return jsonify(agent_id=agent.id, secret=secret, desk=agent.desk)
@@ -139,17 +140,17 @@ def _form() -> dict[str, Any]:
 @json_refusals
 @allow("counter", "admin")
 def pairing_code() -> Any:
-    code, expires = card_intake.create_pairing_code(
+    code, expires = card_agents.create_pairing_code(
         current_user, str(_form().get("desk", "")), now=clock.now()
     )
-    return jsonify(code=code, minutes=card_intake.PAIRING_MINUTES)
+    return jsonify(code=code, minutes=card_agents.PAIRING_MINUTES)
 
 
 @bp.app_template_global("card_panel")
 def card_panel(case: Case) -> dict[str, Any]:
     """Return what the case page's card panel shows (agents of this desk, routes)."""
     return {
-        "agents": card_intake.desk_agents(current_user.id),
+        "agents": card_agents.desk_agents(current_user.id),
         "routes": ROUTES,
         "zairyu_types": card_intake.ZAIRYU_TYPES,
     }
@@ -312,15 +313,15 @@ def zairyu(case_id: int) -> Any:
 
 
 @bp.app_template_global("card_agents")
-def card_agents() -> list[Any]:
+def every_card_agent() -> list[Any]:
     """Return every card agent for the admin page."""
-    return card_intake.list_agents()
+    return card_agents.list_agents()
 
 
 @bp.route("/agents/<int:agent_id>/revoke", methods=["POST"])
 @json_refusals
 @allow("admin")
 def revoke(agent_id: int) -> Any:
-    card_intake.revoke_agent(agent_id, actor=current_user.username, now=clock.now())
+    card_agents.revoke_agent(agent_id, actor=current_user.username, now=clock.now())
     flash("カード読取端末を無効にしました。", "notice")
     return redirect(url_for("admin.index") + "#card-agents")

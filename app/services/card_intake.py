@@ -1,8 +1,7 @@
-"""The card route: pair agents to a desk, accept their signed readings, and let staff confirm.
+"""The card route: accept the readings of paired agents, and let staff confirm them.
 
-An agent (``app.cardagent``) is paired once with a short-lived code shown at the desk and
-gets a secret; every later message is MAC-signed with it, carries a fresh nonce and the
-time, and must be for the case its desk is serving. A reading is parsed and its signature
+Agents are paired and their messages authenticated in ``card_agents``; a message must also
+be for the case its desk is serving. A reading is parsed and its signature
 verified again here (the server trusts no agent), then sealed like a scan
 (``scan_intake``) and shown to staff; only what staff confirm is stored, with provenance
 ``mynumber_card`` and locked. The 個人番号 and the PIN are never logged or audited.
@@ -12,28 +11,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.cardagent import zairyu
 from app.cardagent.card import CardDataError, parse_basic_four, parse_my_number, verify
-from app.cardagent.client import mac_input
 from app.engine import FactValueError, RuleSet, parse_fact_value
 from app.engine.result import json_value
-from app.errors import DomainError
 from app.extensions import db
 from app.models import Case, StaffUser
-from app.models.card_agent import CardAgent, CardAgentNonce, CardPairingCode, CardReading
+from app.models.card_agent import CardAgent, CardReading
 from app.services import residence_card
+from app.services.card_agents import Agent, CardIntakeError, refused_message
 from app.services.cases import (
     CaseError,
     StoredFact,
@@ -44,8 +37,6 @@ from app.services.cases import (
 )
 from app.services.interview import case_as_of, fact_def_for
 
-PAIRING_MINUTES = 10
-CLOCK_SKEW_SECONDS = 120  # a message older (or newer) than this is refused as a replay
 PENDING_MINUTES = 10
 ROUTES = {
     "pin": "暗証番号（4桁）",
@@ -53,9 +44,6 @@ ROUTES = {
     "zairyu": "在留カード・特別永住者証明書（カード番号12文字）",
 }
 PROVENANCE = "mynumber_card"
-# An unambiguous alphabet for a code typed from a screen (no 0/O, 1/I/L).
-_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-
 FAILURES = {
     "pin_wrong": "暗証番号が違いました。",
     "pin_locked": "暗証番号がロックされています。照合番号Bで読み取ってください。",
@@ -74,149 +62,6 @@ FAILURES = {
     "card_tampered": "カードの応答が正しくありません（偽造・改ざんの疑い）。"
     "在留カード等読取アプリで確認してください。",
 }
-
-
-class CardIntakeError(DomainError):
-    """A card-route refusal (Japanese message for the counter or the agent)."""
-
-    default_code = "card_refused"
-
-
-@dataclass(frozen=True)
-class Agent:
-    """An authenticated agent message: who sent it and its body."""
-
-    agent: CardAgent
-    body: dict[str, Any]
-
-
-def _hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
-def create_pairing_code(staff: StaffUser, desk: str, *, now: datetime) -> tuple[str, datetime]:
-    """Issue a pairing code for ``desk`` (8 characters, valid ten minutes) and commit."""
-    desk = desk.strip()
-    if not desk or len(desk) > 100:
-        raise CardIntakeError(
-            "窓口名（例: 1番窓口）を100文字以内で入力してください。", code="card_desk"
-        )
-    code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    expires = now + timedelta(minutes=PAIRING_MINUTES)
-    db.session.add(
-        CardPairingCode(
-            code_hash=_hash(code), staff_id=staff.id, desk=desk, expires_at=expires, created_at=now
-        )
-    )
-    audit(None, staff.username, "card_pairing_code", {"desk": desk}, now)
-    db.session.commit()
-    return code, expires
-
-
-def pair_agent(code: str, name: str, *, now: datetime) -> tuple[CardAgent, str]:
-    """Exchange a pairing code, once, for an agent and its secret (returned only here)."""
-    row = db.session.scalars(
-        select(CardPairingCode).where(CardPairingCode.code_hash == _hash(code.strip().upper()))
-    ).first()
-    if row is None or row.used or row.expires_at < now:
-        audit(None, "cardagent", "card_pairing_refused", {}, now)
-        db.session.commit()
-        raise CardIntakeError(
-            "登録コードが違うか、有効期限（10分）が切れています。窓口画面で新しいコードを発行してください。",
-            code="card_pairing",
-            status=403,
-        )
-    row.used = True
-    secret = secrets.token_urlsafe(32)
-    staff = db.session.get(StaffUser, row.staff_id)
-    agent = CardAgent(
-        name=(name or "PC").strip()[:100],
-        desk=row.desk,
-        secret_enc=cipher().seal_bytes(secret.encode()).decode("ascii"),
-        staff_id=row.staff_id,
-        paired_by=staff.username if staff else "?",
-        created_at=now,
-    )
-    db.session.add(agent)
-    db.session.flush()
-    audit(None, agent.paired_by, "card_agent_paired", {"agent": agent.id, "desk": agent.desk}, now)
-    db.session.commit()
-    return agent, secret
-
-
-def _refuse(
-    message: str, detail: dict[str, Any], now: datetime, *, case_id: int | None = None
-) -> CardIntakeError:
-    # Nothing from the message is stored; the audit line says why it was refused.
-    db.session.rollback()
-    audit(case_id, "cardagent", "card_message_refused", detail, now)
-    db.session.commit()
-    return CardIntakeError(message, code="card_message", status=403)
-
-
-def authenticate(
-    method: str, path: str, headers: dict[str, str], body: bytes, *, now: datetime
-) -> Agent:
-    """Check an agent message's MAC, time and nonce, and record the nonce.
-
-    :raises CardIntakeError: unknown or revoked agent, wrong MAC, stale time, replay.
-    """
-    try:
-        agent_id = int(headers.get("X-Card-Agent", ""))
-        stamp = headers["X-Card-Time"]
-        nonce = headers["X-Card-Nonce"]
-        mac = headers["X-Card-Mac"]
-        sent_at = int(stamp)
-    except (KeyError, ValueError):
-        raise _refuse(
-            "カード読取端末の認証情報がありません。端末を登録し直してください。",
-            {"why": "headers"},
-            now,
-        ) from None
-    agent = db.session.get(CardAgent, agent_id)
-    if agent is None or not agent.active:
-        raise _refuse(
-            "この読取端末は登録されていないか、管理者により無効にされています。",
-            {"why": "revoked", "agent": agent_id},
-            now,
-        )
-    secret = cipher().open_bytes(agent.secret_enc.encode("ascii"))
-    expected = hmac.new(
-        secret, mac_input(method, path, stamp, nonce, body), hashlib.sha256
-    ).hexdigest()
-    if not hmac.compare_digest(expected, mac):
-        raise _refuse(
-            "読取端末からのデータの署名が正しくありません。何も保存していません。",
-            {"why": "mac", "agent": agent_id},
-            now,
-        )
-    if abs(now.timestamp() - sent_at) > CLOCK_SKEW_SECONDS or not 8 <= len(nonce) <= 64:
-        raise _refuse(
-            "読取端末からのデータが古いため受け付けません。端末の時計を確かめてください。",
-            {"why": "time", "agent": agent_id},
-            now,
-        )
-    db.session.add(CardAgentNonce(agent_id=agent.id, nonce=nonce, seen_at=now))
-    try:
-        db.session.flush()
-    except IntegrityError:
-        raise _refuse(
-            "同じデータが二度送られました（再送の疑い）。何も保存していません。",
-            {"why": "replay", "agent": agent_id},
-            now,
-        ) from None
-    agent.last_seen_at = now
-    try:
-        parsed = json.loads(body) if body else {}
-    except ValueError:
-        parsed = None
-    if not isinstance(parsed, dict):
-        raise _refuse(
-            "読取端末からのデータの形式が正しくありません。",
-            {"why": "body", "agent": agent_id},
-            now,
-        )
-    return Agent(agent, parsed)
 
 
 def session_for(agent: CardAgent) -> dict[str, Any]:
@@ -270,7 +115,7 @@ def _case_for(message: Agent, now: datetime) -> Case:
     case_id = message.body.get("case_id")
     agent = message.agent
     if not isinstance(case_id, int) or case_id != agent.attached_case_id:
-        raise _refuse(
+        raise refused_message(
             "この読み取り結果は、この窓口で受付中の案件のものではありません。何も保存していません。",
             {"why": "wrong_case", "agent": agent.id},
             now,
@@ -278,7 +123,7 @@ def _case_for(message: Agent, now: datetime) -> Case:
         )
     case = db.session.get(Case, case_id)
     if case is None:
-        raise _refuse("受付が見つかりません。", {"why": "no_case", "agent": agent.id}, now)
+        raise refused_message("受付が見つかりません。", {"why": "no_case", "agent": agent.id}, now)
     return case
 
 
@@ -368,7 +213,7 @@ def accept_reading(
                 message.body, anchors, agent.wanted_person, list(case.events)
             )
     except (CardDataError, zairyu.ZairyuError) as error:
-        raise _refuse(
+        raise refused_message(
             str(error), {"why": "card_data", "agent": agent.id}, now, case_id=case.id
         ) from None
     _drop_wanted(agent, case.id)
@@ -386,17 +231,6 @@ def accept_reading(
     )
     db.session.commit()
     return reading
-
-
-def desk_agents(staff_id: int) -> list[CardAgent]:
-    """Return the active agents paired by this member of staff (their desk's readers)."""
-    return list(
-        db.session.scalars(
-            select(CardAgent)
-            .where(CardAgent.staff_id == staff_id, CardAgent.active.is_(True))
-            .order_by(CardAgent.id)
-        )
-    )
 
 
 def request_reading(
@@ -585,25 +419,6 @@ def confirm_reading(
         audit(case.id, actor, "residence_card_typed", {"facts": sorted(from_image)}, now)
         db.session.commit()
     return stored
-
-
-def list_agents() -> list[CardAgent]:
-    """Return every agent, newest first (for the admin page and the CLI)."""
-    return list(db.session.scalars(select(CardAgent).order_by(CardAgent.id.desc())))
-
-
-def revoke_agent(agent_id: int, *, actor: str, now: datetime) -> CardAgent:
-    """Revoke an agent: its messages are refused from now on."""
-    agent = db.session.get(CardAgent, agent_id)
-    if agent is None:
-        raise CardIntakeError("その読取端末は登録されていません。", code="card_agent", status=404)
-    agent.active = False
-    agent.attached_case_id = None
-    agent.wanted_route = None
-    agent.revoked_by, agent.revoked_at = actor, now
-    audit(None, actor, "card_agent_revoked", {"agent": agent.id}, now)
-    db.session.commit()
-    return agent
 
 
 ZAIRYU_TYPES = {"zairyu": "在留カード", "tokubetsu": "特別永住者証明書"}
